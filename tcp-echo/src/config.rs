@@ -1,0 +1,152 @@
+//! Configuration from environment variables, the way servers are configured in production.
+//!
+//! What to notice: every setting has a default, so `cargo run` just works, and
+//! every setting can be changed without recompiling (`PORT=9000 cargo run`).
+//! A value that does not parse is not silently replaced by the default: it is a
+//! [`ConfigError`] that names the variable and says what is allowed, and `main`
+//! prints that one sentence and exits with status 2 (the Unix convention for
+//! "you called me wrong").
+//!
+//! The later lessons read their settings with the same helpers, so every lesson
+//! answers `PORT=abc` the same way.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The settings every lesson server shares (see `CONTRACT.md`).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `HOST`: the local IP address to listen on. `127.0.0.1` (the default)
+    /// accepts connections from this machine only; `0.0.0.0` from any network
+    /// interface, so other machines can reach it too.
+    pub host: IpAddr,
+    /// `PORT`: the port to listen on. `0` asks the OS to pick a free one; the
+    /// `listening on` line then shows which.
+    pub port: u16,
+    /// `SHUTDOWN_GRACE_SECS`: how long open connections may keep going after
+    /// Ctrl+C or SIGTERM before the server closes them.
+    pub shutdown_grace: Duration,
+}
+
+/// Five seconds: long enough for any request in these lessons to finish,
+/// short enough that nobody reaches for `kill -9`.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+impl ServerConfig {
+    /// Reads `HOST`, `PORT` and `SHUTDOWN_GRACE_SECS`, with each lesson's own
+    /// default port.
+    pub fn from_env(default_port: u16) -> Result<ServerConfig, ConfigError> {
+        Ok(ServerConfig {
+            host: parse_var(
+                "HOST",
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                "an IP address such as 127.0.0.1, 0.0.0.0 or ::1 (not a host name)",
+            )?,
+            port: number_var("PORT", default_port, "a port number", 0..=u16::MAX)?,
+            shutdown_grace: seconds_var("SHUTDOWN_GRACE_SECS", DEFAULT_SHUTDOWN_GRACE, 0..=3600)?,
+        })
+    }
+
+    /// The socket address to bind: IP + port.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+}
+
+/// A setting whose value cannot be used. Its `Display` is the one sentence
+/// the server prints before exiting with status 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    name: &'static str,
+    value: String,
+    expected: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={:?} is not valid: expected {}",
+            self.name, self.value, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+// ANCHOR: parse_var
+/// Reads the variable `name` and parses it as a `T`; an unset (or empty)
+/// variable gives `default`. `expected` says in words what is allowed.
+pub fn parse_var<T: FromStr>(
+    name: &'static str,
+    default: T,
+    expected: &str,
+) -> Result<T, ConfigError> {
+    let error = |value: String| ConfigError {
+        name,
+        value,
+        expected: expected.to_string(),
+    };
+    match std::env::var(name) {
+        Err(std::env::VarError::NotPresent) => Ok(default),
+        Err(std::env::VarError::NotUnicode(raw)) => Err(error(raw.to_string_lossy().into_owned())),
+        // `PORT= cargo run` means "not set" to most people, not "bad value".
+        Ok(value) if value.trim().is_empty() => Ok(default),
+        Ok(value) => value.trim().parse().map_err(|_| error(value)),
+    }
+}
+// ANCHOR_END: parse_var
+
+/// Like [`parse_var`] for a number that must also lie in `range`
+/// (`70000` parses as a number but is no port).
+pub fn number_var<T>(
+    name: &'static str,
+    default: T,
+    what: &str,
+    range: RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: FromStr + PartialOrd + fmt::Display,
+{
+    let expected = format!("{what} from {} to {}", range.start(), range.end());
+    let value: T = parse_var(name, default, &expected)?;
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError {
+            name,
+            value: value.to_string(),
+            expected,
+        })
+    }
+}
+
+/// A duration given in whole seconds, such as `IDLE_TIMEOUT_SECS=30`.
+pub fn seconds_var(
+    name: &'static str,
+    default: Duration,
+    range: RangeInclusive<u64>,
+) -> Result<Duration, ConfigError> {
+    number_var(name, default.as_secs(), "a whole number of seconds", range).map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_names_the_variable_its_value_and_what_is_allowed() {
+        let error = ConfigError {
+            name: "PORT",
+            value: "abc".into(),
+            expected: "a port number from 0 to 65535".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            r#"PORT="abc" is not valid: expected a port number from 0 to 65535"#
+        );
+    }
+}

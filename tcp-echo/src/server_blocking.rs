@@ -1,0 +1,83 @@
+//! Server 1 of 3: blocking, one client at a time (std::net only).
+//!
+//! What to notice: `accept` hands us a connection, and we serve it to the end
+//! before calling `accept` again. While one client is connected, a second
+//! one's connection is completed by the kernel (it waits in the listen
+//! backlog) but nobody reads from it: its `nc` shows nothing until the first
+//! client leaves. This is the shape of the Rust Book's first web server, and of
+//! any server that does its work inline in the accept loop.
+//!
+//! Try it: `ECHO_MODE=blocking cargo run -p tcp-echo`, then `nc 127.0.0.1 7007`
+//! in two terminals. The second echoes nothing until you quit the first.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{debug, trace};
+
+use crate::std_shutdown::{StdServerState, accept, handle_connection};
+use crate::summary::{EchoSummary, End};
+
+/// 32 KiB, as in the async server, so the three compare fairly.
+const ECHO_BUFFER_SIZE: usize = crate::server_async::ECHO_BUFFER_SIZE;
+
+// ANCHOR: serve
+/// Accepts connections and serves each one to the end, one at a time,
+/// until the server is stopped.
+pub fn serve(listener: TcpListener, state: Arc<StdServerState>, idle_timeout: Duration) {
+    let mut next_id = 1;
+    while let Some((stream, peer)) = accept(&listener, &state) {
+        // The whole difference from `server_threads.rs` is on this line:
+        // the next `accept` waits until this client is done.
+        handle_connection(&state, stream, peer, next_id, idle_timeout);
+        next_id += 1;
+    }
+}
+// ANCHOR_END: serve
+
+// ANCHOR: echo
+/// Echoes everything the client sends until it closes, goes idle, or fails.
+/// Blocking I/O: each `read` and `write_all` parks this thread until it is done.
+pub fn echo(mut stream: TcpStream, idle_timeout: Duration) -> EchoSummary {
+    let mut echoed = 0;
+    let end = match echo_until_end(&mut stream, idle_timeout, &mut echoed) {
+        Ok(()) => End::ClientClosed,
+        // A read or write timeout shows up as WouldBlock or TimedOut.
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            End::Idle(idle_timeout)
+        }
+        Err(error) => End::Failed(error),
+    };
+    EchoSummary { echoed, end }
+}
+
+fn echo_until_end(
+    stream: &mut TcpStream,
+    idle_timeout: Duration,
+    echoed: &mut u64,
+) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    // The idle timeout, std style: a read or write that waits this long fails.
+    stream.set_read_timeout(Some(idle_timeout))?;
+    stream.set_write_timeout(Some(idle_timeout))?;
+    let mut buf = vec![0u8; ECHO_BUFFER_SIZE];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            debug!("client finished sending (half-close); closing our side");
+            return stream.shutdown(Shutdown::Write);
+        }
+        trace!(bytes = n, "read");
+        stream.write_all(&buf[..n])?;
+        trace!(bytes = n, "wrote");
+        *echoed += n as u64;
+    }
+}
+// ANCHOR_END: echo

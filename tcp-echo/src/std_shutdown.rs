@@ -1,0 +1,222 @@
+//! The std servers' shared state: open connections, the limit, and how to stop.
+//!
+//! What to notice: without an async runtime there is no `select!` to race a
+//! blocking `accept()` or `read()` against "please stop". So stopping takes
+//! machinery of its own: a flag the accept loop checks after every `accept`,
+//! a throw-away connection to ourselves that wakes the blocked `accept` so it
+//! sees the flag, and a table of open sockets so that, when the grace period
+//! is over, we can `shutdown()` them and make every blocked `read` return.
+//! Compare with the dozen lines the async accept loop needs for the same job.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use tracing::{debug, info, info_span, warn};
+
+use crate::accept_loop::{FIRST_ACCEPT_BACKOFF, MAX_ACCEPT_BACKOFF};
+use crate::summary::EchoSummary;
+
+/// State shared by the accept loop, the connection threads and the thread
+/// that handles shutdown.
+#[derive(Debug)]
+pub struct StdServerState {
+    /// Set once shutdown starts; the accept loop checks it after each accept.
+    stopping: AtomicBool,
+    /// The open connections by id, each a second handle (`try_clone`) on the
+    /// socket, so the shutdown thread can close it under a blocked `read`.
+    /// A std `Mutex`: these servers have no async runtime to yield to.
+    open: Mutex<HashMap<u64, TcpStream>>,
+    /// Signalled whenever a connection closes.
+    closed: Condvar,
+    /// Where the listener is, so `stop` can connect to it.
+    local_addr: SocketAddr,
+}
+
+impl StdServerState {
+    /// State for a server listening on `local_addr`.
+    pub fn new(local_addr: SocketAddr) -> Arc<StdServerState> {
+        Arc::new(StdServerState {
+            stopping: AtomicBool::new(false),
+            open: Mutex::new(HashMap::new()),
+            closed: Condvar::new(),
+            local_addr,
+        })
+    }
+
+    /// Whether shutdown has started.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// A poisoned lock only means another connection's thread panicked; the
+    /// table itself is still consistent, so carry on with it.
+    fn lock_open(&self) -> MutexGuard<'_, HashMap<u64, TcpStream>> {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Blocks while `max` connections are open (the thread-per-connection
+    /// server's `MAX_CONNECTIONS`).
+    pub fn wait_for_slot(&self, max: usize) {
+        let open = self.lock_open();
+        if open.len() >= max {
+            warn!(
+                max_connections = max,
+                "connection limit reached: not accepting until a connection closes"
+            );
+        }
+        let _open = self
+            .closed
+            .wait_while(open, |open| open.len() >= max && !self.is_stopping())
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+
+    /// Starts shutdown: raises the flag, then wakes the accept loop, which is
+    /// probably blocked in `accept()`, by connecting to it.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        // Take the lock before notifying, so a thread between checking the
+        // flag and going to sleep in `wait_for_slot` cannot miss the wake-up.
+        drop(self.lock_open());
+        self.closed.notify_all();
+        let mut wake_addr = self.local_addr;
+        // A listener on 0.0.0.0 (every interface) is reachable on 127.0.0.1.
+        if wake_addr.ip().is_unspecified() {
+            wake_addr.set_ip(match wake_addr.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        if let Err(error) = TcpStream::connect_timeout(&wake_addr, Duration::from_secs(1)) {
+            debug!(%error, "wake-up connection failed; the accept loop may stop late");
+        }
+    }
+
+    /// Waits up to `grace` for the open connections to close, then shuts the
+    /// rest down (their threads see EOF and finish). Returns how many had to
+    /// be closed that way.
+    pub fn close_after(&self, grace: Duration) -> usize {
+        let deadline = Instant::now() + grace;
+        let mut open = self.lock_open();
+        while !open.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            open = self
+                .closed
+                .wait_timeout(open, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        for stream in open.values() {
+            // Errors only mean the socket is already closed.
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        open.len()
+    }
+}
+
+/// Serves one accepted connection on the calling thread: logs it, echoes
+/// until it ends, and keeps the table of open connections up to date.
+pub fn handle_connection(
+    state: &StdServerState,
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    idle_timeout: Duration,
+) {
+    let _span = info_span!("conn", id, %peer).entered();
+    let started = Instant::now();
+    match stream.try_clone() {
+        Ok(handle) => {
+            let mut open = state.lock_open();
+            open.insert(id, handle);
+            info!(open = open.len(), "connection opened");
+        }
+        Err(error) => {
+            warn!(%error, "cannot track this connection; closing it");
+            return;
+        }
+    }
+
+    let summary: EchoSummary = crate::server_blocking::echo(stream, idle_timeout);
+
+    let mut open = state.lock_open();
+    open.remove(&id);
+    info!(
+        open = open.len(),
+        duration = ?started.elapsed(),
+        "connection closed: {summary}"
+    );
+    drop(open);
+    state.closed.notify_all();
+}
+
+/// Accepts one connection, retrying after a back-off on errors. `None` once
+/// the server is stopping.
+pub fn accept(listener: &TcpListener, state: &StdServerState) -> Option<(TcpStream, SocketAddr)> {
+    let mut backoff = FIRST_ACCEPT_BACKOFF;
+    loop {
+        let accepted = listener.accept();
+        if state.is_stopping() {
+            return None;
+        }
+        match accepted {
+            Ok((stream, peer)) => {
+                debug!(%peer, "accepted");
+                return Some((stream, peer));
+            }
+            Err(error) => {
+                warn!(%error, retry_in = ?backoff, "accept failed");
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+            }
+        }
+    }
+}
+
+/// Runs a std server (`serve_forever`) on a thread of its own until `shutdown`
+/// completes, then stops it and waits up to `grace` for its connections.
+pub async fn serve_on_thread<S>(
+    listener: TcpListener,
+    grace: Duration,
+    shutdown: impl Future,
+    serve_forever: S,
+) -> std::io::Result<()>
+where
+    S: FnOnce(TcpListener, Arc<StdServerState>) + Send + 'static,
+{
+    let state = StdServerState::new(listener.local_addr()?);
+    let server_state = Arc::clone(&state);
+    let current_span = tracing::Span::current();
+    let server = std::thread::Builder::new()
+        .name("accept-loop".into())
+        .spawn(move || {
+            let _span = current_span.entered();
+            serve_forever(listener, server_state);
+        })?;
+
+    shutdown.await;
+    state.stop();
+    let forced = tokio::task::spawn_blocking(move || {
+        let forced = state.close_after(grace);
+        // The accept thread ends once it sees the flag (the blocking server:
+        // once its current connection, now shut down, has ended).
+        let _ = server.join();
+        forced
+    })
+    .await
+    .unwrap_or(0);
+    if forced > 0 {
+        warn!(
+            forced,
+            "grace period over: closed the connections still open"
+        );
+    }
+    info!("all connections closed; server stopped");
+    Ok(())
+}

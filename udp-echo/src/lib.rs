@@ -1,0 +1,67 @@
+//! Lesson 2: a UDP echo server. Datagrams, no connection.
+//!
+//! Compare with lesson 1: there is no `accept` and no per-client task. One
+//! socket receives datagrams from anyone, and each datagram arrives with its
+//! sender's address, which is all we need to reply. Nothing tells us a client
+//! "connected" or "left"; a datagram may be lost or overtaken by a later one,
+//! and nobody will say so.
+//!
+//! Reading order: `main.rs`, then this file (the configuration), then
+//! `server.rs` (the receive loop and how a too-small buffer truncates).
+//! Configuration, bind errors, logging and the shutdown signal come from
+//! lesson 1 (`tcp_echo::config`, `tcp_echo::bind`, ...).
+//!
+//! Try it: `cargo run -p udp-echo`, then `nc -u 127.0.0.1 7007` and type a
+//! line: it comes straight back, as one datagram.
+
+pub mod server;
+
+use std::net::SocketAddr;
+
+use tcp_echo::bind::BindError;
+use tcp_echo::config::{ConfigError, ServerConfig, number_var};
+use tokio::net::UdpSocket;
+
+pub use server::run;
+
+/// The same number as `tcp-echo`: TCP port 7007 and UDP port 7007 are two
+/// different ports, so both servers can run at once.
+pub const DEFAULT_PORT: u16 = 7007;
+
+/// The largest UDP payload over IPv4: 65,535 bytes (the IP packet's 16-bit
+/// length) minus 20 bytes of IP header minus 8 bytes of UDP header.
+pub const MAX_DATAGRAM: usize = 65_507;
+
+// ANCHOR: config
+/// Everything `udp-echo` can be told through its environment.
+#[derive(Debug, Clone)]
+pub struct UdpEchoConfig {
+    /// `HOST`, `PORT`, `SHUTDOWN_GRACE_SECS`, as in every lesson.
+    pub server: ServerConfig,
+    /// `UDP_BUFFER_BYTES` (default 65507): the receive buffer. Make it small
+    /// (`UDP_BUFFER_BYTES=16`) to watch bigger datagrams get truncated.
+    pub buffer_size: usize,
+}
+
+impl UdpEchoConfig {
+    /// Reads the configuration from the environment.
+    pub fn from_env() -> Result<UdpEchoConfig, ConfigError> {
+        Ok(UdpEchoConfig {
+            server: ServerConfig::from_env(DEFAULT_PORT)?,
+            buffer_size: number_var(
+                "UDP_BUFFER_BYTES",
+                MAX_DATAGRAM,
+                "a size in bytes",
+                1..=MAX_DATAGRAM,
+            )?,
+        })
+    }
+}
+// ANCHOR_END: config
+
+/// Binds the UDP socket, with lesson 1's explanation if that fails.
+pub async fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, BindError> {
+    UdpSocket::bind(addr)
+        .await
+        .map_err(|source| BindError::new("udp", addr, source))
+}
