@@ -19,6 +19,8 @@ async fn main() -> ExitCode {
         }
     };
     logging::init_logging();
+    // Listen for Ctrl+C and SIGTERM from now on, before anyone knows our port.
+    let shutdown = shutdown_signal();
 
     let listener = match bind_tcp(config.server.addr()) {
         Ok(listener) => listener,
@@ -44,7 +46,7 @@ async fn main() -> ExitCode {
         "tcp-echo ready"
     );
 
-    match tcp_echo::run(listener, &config, shutdown_signal()).await {
+    match tcp_echo::run(listener, &config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("tcp-echo: {error}");

@@ -27,12 +27,10 @@ const ECHO_BUFFER_SIZE: usize = crate::server_async::ECHO_BUFFER_SIZE;
 /// Accepts connections and serves each one to the end, one at a time,
 /// until the server is stopped.
 pub fn serve(listener: TcpListener, state: Arc<StdServerState>, idle_timeout: Duration) {
-    let mut next_id = 1;
-    while let Some((stream, peer)) = accept(&listener, &state) {
+    while let Some(accepted) = accept(&listener, &state) {
         // The whole difference from `server_threads.rs` is on this line:
         // the next `accept` waits until this client is done.
-        handle_connection(&state, stream, peer, next_id, idle_timeout);
-        next_id += 1;
+        handle_connection(&state, accepted, idle_timeout);
     }
 }
 // ANCHOR_END: serve

@@ -27,22 +27,22 @@ pub fn serve(
     max_connections: usize,
     idle_timeout: Duration,
 ) {
-    let mut next_id = 1;
     loop {
         state.wait_for_slot(max_connections);
-        let Some((stream, peer)) = accept(&listener, &state) else {
+        let Some(accepted) = accept(&listener, &state) else {
             break;
         };
-        let id = next_id;
-        next_id += 1;
+        let id = accepted.id;
         let thread_state = Arc::clone(&state);
         // The one change from `server_blocking.rs`: serve on a new thread.
         let spawned = std::thread::Builder::new()
             .name(format!("conn-{id}"))
-            .spawn(move || handle_connection(&thread_state, stream, peer, id, idle_timeout));
+            .spawn(move || handle_connection(&thread_state, accepted, idle_timeout));
         if let Err(error) = spawned {
-            // Out of threads or memory: drop this client, keep the server.
-            warn!(%error, %peer, "cannot start a thread for this connection; closing it");
+            // Out of threads or memory: the closure, and with it the socket,
+            // is dropped, which closes this client; the server goes on.
+            warn!(%error, id, "cannot start a thread for this connection; closing it");
+            state.forget(id);
         }
     }
 }

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,8 @@ pub struct StdServerState {
     closed: Condvar,
     /// Where the listener is, so `stop` can connect to it.
     local_addr: SocketAddr,
+    /// The next connection's number, for the logs.
+    next_id: AtomicU64,
 }
 
 impl StdServerState {
@@ -44,6 +46,7 @@ impl StdServerState {
             open: Mutex::new(HashMap::new()),
             closed: Condvar::new(),
             local_addr,
+            next_id: AtomicU64::new(1),
         })
     }
 
@@ -72,6 +75,17 @@ impl StdServerState {
             .closed
             .wait_while(open, |open| open.len() >= max && !self.is_stopping())
             .unwrap_or_else(PoisonError::into_inner);
+    }
+
+    /// Removes a closed connection from the table, wakes whoever waits for
+    /// one to close, and returns how many are still open.
+    pub fn forget(&self, id: u64) -> usize {
+        let mut open = self.lock_open();
+        open.remove(&id);
+        let still_open = open.len();
+        drop(open);
+        self.closed.notify_all();
+        still_open
     }
 
     /// Starts shutdown: raises the flag, then wakes the accept loop, which is
@@ -120,62 +134,57 @@ impl StdServerState {
     }
 }
 
-/// Serves one accepted connection on the calling thread: logs it, echoes
-/// until it ends, and keeps the table of open connections up to date.
-pub fn handle_connection(
-    state: &StdServerState,
-    stream: TcpStream,
-    peer: SocketAddr,
-    id: u64,
-    idle_timeout: Duration,
-) {
+/// Serves one accepted connection on the calling thread: echoes until it
+/// ends, logs it, and removes it from the table of open connections.
+pub fn handle_connection(state: &StdServerState, accepted: Accepted, idle_timeout: Duration) {
+    let Accepted { stream, peer, id } = accepted;
     let _span = info_span!("conn", id, %peer).entered();
     let started = Instant::now();
-    match stream.try_clone() {
-        Ok(handle) => {
-            let mut open = state.lock_open();
-            open.insert(id, handle);
-            info!(open = open.len(), "connection opened");
-        }
-        Err(error) => {
-            warn!(%error, "cannot track this connection; closing it");
-            return;
-        }
-    }
 
     let summary: EchoSummary = crate::server_blocking::echo(stream, idle_timeout);
 
-    let mut open = state.lock_open();
-    open.remove(&id);
-    info!(
-        open = open.len(),
-        duration = ?started.elapsed(),
-        "connection closed: {summary}"
-    );
-    drop(open);
-    state.closed.notify_all();
+    let open = state.forget(id);
+    info!(open, duration = ?started.elapsed(), "connection closed: {summary}");
 }
 
-/// Accepts one connection, retrying after a back-off on errors. `None` once
-/// the server is stopping.
-pub fn accept(listener: &TcpListener, state: &StdServerState) -> Option<(TcpStream, SocketAddr)> {
+/// A connection just accepted and entered in the table of open connections.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The socket.
+    pub stream: TcpStream,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The connection's number, for the logs.
+    pub id: u64,
+}
+
+/// Accepts the next connection and enters it in the table of open ones,
+/// retrying after a back-off on errors. `None` once the server is stopping.
+///
+/// The table entry is made here, on the accept thread, so that
+/// `wait_for_slot` counts the connection before the next `accept`.
+pub fn accept(listener: &TcpListener, state: &StdServerState) -> Option<Accepted> {
     let mut backoff = FIRST_ACCEPT_BACKOFF;
     loop {
         let accepted = listener.accept();
         if state.is_stopping() {
             return None;
         }
-        match accepted {
-            Ok((stream, peer)) => {
-                debug!(%peer, "accepted");
-                return Some((stream, peer));
-            }
-            Err(error) => {
-                warn!(%error, retry_in = ?backoff, "accept failed");
-                std::thread::sleep(backoff);
-                backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
-            }
-        }
+        let error =
+            match accepted.and_then(|(stream, peer)| Ok((stream.try_clone()?, stream, peer))) {
+                Ok((handle, stream, peer)) => {
+                    let id = state.next_id.fetch_add(1, Ordering::SeqCst);
+                    let mut open = state.lock_open();
+                    open.insert(id, handle);
+                    debug!(%peer, "accepted");
+                    info!(id, %peer, open = open.len(), "connection opened");
+                    return Some(Accepted { stream, peer, id });
+                }
+                Err(error) => error,
+            };
+        warn!(%error, retry_in = ?backoff, "accept failed");
+        std::thread::sleep(backoff);
+        backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
     }
 }
 

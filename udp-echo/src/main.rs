@@ -18,6 +18,8 @@ async fn main() -> ExitCode {
         }
     };
     logging::init_logging();
+    // Listen for Ctrl+C and SIGTERM from now on, before anyone knows our port.
+    let shutdown = shutdown_signal();
 
     let socket = match bind_udp(config.server.addr()).await {
         Ok(socket) => socket,
@@ -37,6 +39,6 @@ async fn main() -> ExitCode {
     println!("try: nc -u {} {}", try_it_ip(addr), addr.port());
     tracing::info!(buffer = config.buffer_size, "udp-echo ready");
 
-    udp_echo::run(socket, &config, shutdown_signal()).await;
+    udp_echo::run(socket, &config, shutdown).await;
     ExitCode::SUCCESS
 }

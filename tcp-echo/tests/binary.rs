@@ -1,0 +1,78 @@
+//! The `tcp-echo` binary as a learner meets it: the `listening on` line, bad
+//! settings, a port already in use, and stopping with SIGTERM or Ctrl+C.
+
+mod support;
+
+use nix::sys::signal::Signal;
+use support::process::{assert_rejects_config, spawn};
+use support::{assert_echoes, binary_pattern};
+
+const TCP_ECHO: &str = env!("CARGO_BIN_EXE_tcp-echo");
+
+#[tokio::test]
+async fn prints_listening_line_with_the_bound_port_then_a_hint() {
+    let mut server = spawn(TCP_ECHO, &[]);
+    let port = server.listening_port("tcp").await;
+    assert_ne!(port, 0, "PORT=0 must print the port actually bound");
+    let hint = support::process::next_line(&mut server.stdout, "hint").await;
+    assert_eq!(
+        hint.as_deref(),
+        Some(format!("try: nc 127.0.0.1 {port}").as_str())
+    );
+}
+
+#[tokio::test]
+async fn bad_settings_exit_2_with_one_line() {
+    for (name, value) in [
+        ("PORT", "abc"),
+        ("PORT", "70000"),
+        ("PORT", "-1"),
+        ("HOST", "nonsense"),
+        ("HOST", "localhost"),
+        ("SHUTDOWN_GRACE_SECS", "soon"),
+        ("ECHO_MODE", "fast"),
+        ("MAX_CONNECTIONS", "0"),
+        ("IDLE_TIMEOUT_SECS", "0"),
+    ] {
+        assert_rejects_config(TCP_ECHO, name, value).await;
+    }
+}
+
+#[tokio::test]
+async fn port_in_use_is_explained_not_panicked() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let mut server = spawn(TCP_ECHO, &[("PORT", &port.to_string())]);
+    let (status, stderr) = server.exit_and_stderr().await;
+    assert!(!status.success(), "exit status {status}");
+    let text = stderr.join("\n");
+    assert!(
+        text.contains(&format!("127.0.0.1:{port}")),
+        "should name the address: {text}"
+    );
+    assert!(
+        text.contains("already in use"),
+        "should say it is in use: {text}"
+    );
+    assert!(!text.contains("panicked"), "{text}");
+}
+
+#[tokio::test]
+async fn sigterm_and_ctrl_c_stop_the_server_with_exit_0() {
+    for mode in ["async", "threads", "blocking"] {
+        for signal in [Signal::SIGTERM, Signal::SIGINT] {
+            let mut server = spawn(
+                TCP_ECHO,
+                &[("ECHO_MODE", mode), ("SHUTDOWN_GRACE_SECS", "1")],
+            );
+            let port = server.listening_port("tcp").await;
+            let mut client = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
+            assert_echoes(&mut client, &binary_pattern(1000)).await;
+            server.signal(signal);
+            let status = server.exit_status().await;
+            assert_eq!(status.code(), Some(0), "{mode}, {signal}: exit status");
+        }
+    }
+}

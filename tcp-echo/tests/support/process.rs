@@ -1,0 +1,142 @@
+//! Running a lesson's binary the way a learner does, for the tests of every lesson.
+//!
+//! Included by path from other crates' tests (`#[path = ...] mod process;`),
+//! so each lesson's binary tests share one copy.
+
+#![allow(dead_code)]
+
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader, Lines};
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+
+/// How long any single step of a binary test may take before it fails.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A lesson binary running in the background, killed if the test ends early.
+pub struct Running {
+    pub child: Child,
+    pub stdout: Lines<BufReader<ChildStdout>>,
+    pub stderr: Lines<BufReader<ChildStderr>>,
+}
+
+/// Starts `program` with `env` (on top of `PORT=0`, `HOST=127.0.0.1`).
+pub fn spawn(program: &str, env: &[(&str, &str)]) -> Running {
+    let mut command = Command::new(program);
+    command
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {program}: {error}"));
+    let stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+    let stderr = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
+    Running {
+        child,
+        stdout,
+        stderr,
+    }
+}
+
+/// The next line of `lines`, failing the test after [`STEP_TIMEOUT`].
+pub async fn next_line<R: AsyncRead + Unpin>(
+    lines: &mut Lines<BufReader<R>>,
+    what: &str,
+) -> Option<String> {
+    tokio::time::timeout(STEP_TIMEOUT, lines.next_line())
+        .await
+        .unwrap_or_else(|_| panic!("no {what} line within {STEP_TIMEOUT:?}"))
+        .expect("reading the child's output")
+}
+
+/// Waits for a line of `lines` containing `needle`; returns it.
+pub async fn line_containing<R: AsyncRead + Unpin>(
+    lines: &mut Lines<BufReader<R>>,
+    needle: &str,
+) -> String {
+    let mut seen = Vec::new();
+    loop {
+        match next_line(lines, needle).await {
+            Some(line) if line.contains(needle) => return line,
+            Some(line) => seen.push(line),
+            None => panic!("output ended without a line containing {needle:?}; saw: {seen:#?}"),
+        }
+    }
+}
+
+impl Running {
+    /// Reads the contract's first stdout line, `listening on SCHEME://IP:PORT`,
+    /// checks its form and returns the port.
+    pub async fn listening_port(&mut self, scheme: &str) -> u16 {
+        let line = next_line(&mut self.stdout, "`listening on`")
+            .await
+            .expect("stdout closed before the `listening on` line");
+        let prefix = format!("listening on {scheme}://127.0.0.1:");
+        let port = line
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("first stdout line {line:?} does not start with {prefix:?}"));
+        port.parse()
+            .unwrap_or_else(|_| panic!("first stdout line {line:?} does not end in a port number"))
+    }
+
+    /// Sends `signal` to the child, by its PID.
+    pub fn signal(&self, signal: Signal) {
+        let pid = self.child.id().expect("child still running");
+        kill(Pid::from_raw(pid as i32), signal).expect("sending a signal to our own child");
+    }
+
+    /// Waits for the child to exit.
+    pub async fn exit_status(&mut self) -> ExitStatus {
+        tokio::time::timeout(STEP_TIMEOUT, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the server did not exit within {STEP_TIMEOUT:?}"))
+            .expect("waiting for the child")
+    }
+
+    /// Waits for the child to exit and returns its whole stderr.
+    pub async fn exit_and_stderr(&mut self) -> (ExitStatus, Vec<String>) {
+        let status = self.exit_status().await;
+        let mut lines = Vec::new();
+        while let Some(line) = next_line(&mut self.stderr, "stderr").await {
+            lines.push(line);
+        }
+        (status, lines)
+    }
+}
+
+/// Runs `program` with a bad setting and checks the contract: exit status 2,
+/// exactly one line on stderr that names the variable, nothing that looks
+/// like a panic.
+pub async fn assert_rejects_config(program: &str, name: &str, value: &str) {
+    let mut running = spawn(program, &[(name, value)]);
+    let (status, stderr) = running.exit_and_stderr().await;
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "{name}={value}: exit status; stderr: {stderr:#?}"
+    );
+    assert_eq!(
+        stderr.len(),
+        1,
+        "{name}={value}: expected one line on stderr, got {stderr:#?}"
+    );
+    assert!(
+        stderr[0].contains(name),
+        "{name}={value}: the line should name {name}: {:?}",
+        stderr[0]
+    );
+    assert!(
+        !stderr[0].contains("panicked"),
+        "{name}={value}: panicked: {:?}",
+        stderr[0]
+    );
+}
