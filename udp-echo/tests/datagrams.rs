@@ -1,0 +1,159 @@
+//! The UDP echo contract on real sockets: each datagram back to its sender,
+//! unchanged, boundaries kept, up to 65507 bytes. Run with `cargo test -p udp-echo`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use tcp_echo::config::ServerConfig;
+use tokio::net::UdpSocket;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use udp_echo::{MAX_DATAGRAM, UdpEchoConfig, bind_udp};
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+fn config() -> UdpEchoConfig {
+    UdpEchoConfig {
+        server: ServerConfig {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            shutdown_grace: Duration::from_secs(5),
+        },
+        buffer_size: MAX_DATAGRAM,
+    }
+}
+
+struct TestServer {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+async fn start_server(config: UdpEchoConfig) -> TestServer {
+    let socket = bind_udp(config.server.addr()).await.expect("bind 127.0.0.1:0");
+    let addr = socket.local_addr().expect("local_addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        udp_echo::run(socket, &config, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    TestServer { addr, stop, task }
+}
+
+/// A client socket on its own port, "connected" to the server so that
+/// `send`/`recv` need no address and only the server's datagrams arrive.
+async fn client(server: SocketAddr) -> UdpSocket {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind client");
+    socket.connect(server).await.expect("connect client");
+    socket
+}
+
+async fn receive(socket: &UdpSocket) -> Vec<u8> {
+    let mut buf = vec![0u8; 70_000];
+    let n = tokio::time::timeout(PATIENCE, socket.recv(&mut buf))
+        .await
+        .expect("no datagram came back (UDP may lose datagrams, but not on loopback)")
+        .expect("recv");
+    buf.truncate(n);
+    buf
+}
+
+#[tokio::test]
+async fn a_datagram_comes_back_unchanged() {
+    let server = start_server(config()).await;
+    let socket = client(server.addr).await;
+    let data: Vec<u8> = (0..=255u8).chain([0, 0xff, b'\n']).collect();
+    socket.send(&data).await.expect("send");
+    assert_eq!(receive(&socket).await, data);
+}
+
+#[tokio::test]
+async fn boundaries_are_kept_one_datagram_in_one_out() {
+    let server = start_server(config()).await;
+    let socket = client(server.addr).await;
+    let sizes = [1usize, 5, 0, 1400, 9000];
+    for (i, size) in sizes.iter().enumerate() {
+        socket.send(&vec![i as u8; *size]).await.expect("send");
+    }
+    // Unlike a TCP stream, five datagrams are never merged or split: five
+    // come back, of the same sizes (in order here; loopback does not reorder).
+    for (i, size) in sizes.iter().enumerate() {
+        assert_eq!(receive(&socket).await, vec![i as u8; *size], "datagram {i}");
+    }
+}
+
+#[tokio::test]
+async fn the_largest_datagram_65507_bytes_goes_through() {
+    let server = start_server(config()).await;
+    let socket = client(server.addr).await;
+    let data: Vec<u8> = (0..MAX_DATAGRAM).map(|i| (i % 251) as u8).collect();
+    socket.send(&data).await.expect("send 65507 bytes");
+    let echoed = receive(&socket).await;
+    assert_eq!(echoed.len(), MAX_DATAGRAM);
+    assert!(echoed == data, "the 65507-byte echo differs");
+}
+
+#[tokio::test]
+async fn one_byte_more_fails_at_the_sender_with_emsgsize() {
+    let server = start_server(config()).await;
+    let socket = client(server.addr).await;
+    let error = socket
+        .send(&vec![0u8; MAX_DATAGRAM + 1])
+        .await
+        .expect_err("65508 bytes cannot fit in one IPv4 UDP datagram");
+    assert_eq!(error.raw_os_error(), Some(nix::libc::EMSGSIZE), "{error}");
+}
+
+#[tokio::test]
+async fn each_client_gets_its_own_replies() {
+    let server = start_server(config()).await;
+    let alice = client(server.addr).await;
+    let bob = client(server.addr).await;
+    alice.send(b"from alice").await.expect("send");
+    bob.send(b"from bob").await.expect("send");
+    // The reply goes to the address each datagram came from.
+    assert_eq!(receive(&bob).await, b"from bob");
+    assert_eq!(receive(&alice).await, b"from alice");
+}
+
+#[tokio::test]
+async fn a_small_buffer_truncates_bigger_datagrams() {
+    let mut config = config();
+    config.buffer_size = 16;
+    let server = start_server(config).await;
+    let socket = client(server.addr).await;
+    socket.send(b"0123456789abcdefTHIS PART IS LOST").await.expect("send");
+    assert_eq!(receive(&socket).await, b"0123456789abcdef");
+    // A datagram that fits is untouched.
+    socket.send(b"fits").await.expect("send");
+    assert_eq!(receive(&socket).await, b"fits");
+}
+
+#[tokio::test]
+async fn tcp_and_udp_port_7007_are_two_different_ports() {
+    // Take a TCP port, then bind UDP on the very same number: no conflict.
+    let tcp = tcp_echo::bind::bind_tcp("127.0.0.1:0".parse().expect("addr")).expect("bind tcp");
+    let port = tcp.local_addr().expect("tcp addr").port();
+    let mut config = config();
+    config.server.port = port;
+    let server = start_server(config).await;
+    assert_eq!(server.addr.port(), port);
+    let socket = client(server.addr).await;
+    socket.send(b"udp").await.expect("send");
+    assert_eq!(receive(&socket).await, b"udp");
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_loop() {
+    let server = start_server(config()).await;
+    let socket = client(server.addr).await;
+    socket.send(b"before").await.expect("send");
+    assert_eq!(receive(&socket).await, b"before");
+    let _ = server.stop.send(());
+    tokio::time::timeout(PATIENCE, server.task)
+        .await
+        .expect("run did not return after shutdown")
+        .expect("server task panicked");
+}

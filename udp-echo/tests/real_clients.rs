@@ -1,0 +1,38 @@
+//! udp-echo driven by the real `nc -u` (netcat-openbsd), as a learner does.
+//!
+//! Ignored by a plain `cargo test` because it needs `nc` installed; `.ci/run`
+//! installs it and runs these with `--ignored`, and then a missing `nc` is a
+//! failure, not a skip.
+
+#[path = "../../tcp-echo/tests/support/process.rs"]
+mod process;
+
+use std::process::Stdio;
+
+use process::{next_line, spawn};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+const UDP_ECHO: &str = env!("CARGO_BIN_EXE_udp-echo");
+
+#[tokio::test]
+#[ignore = "needs netcat-openbsd; .ci/run runs it"]
+async fn nc_u_gets_each_line_back_as_a_datagram() {
+    let mut server = spawn(UDP_ECHO, &[]);
+    let port = server.listening_port("udp").await;
+    let mut nc = Command::new("nc")
+        .args(["-u", "127.0.0.1", &port.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("`nc` must be installed (Debian: apt-get install netcat-openbsd)");
+    let mut stdin = nc.stdin.take().expect("stdin is piped");
+    let mut replies = BufReader::new(nc.stdout.take().expect("stdout is piped")).lines();
+    // nc sends each line it reads as one datagram and prints what comes back.
+    for line in ["hello", "is anyone there?"] {
+        stdin.write_all(format!("{line}\n").as_bytes()).await.expect("write to nc");
+        stdin.flush().await.expect("flush");
+        assert_eq!(next_line(&mut replies, "echo").await.as_deref(), Some(line));
+    }
+}
