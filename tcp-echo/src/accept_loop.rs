@@ -102,7 +102,7 @@ pub async fn serve<H, F>(
             stream,
             peer,
             id,
-            stopping: stopping.child_token(),
+            stopping: stopping.clone(),
         };
         let task = handle(connection);
         let grace_over = grace_over.clone();

@@ -3,11 +3,11 @@
 //! What to notice: the echo loop below reads like the blocking one in
 //! `server_blocking.rs`, but each `.await` hands the thread back to tokio's
 //! scheduler instead of parking it. A waiting connection is a small task
-//! (a few hundred bytes plus its buffer), not a whole thread, so an idle
+//! (about a kilobyte with its buffer), not a whole thread, so an idle
 //! `nc` costs almost nothing and never holds up anyone else.
 //!
-//! Backpressure: we read at most one buffer, then write all of it back before
-//! reading again. A client that sends but never reads fills the kernel's
+//! Backpressure: we read at most one buffer (512 bytes, growing to 64 KiB for
+//! a client that sends a lot), then write all of it back before reading again. A client that sends but never reads fills the kernel's
 //! buffers, our `write_all` waits, we stop reading, and the client's own
 //! writes block. Memory stays at one buffer per connection, whatever it sends.
 //!
@@ -24,10 +24,14 @@ use crate::accept_loop::{self, AcceptLimits, Connection};
 use crate::idle_timer::IdleTimer;
 use crate::summary::{EchoSummary, End};
 
-/// 32 KiB per connection: large enough that a bulk transfer needs few system
-/// calls, and free while idle, since the allocator hands out fresh, zeroed
-/// pages that the OS only backs with memory once they are written.
-pub const ECHO_BUFFER_SIZE: usize = 32 * 1024;
+/// The buffer starts small: 512 bytes is plenty for a line typed into `nc`,
+/// and 8 idle connections share one 4 KiB page of memory.
+pub const FIRST_BUFFER_SIZE: usize = 512;
+
+/// ...and doubles whenever a read fills it, up to 64 KiB, so a bulk transfer
+/// needs few system calls. The largest it gets is the most memory one
+/// connection ever holds, whatever the client sends.
+pub const MAX_BUFFER_SIZE: usize = 64 * 1024;
 
 /// Runs the async echo server on `listener` until `shutdown` completes.
 pub async fn serve(
@@ -51,7 +55,7 @@ pub async fn echo(connection: Connection, idle_timeout: Duration) -> EchoSummary
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%error, "cannot set TCP_NODELAY");
     }
-    let mut buf = vec![0u8; ECHO_BUFFER_SIZE];
+    let mut buf = vec![0u8; FIRST_BUFFER_SIZE];
     let mut idle = IdleTimer::new(idle_timeout);
     let mut echoed = 0;
 
@@ -90,6 +94,10 @@ pub async fn echo(connection: Connection, idle_timeout: Duration) -> EchoSummary
         trace!(bytes = n, "wrote");
         echoed += n as u64;
         idle.touch();
+        // A full buffer means more may be waiting: read bigger next time.
+        if n == buf.len() && buf.len() < MAX_BUFFER_SIZE {
+            buf.resize(buf.len() * 2, 0);
+        }
     };
     EchoSummary { echoed, end }
 }

@@ -77,6 +77,25 @@ impl StdServerState {
             .unwrap_or_else(PoisonError::into_inner);
     }
 
+    /// Enters a new connection in the table of open ones, under a new id.
+    /// `None` (and the connection is closed) if its socket cannot be cloned.
+    fn track(&self, stream: TcpStream, peer: SocketAddr) -> Option<Accepted> {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let _span = info_span!("conn", id, %peer).entered();
+        let handle = match stream.try_clone() {
+            Ok(handle) => handle,
+            Err(error) => {
+                warn!(%error, "cannot track this connection; closing it");
+                return None;
+            }
+        };
+        let mut open = self.lock_open();
+        open.insert(id, handle);
+        debug!("accepted");
+        info!(open = open.len(), "connection opened");
+        Some(Accepted { stream, peer, id })
+    }
+
     /// Removes a closed connection from the table, wakes whoever waits for
     /// one to close, and returns how many are still open.
     pub fn forget(&self, id: u64) -> usize {
@@ -170,21 +189,18 @@ pub fn accept(listener: &TcpListener, state: &StdServerState) -> Option<Accepted
         if state.is_stopping() {
             return None;
         }
-        let error =
-            match accepted.and_then(|(stream, peer)| Ok((stream.try_clone()?, stream, peer))) {
-                Ok((handle, stream, peer)) => {
-                    let id = state.next_id.fetch_add(1, Ordering::SeqCst);
-                    let mut open = state.lock_open();
-                    open.insert(id, handle);
-                    debug!(%peer, "accepted");
-                    info!(id, %peer, open = open.len(), "connection opened");
-                    return Some(Accepted { stream, peer, id });
+        match accepted {
+            Ok((stream, peer)) => {
+                if let Some(accepted) = state.track(stream, peer) {
+                    return Some(accepted);
                 }
-                Err(error) => error,
-            };
-        warn!(%error, retry_in = ?backoff, "accept failed");
-        std::thread::sleep(backoff);
-        backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+            }
+            Err(error) => {
+                warn!(%error, retry_in = ?backoff, "accept failed");
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+            }
+        }
     }
 }
 
