@@ -36,6 +36,7 @@ impl IdleTimer {
         self.last_activity = Instant::now();
     }
 
+    // ANCHOR: expired
     /// Completes when nothing has touched the timer for `timeout`.
     /// Safe to use in `select!`: dropping this future loses nothing.
     pub async fn expired(&mut self) {
@@ -48,4 +49,5 @@ impl IdleTimer {
             self.alarm.as_mut().reset(deadline);
         }
     }
+    // ANCHOR_END: expired
 }

@@ -45,8 +45,15 @@ async fn nc_gets_its_lines_back_from_every_server() {
     for mode in ["async", "threads", "blocking"] {
         let mut server = spawn(TCP_ECHO, &[("ECHO_MODE", mode)]);
         let port = server.listening_port("tcp").await;
-        assert_eq!(through_nc(port, b"hello\nworld\n").await, b"hello\nworld\n", "{mode}");
+        assert_eq!(
+            through_nc(port, b"hello\nworld\n").await,
+            b"hello\nworld\n",
+            "{mode}"
+        );
         let binary: Vec<u8> = (0..200_000).map(|i| (i * 31 % 256) as u8).collect();
-        assert!(through_nc(port, &binary).await == binary, "{mode}: binary through nc differs");
+        assert!(
+            through_nc(port, &binary).await == binary,
+            "{mode}: binary through nc differs"
+        );
     }
 }

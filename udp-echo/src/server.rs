@@ -65,9 +65,6 @@ pub async fn run(socket: UdpSocket, config: &UdpEchoConfig, shutdown: impl Futur
             Err(error) => debug!(%peer, %error, "reply failed"),
         }
     }
-    info!(
-        datagrams,
-        bytes, "stopped after echoing {datagrams} datagrams"
-    );
+    info!(datagrams, bytes, "udp-echo stopped");
 }
 // ANCHOR_END: run

@@ -30,7 +30,9 @@ struct TestServer {
 }
 
 async fn start_server(config: UdpEchoConfig) -> TestServer {
-    let socket = bind_udp(config.server.addr()).await.expect("bind 127.0.0.1:0");
+    let socket = bind_udp(config.server.addr())
+        .await
+        .expect("bind 127.0.0.1:0");
     let addr = socket.local_addr().expect("local_addr");
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -124,7 +126,10 @@ async fn a_small_buffer_truncates_bigger_datagrams() {
     config.buffer_size = 16;
     let server = start_server(config).await;
     let socket = client(server.addr).await;
-    socket.send(b"0123456789abcdefTHIS PART IS LOST").await.expect("send");
+    socket
+        .send(b"0123456789abcdefTHIS PART IS LOST")
+        .await
+        .expect("send");
     assert_eq!(receive(&socket).await, b"0123456789abcdef");
     // A datagram that fits is untouched.
     socket.send(b"fits").await.expect("send");

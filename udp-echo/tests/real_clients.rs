@@ -31,7 +31,10 @@ async fn nc_u_gets_each_line_back_as_a_datagram() {
     let mut replies = BufReader::new(nc.stdout.take().expect("stdout is piped")).lines();
     // nc sends each line it reads as one datagram and prints what comes back.
     for line in ["hello", "is anyone there?"] {
-        stdin.write_all(format!("{line}\n").as_bytes()).await.expect("write to nc");
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .expect("write to nc");
         stdin.flush().await.expect("flush");
         assert_eq!(next_line(&mut replies, "echo").await.as_deref(), Some(line));
     }
