@@ -4,7 +4,7 @@
 mod support;
 
 use nix::sys::signal::Signal;
-use support::process::{assert_rejects_config, spawn};
+use support::process::{assert_rejects_config, line_containing, spawn, spawn_with_fd_limit};
 use support::{assert_echoes, binary_pattern};
 
 const TCP_ECHO: &str = env!("CARGO_BIN_EXE_tcp-echo");
@@ -75,4 +75,31 @@ async fn sigterm_and_ctrl_c_stop_the_server_with_exit_0() {
             assert_eq!(status.code(), Some(0), "{mode}, {signal}: exit status");
         }
     }
+}
+
+#[tokio::test]
+async fn running_out_of_file_descriptors_does_not_end_the_server() {
+    // 32 descriptors: stdio, the listener and the runtime's own leave room
+    // for about 20 connections; we open 40.
+    let mut server = spawn_with_fd_limit(TCP_ECHO, 32, &[]);
+    let port = server.listening_port("tcp").await;
+    let mut clients = Vec::new();
+    for _ in 0..40 {
+        // The kernel completes every handshake; only `accept` can fail.
+        clients.push(
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect"),
+        );
+    }
+    line_containing(&mut server.stderr, "accept failed").await;
+
+    // The clients leave; the server must still be there for the next one.
+    drop(clients);
+    let mut client = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect after EMFILE");
+    assert_echoes(&mut client, b"still serving").await;
+    server.signal(Signal::SIGTERM);
+    assert_eq!(server.exit_status().await.code(), Some(0));
 }

@@ -25,7 +25,23 @@ pub struct Running {
 
 /// Starts `program` with `env` (on top of `PORT=0`, `HOST=127.0.0.1`).
 pub fn spawn(program: &str, env: &[(&str, &str)]) -> Running {
-    let mut command = Command::new(program);
+    spawn_command(Command::new(program), env)
+}
+
+/// Starts `program` under `sh` with at most `max_files` open file descriptors
+/// (`ulimit -n`), to see what the server does when it runs out.
+pub fn spawn_with_fd_limit(program: &str, max_files: u32, env: &[(&str, &str)]) -> Running {
+    let mut command = Command::new("sh");
+    command.args([
+        "-c",
+        &format!("ulimit -n {max_files} && exec \"$0\""),
+        program,
+    ]);
+    spawn_command(command, env)
+}
+
+fn spawn_command(mut command: Command, env: &[(&str, &str)]) -> Running {
+    let program = format!("{:?}", command.as_std().get_program());
     command
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
