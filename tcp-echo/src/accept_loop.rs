@@ -106,21 +106,22 @@ pub async fn serve<H, F>(
         };
         let task = handle(connection);
         let grace_over = grace_over.clone();
-        let permits = Arc::clone(&permits);
-        let max = limits.max_connections;
+        // The tracker counts the connection tasks still running: the
+        // "open" figure in the logs.
+        let open = tracker.clone();
         let span = info_span!("conn", id, %peer);
         tracker.spawn(
             async move {
                 let started = Instant::now();
-                info!(open = max - permits.available_permits(), "connection opened");
+                info!(open = open.len(), "connection opened");
                 let summary = tokio::select! {
                     summary = task => summary.to_string(),
                     _ = grace_over.cancelled() => "closed by the server: shutdown grace period over".to_string(),
                 };
-                // Give the slot back before logging, so "open" counts it as closed.
                 drop(permit);
                 info!(
-                    open = max - permits.available_permits(),
+                    // Not counting this one, which is about to end.
+                    open = open.len() - 1,
                     duration = ?started.elapsed(),
                     "connection closed: {summary}"
                 );

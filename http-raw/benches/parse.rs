@@ -1,0 +1,2 @@
+//! Criterion benchmark of the request parser: `cargo bench -p http-raw`.
+fn main() {}

@@ -1,0 +1,69 @@
+//! http-raw's settings, from the environment (with lesson 1's helpers).
+
+use std::time::Duration;
+
+use tcp_echo::accept_loop::DEFAULT_MAX_CONNECTIONS;
+use tcp_echo::config::{ConfigError, ServerConfig, number_var, seconds_var};
+
+/// Port 3000: the one every web tutorial uses.
+pub const DEFAULT_PORT: u16 = 3000;
+
+/// The head must be complete this long after the connection opened (first
+/// request) or after its first byte arrived (later requests). Slowloris
+/// attacks send a head a byte at a time to hold connections open forever.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an idle keep-alive connection waits for its next request.
+/// Browsers reuse connections within a few seconds, or not at all.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
+
+/// How long one read of a request body, or one write of a response, may
+/// wait for the client.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+// ANCHOR: config
+/// Everything http-raw can be told through its environment.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// `HOST`, `PORT`, `SHUTDOWN_GRACE_SECS`, as in every lesson.
+    pub server: ServerConfig,
+    /// `MAX_CONNECTIONS` (default 1024), as in lesson 1.
+    pub max_connections: usize,
+    /// `HEADER_TIMEOUT_SECS` (default 10): a head not complete by then gets 408.
+    pub header_timeout: Duration,
+    /// `KEEP_ALIVE_SECS` (default 5): idle keep-alive connections close after this.
+    pub keep_alive: Duration,
+    /// `BODY_TIMEOUT_SECS` (default 10): the longest wait for the next piece
+    /// of a request body, or for the client to take the next piece of a response.
+    pub body_timeout: Duration,
+}
+
+impl HttpConfig {
+    /// Reads the configuration from the environment, with `default_port`.
+    pub fn from_env(default_port: u16) -> Result<HttpConfig, ConfigError> {
+        Ok(HttpConfig {
+            server: ServerConfig::from_env(default_port)?,
+            max_connections: number_var(
+                "MAX_CONNECTIONS",
+                DEFAULT_MAX_CONNECTIONS,
+                "a whole number",
+                1..=1_000_000,
+            )?,
+            header_timeout: seconds_var("HEADER_TIMEOUT_SECS", DEFAULT_HEADER_TIMEOUT, 1..=3600)?,
+            keep_alive: seconds_var("KEEP_ALIVE_SECS", DEFAULT_KEEP_ALIVE, 1..=3600)?,
+            body_timeout: seconds_var("BODY_TIMEOUT_SECS", DEFAULT_BODY_TIMEOUT, 1..=3600)?,
+        })
+    }
+
+    /// The defaults, listening on `server`'s address (for tests and examples).
+    pub fn with_defaults(server: ServerConfig) -> HttpConfig {
+        HttpConfig {
+            server,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            keep_alive: DEFAULT_KEEP_ALIVE,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+        }
+    }
+}
+// ANCHOR_END: config

@@ -1,0 +1,632 @@
+//! The connection loop: one TCP connection, many requests, from accept to close.
+//!
+//! What to notice, in the order things happen on a connection:
+//!
+//! 1. **Read until a whole head is in the buffer** (`read_head`). Each read
+//!    appends to one buffer and we try the parser again; bytes after the head
+//!    stay there for later.
+//! 2. **Read the body** the head announced (`read_body`): so many bytes, or
+//!    chunks until the last one. If the client sent `Expect: 100-continue`
+//!    it waits for our `100 Continue` before sending the body.
+//! 3. **Call the handler** with the `Request`, get a `Response`.
+//! 4. **Write the response** into the write buffer. It goes out on the socket
+//!    when there is nothing else to do right now: so the responses to a batch
+//!    of pipelined requests leave in one `write`.
+//! 5. **Keep the connection or close it**: HTTP/1.1 keeps it unless either
+//!    side said `Connection: close`; HTTP/1.0 closes it unless the client
+//!    asked for keep-alive. Then back to 1, with a shorter timeout.
+//!
+//! Every wait is bounded by the connection's `Deadline`, and waiting for a
+//! new request also ends when the server shuts down. Errors in the request
+//! get their status code and close the connection; I/O errors just close it.
+
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use tcp_echo::accept_loop::Connection;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tracing::{debug, info, trace, warn};
+
+use crate::body::ChunkedDecoder;
+use crate::config::HttpConfig;
+use crate::deadline::Deadline;
+use crate::error::HttpError;
+use crate::limits::{
+    COALESCE_BODY_UNDER, INITIAL_READ_BUFFER, LINGER_BYTES, LINGER_TIME, MAX_WRITE_BATCH,
+};
+use crate::parse::{Framing, ParsedHead, parse_head};
+use crate::request::{Method, Request, Version};
+use crate::response::{Body, ChunkStream, Response, Upgraded};
+use crate::write::{ConnectionHeader, LAST_CHUNK, ResponseFraming, write_chunk_header, write_head};
+
+/// The timeouts a connection needs, copied out of `HttpConfig`.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    header: Duration,
+    keep_alive: Duration,
+    body: Duration,
+}
+
+impl From<&HttpConfig> for Timeouts {
+    fn from(config: &HttpConfig) -> Timeouts {
+        Timeouts {
+            header: config.header_timeout,
+            keep_alive: config.keep_alive,
+            body: config.body_timeout,
+        }
+    }
+}
+
+/// Why a connection ended: the end of its "connection closed" log line.
+#[derive(Debug)]
+pub enum End {
+    /// The client closed the connection between requests.
+    ClientClosed,
+    /// No new request within the keep-alive timeout.
+    IdleTimeout,
+    /// The server is shutting down.
+    Shutdown,
+    /// A `Connection: close` (either side) or HTTP/1.0 without keep-alive.
+    Close,
+    /// The request was refused with an error status.
+    Refused(HttpError),
+    /// The client closed the connection in the middle of a request.
+    ClientGoneMidRequest,
+    /// A read or write failed, e.g. the connection was reset.
+    Failed(io::Error),
+    /// The connection was handed to another protocol (WebSocket).
+    Upgraded,
+}
+
+impl fmt::Display for End {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            End::ClientClosed => f.write_str("client closed"),
+            End::IdleTimeout => f.write_str("idle keep-alive timeout"),
+            End::Shutdown => f.write_str("server shutting down"),
+            End::Close => f.write_str("Connection: close"),
+            End::Refused(error) => write!(f, "refused with {}: {error}", error.status()),
+            End::ClientGoneMidRequest => f.write_str("client closed in the middle of a request"),
+            End::Failed(error) => write!(f, "{error}"),
+            End::Upgraded => f.write_str("upgraded"),
+        }
+    }
+}
+
+/// What one connection did, for the "connection closed" log line.
+#[derive(Debug)]
+pub struct ConnectionSummary {
+    /// Requests answered.
+    pub requests: u64,
+    /// Why it ended.
+    pub end: End,
+}
+
+impl fmt::Display for ConnectionSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} requests, {}", self.requests, self.end)
+    }
+}
+
+/// Why reading a request stopped short.
+enum ReadError {
+    /// The request is bad: answer with its status.
+    Http(HttpError),
+    /// The connection ended: nothing to answer.
+    End(End),
+}
+
+impl From<HttpError> for ReadError {
+    fn from(error: HttpError) -> ReadError {
+        ReadError::Http(error)
+    }
+}
+
+impl From<io::Error> for ReadError {
+    fn from(error: io::Error) -> ReadError {
+        ReadError::End(End::Failed(error))
+    }
+}
+
+/// What to do after a request.
+enum Next {
+    /// Read the next request.
+    Request,
+    /// The connection is over (and closed).
+    End(End),
+    /// Send this `101` response and hand the connection over.
+    Upgrade(Response),
+}
+
+/// One HTTP connection's state.
+struct HttpConnection {
+    stream: TcpStream,
+    peer: SocketAddr,
+    /// Bytes received and not yet parsed: part of a head, a body, or the
+    /// next pipelined requests.
+    read_buf: BytesMut,
+    /// Responses waiting to be written.
+    write_buf: Vec<u8>,
+    /// Ends every wait (see `deadline.rs`).
+    deadline: Deadline,
+    timeouts: Timeouts,
+    /// Cancelled when the server starts shutting down.
+    stopping: CancellationToken,
+    /// Completes when `stopping` is cancelled. Made once per connection and
+    /// kept, rather than made anew for every wait.
+    stopped: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// Requests answered so far.
+    requests: u64,
+}
+
+// ANCHOR: serve_connection
+/// Serves HTTP on one accepted connection until it ends.
+pub async fn serve_connection<H, F>(
+    connection: Connection,
+    handler: Arc<H>,
+    timeouts: Timeouts,
+) -> ConnectionSummary
+where
+    H: Fn(Request) -> F,
+    F: Future<Output = Response>,
+{
+    let Connection {
+        stream,
+        peer,
+        stopping,
+        ..
+    } = connection;
+    if let Err(error) = stream.set_nodelay(true) {
+        debug!(%error, "cannot set TCP_NODELAY");
+    }
+    let mut connection = HttpConnection {
+        stream,
+        peer,
+        read_buf: BytesMut::with_capacity(INITIAL_READ_BUFFER),
+        write_buf: Vec::new(),
+        // The first request's head must be complete this soon after accept.
+        deadline: Deadline::new(Instant::now() + timeouts.header),
+        timeouts,
+        stopped: Box::pin(stopping.clone().cancelled_owned()),
+        stopping,
+        requests: 0,
+    };
+    let end = loop {
+        match connection.serve_one(&*handler).await {
+            Ok(Next::Request) => continue,
+            Ok(Next::End(end)) => break end,
+            Ok(Next::Upgrade(response)) => {
+                let requests = connection.requests;
+                let end = connection.upgrade(response).await;
+                debug!(reason = %end, "closing");
+                return ConnectionSummary { requests, end };
+            }
+            Err(ReadError::End(end)) => break end,
+            Err(ReadError::Http(error)) => {
+                connection.refuse(&error).await;
+                break End::Refused(error);
+            }
+        }
+    };
+    let requests = connection.requests;
+    debug!(reason = %end, "closing");
+    ConnectionSummary { requests, end }
+}
+// ANCHOR_END: serve_connection
+
+impl HttpConnection {
+    // ANCHOR: serve_one
+    /// Reads one request, runs the handler, queues the response.
+    async fn serve_one<H, F>(&mut self, handler: &H) -> Result<Next, ReadError>
+    where
+        H: Fn(Request) -> F,
+        F: Future<Output = Response>,
+    {
+        let head = self.read_head().await?;
+        let started = Instant::now();
+        let head_bytes = self
+            .read_buf
+            .split_to(head.skip + head.len)
+            .freeze()
+            .slice(head.skip..);
+        trace!(head = %head_bytes.escape_ascii(), "raw head");
+        debug!(bytes = head_bytes.len(), framing = ?head.framing, "head parsed");
+
+        let body = self.read_body(&head).await?;
+        let close_requested = match head.version {
+            Version::Http11 => head.connection_close,
+            Version::Http10 => head.connection_close || !head.connection_keep_alive,
+        };
+        let version = head.version;
+        let request = head.into_request(head_bytes, body, Some(self.peer));
+        let method = request.method();
+        let target_for_log = LogTarget::of(&request);
+
+        let mut response = self.handle(handler, request).await?;
+        debug!(status = response.status(), "handler done");
+        self.requests += 1;
+
+        if response.on_upgrade.is_some() && response.status() == 101 {
+            return Ok(Next::Upgrade(response));
+        }
+        let close = close_requested
+            || self.stopping.is_cancelled()
+            || response
+                .header("connection")
+                .is_some_and(|value| crate::request::has_token(value.as_bytes(), "close"));
+        let connection_header = match (close, version) {
+            (true, _) => ConnectionHeader::Close,
+            (false, Version::Http10) => ConnectionHeader::KeepAlive,
+            (false, Version::Http11) => ConnectionHeader::None,
+        };
+        let status = response.status();
+        let framing = ResponseFraming::of(&response);
+        write_head(&mut self.write_buf, &response, framing, connection_header);
+        let body = response.take_body();
+        let sent = if method == Method::Head || framing == ResponseFraming::NoBody {
+            0
+        } else {
+            self.write_body(body, framing).await?
+        };
+        info!(status, bytes = sent, duration = ?started.elapsed(), "{} {}", target_for_log.method, target_for_log.target);
+
+        if close {
+            self.close_gracefully().await;
+            return Ok(Next::End(
+                if self.stopping.is_cancelled() && !close_requested {
+                    End::Shutdown
+                } else {
+                    End::Close
+                },
+            ));
+        }
+        debug!("keeping the connection alive");
+        if self.write_buf.len() >= MAX_WRITE_BATCH {
+            self.flush().await?;
+        }
+        Ok(Next::Request)
+    }
+    // ANCHOR_END: serve_one
+
+    // ANCHOR: read_head
+    /// Reads until the buffer holds a complete head, and parses it.
+    /// Between requests, the connection may also just end: the client
+    /// closed it, the keep-alive time ran out, or the server is stopping.
+    async fn read_head(&mut self) -> Result<ParsedHead, ReadError> {
+        let between_requests = self.read_buf.is_empty() && self.requests > 0;
+        if between_requests {
+            self.deadline.set(Instant::now() + self.timeouts.keep_alive);
+        }
+        let mut head_deadline_set = self.requests == 0;
+        loop {
+            if !self.read_buf.is_empty() {
+                if let Some(head) = parse_head(&self.read_buf)? {
+                    return Ok(head);
+                }
+                // A head has started but is not complete: from now on the
+                // header timeout applies (usually the first read has it all,
+                // and we never get here).
+                if !head_deadline_set {
+                    self.deadline.set(Instant::now() + self.timeouts.header);
+                    head_deadline_set = true;
+                }
+            }
+            // About to wait for the client: first send what it is waiting for.
+            self.flush().await?;
+            if self.read_buf.capacity() - self.read_buf.len() < 1024 {
+                self.read_buf.reserve(INITIAL_READ_BUFFER);
+            }
+            let idle = self.read_buf.is_empty();
+            let read = tokio::select! {
+                biased;
+                read = self.stream.read_buf(&mut self.read_buf) => read,
+                _ = self.deadline.expired() => {
+                    return Err(if idle && between_requests {
+                        ReadError::End(End::IdleTimeout)
+                    } else {
+                        HttpError::RequestTimeout.into()
+                    });
+                }
+                // Only between requests: a request that has started may finish.
+                _ = &mut self.stopped, if idle => {
+                    return Err(ReadError::End(End::Shutdown));
+                }
+            };
+            match read? {
+                0 if self.read_buf.is_empty() => return Err(ReadError::End(End::ClientClosed)),
+                0 => return Err(ReadError::End(End::ClientGoneMidRequest)),
+                n => trace!(bytes = n, "read"),
+            }
+        }
+    }
+    // ANCHOR_END: read_head
+
+    // ANCHOR: read_body
+    /// Reads the body that `head` announced.
+    async fn read_body(&mut self, head: &ParsedHead) -> Result<Bytes, ReadError> {
+        let needs_more = match head.framing {
+            Framing::None => return Ok(Bytes::new()),
+            Framing::Length(length) => self.read_buf.len() < length,
+            Framing::Chunked => true,
+        };
+        if head.expect_continue && head.version == Version::Http11 && needs_more {
+            // The client waits for this before sending the body (RFC 9110
+            // section 10.1.1). Earlier pipelined responses go first.
+            debug!("sending 100 Continue");
+            self.write_buf
+                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            self.flush().await?;
+        }
+        match head.framing {
+            Framing::None => Ok(Bytes::new()),
+            Framing::Length(length) => {
+                self.read_buf
+                    .reserve(length.saturating_sub(self.read_buf.len()));
+                while self.read_buf.len() < length {
+                    self.read_more_body().await?;
+                }
+                let body = self.read_buf.split_to(length).freeze();
+                debug!(bytes = body.len(), "body read");
+                Ok(body)
+            }
+            Framing::Chunked => {
+                let mut decoder = ChunkedDecoder::new();
+                let mut body = BytesMut::new();
+                while !decoder.decode(&mut self.read_buf, &mut body)? {
+                    self.read_more_body().await?;
+                }
+                debug!(bytes = body.len(), "chunked body read");
+                Ok(body.freeze())
+            }
+        }
+    }
+    // ANCHOR_END: read_body
+
+    /// One read of body bytes, within the body timeout.
+    async fn read_more_body(&mut self) -> Result<(), ReadError> {
+        self.deadline.set(Instant::now() + self.timeouts.body);
+        if self.read_buf.capacity() == self.read_buf.len() {
+            self.read_buf.reserve(INITIAL_READ_BUFFER);
+        }
+        let read = tokio::select! {
+            biased;
+            read = self.stream.read_buf(&mut self.read_buf) => read?,
+            _ = self.deadline.expired() => return Err(HttpError::RequestTimeout.into()),
+        };
+        if read == 0 {
+            return Err(ReadError::End(End::ClientGoneMidRequest));
+        }
+        Ok(())
+    }
+
+    /// Runs the handler. If it cannot answer at once (it waits on a timer, a
+    /// database, ...), the responses already queued are sent first, so
+    /// earlier pipelined requests are not held back by a slow later one.
+    async fn handle<H, F>(&mut self, handler: &H, request: Request) -> Result<Response, ReadError>
+    where
+        H: Fn(Request) -> F,
+        F: Future<Output = Response>,
+    {
+        let mut handling = pin!(handler(request));
+        match poll_fn(|context| Poll::Ready(handling.as_mut().poll(context))).await {
+            Poll::Ready(response) => Ok(response),
+            Poll::Pending => {
+                self.flush().await?;
+                Ok(handling.await)
+            }
+        }
+    }
+
+    // ANCHOR: write_body
+    /// Queues or writes a response body; returns its length.
+    async fn write_body(&mut self, body: Body, framing: ResponseFraming) -> Result<u64, ReadError> {
+        match body {
+            Body::Empty => Ok(0),
+            Body::Full(bytes) if bytes.len() < COALESCE_BODY_UNDER => {
+                self.write_buf.extend_from_slice(&bytes);
+                Ok(bytes.len() as u64)
+            }
+            Body::Full(bytes) => {
+                self.flush().await?;
+                self.write_all(&bytes).await?;
+                Ok(bytes.len() as u64)
+            }
+            Body::Stream { chunks, .. } => {
+                self.flush().await?;
+                self.write_stream(chunks, framing).await
+            }
+        }
+    }
+    // ANCHOR_END: write_body
+
+    /// Writes a streamed body as it is produced: as-is when its length was
+    /// announced, else as chunks. Only one piece is in memory at a time.
+    async fn write_stream(
+        &mut self,
+        mut chunks: ChunkStream,
+        framing: ResponseFraming,
+    ) -> Result<u64, ReadError> {
+        let mut sent = 0u64;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|error| {
+                warn!(%error, "response body failed midway; closing the connection");
+                ReadError::End(End::Failed(error))
+            })?;
+            if chunk.is_empty() {
+                continue;
+            }
+            sent += chunk.len() as u64;
+            match framing {
+                ResponseFraming::Length(length) if sent > length => {
+                    warn!(
+                        length,
+                        "response body longer than its Content-Length; closing the connection"
+                    );
+                    return Err(ReadError::End(End::Failed(
+                        io::ErrorKind::InvalidData.into(),
+                    )));
+                }
+                ResponseFraming::Chunked => {
+                    write_chunk_header(&mut self.write_buf, chunk.len());
+                    self.flush().await?;
+                    self.write_all(&chunk).await?;
+                    self.write_buf.extend_from_slice(b"\r\n");
+                }
+                _ => self.write_all(&chunk).await?,
+            }
+        }
+        match framing {
+            ResponseFraming::Chunked => self.write_buf.extend_from_slice(LAST_CHUNK),
+            ResponseFraming::Length(length) if sent != length => {
+                warn!(
+                    length,
+                    sent, "response body shorter than its Content-Length; closing the connection"
+                );
+                return Err(ReadError::End(End::Failed(
+                    io::ErrorKind::UnexpectedEof.into(),
+                )));
+            }
+            _ => {}
+        }
+        Ok(sent)
+    }
+
+    /// Sends `101 Switching Protocols` and hands the stream to the upgrade.
+    async fn upgrade(mut self, mut response: Response) -> End {
+        write_head(
+            &mut self.write_buf,
+            &response,
+            ResponseFraming::NoBody,
+            ConnectionHeader::None,
+        );
+        if let Err(error) = self.flush().await {
+            return End::Failed(error);
+        }
+        let Some(on_upgrade) = response.on_upgrade.take() else {
+            return End::Close;
+        };
+        debug!("upgraded: handing the connection over");
+        on_upgrade(Upgraded {
+            stream: self.stream,
+            read_ahead: self.read_buf.freeze(),
+            peer: self.peer,
+            stopping: self.stopping,
+        })
+        .await;
+        End::Upgraded
+    }
+
+    /// Sends an error response and closes the connection.
+    async fn refuse(&mut self, error: &HttpError) {
+        let status = error.status();
+        debug!(status, %error, "refusing the request");
+        let body = format!(
+            "{status} {}: {error}\n",
+            crate::status::reason_phrase(status)
+        );
+        let response = Response::text(status, body);
+        let framing = ResponseFraming::of(&response);
+        write_head(
+            &mut self.write_buf,
+            &response,
+            framing,
+            ConnectionHeader::Close,
+        );
+        if let Some(bytes) = response.body().as_bytes() {
+            self.write_buf.extend_from_slice(bytes);
+        }
+        info!(status, "refused: {error}");
+        self.close_gracefully().await;
+    }
+
+    /// Flushes, says "no more from us" (FIN), and reads what the client
+    /// still sends for a little while before closing. Closing with unread
+    /// bytes would make the kernel send a reset, and a reset can destroy
+    /// our last response before the client has read it.
+    async fn close_gracefully(&mut self) {
+        if self.flush().await.is_err() || self.stream.shutdown().await.is_err() {
+            return;
+        }
+        let mut discarded = 0;
+        let mut scratch = [0u8; 4096];
+        let linger = tokio::time::timeout(LINGER_TIME, async {
+            while discarded < LINGER_BYTES {
+                match self.stream.read(&mut scratch).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => discarded += n,
+                }
+            }
+        });
+        let _ = linger.await;
+    }
+
+    // ANCHOR: flush
+    /// Writes the queued responses, if any.
+    async fn flush(&mut self) -> io::Result<()> {
+        if self.write_buf.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.write_buf);
+        let result = self.write_all(&pending).await;
+        // Keep the allocation for the next responses.
+        self.write_buf = pending;
+        self.write_buf.clear();
+        result
+    }
+    // ANCHOR_END: flush
+
+    /// Writes all of `bytes`, or fails if the client takes none of it for
+    /// the body timeout (a client that sends requests but never reads).
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        // Usually the kernel takes it all at once, and there is no need to
+        // set a deadline at all.
+        let written = match self.stream.try_write(bytes) {
+            Ok(written) => written,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(error) => return Err(error),
+        };
+        if written == bytes.len() {
+            return Ok(());
+        }
+        self.deadline.set(Instant::now() + self.timeouts.body);
+        tokio::select! {
+            biased;
+            written = self.stream.write_all(&bytes[written..]) => written,
+            _ = self.deadline.expired() => Err(io::Error::new(io::ErrorKind::TimedOut, "client is not reading the response")),
+        }
+    }
+}
+
+/// The method and target of a request, kept for its log line after the
+/// request itself has moved into the handler. Copied only when the line
+/// will be logged.
+struct LogTarget {
+    method: String,
+    target: String,
+}
+
+impl LogTarget {
+    fn of(request: &Request) -> LogTarget {
+        if !tracing::enabled!(tracing::Level::INFO) {
+            return LogTarget {
+                method: String::new(),
+                target: String::new(),
+            };
+        }
+        LogTarget {
+            method: request.method_str().to_string(),
+            target: request.target().to_string(),
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! The request parser: from bytes to a request head, or "not yet", or an error.
+//!
+//! What to notice:
+//! - **Three outcomes.** `parse_head` returns `Ok(Some(head))` for a complete
+//!   head, `Ok(None)` for "read more" (httparse's `Partial`), or the error
+//!   that decides the response status. A request split anywhere, even one
+//!   byte per read, parses the same as one that arrives whole: we simply try
+//!   again with more bytes.
+//! - **Limits are checked on every `Partial`**, not only on success:
+//!   otherwise a client that never finishes its head would make us buffer
+//!   forever (httparse's own docs warn about exactly this loop).
+//! - **httparse checks the syntax; we check the meaning.** httparse finds the
+//!   method, target, version and header lines and refuses invalid characters
+//!   (a space before a colon, a control character in a value, a folded line).
+//!   This file then decides what the headers *mean* for framing: where the
+//!   body ends, and whether that is ambiguous. Ambiguous framing (both
+//!   Content-Length and Transfer-Encoding, two Content-Lengths, ...) is how
+//!   request smuggling works: a proxy and a server disagree on where one
+//!   request ends, and the attacker's second request hides in the first one's
+//!   body. The only safe answer is 400 and close.
+
+use bytes::Bytes;
+
+use crate::body::ChunkedDecoder;
+use crate::error::HttpError;
+use crate::limits::{MAX_BODY, MAX_HEADER_SECTION, MAX_HEADERS, MAX_REQUEST_LINE};
+use crate::request::{HeaderSpan, Method, Request, Version, has_token};
+
+/// At most this many empty lines before a request line are skipped
+/// (RFC 9112 section 2.2 asks servers to ignore at least one).
+const MAX_LEADING_EMPTY_LINES: usize = 8;
+
+/// How the request's body is delimited (RFC 9112 section 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body: neither Content-Length nor Transfer-Encoding.
+    None,
+    /// Exactly this many bytes follow the head.
+    Length(usize),
+    /// `Transfer-Encoding: chunked`: chunks until a zero-size chunk.
+    Chunked,
+}
+
+/// A complete, valid request head, as positions in the bytes it was parsed from.
+#[derive(Debug, Clone)]
+pub struct ParsedHead {
+    /// Empty lines before the request line, to be dropped.
+    pub skip: usize,
+    /// Length of the head after `skip`, up to and including the blank line.
+    pub len: usize,
+    pub(crate) method: Method,
+    pub(crate) method_span: std::ops::Range<usize>,
+    pub(crate) target: std::ops::Range<usize>,
+    pub(crate) version: Version,
+    pub(crate) headers: Vec<HeaderSpan>,
+    /// Where the body ends.
+    pub framing: Framing,
+    /// `Connection: close` was sent.
+    pub connection_close: bool,
+    /// `Connection: keep-alive` was sent (matters for HTTP/1.0).
+    pub connection_keep_alive: bool,
+    /// `Expect: 100-continue` was sent.
+    pub expect_continue: bool,
+}
+
+impl ParsedHead {
+    /// Turns the parsed positions into a `Request` that owns `head`, the
+    /// bytes they point into (after `skip`), and `body`.
+    pub(crate) fn into_request(
+        self,
+        head: Bytes,
+        body: Bytes,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Request {
+        Request {
+            head,
+            method: self.method,
+            method_span: self.method_span,
+            target: self.target,
+            version: self.version,
+            headers: self.headers,
+            body,
+            peer,
+        }
+    }
+}
+
+// ANCHOR: parse_head
+/// Parses a request head from the start of `buf`.
+///
+/// `Ok(None)` means the head is not complete yet: read more and call again
+/// with the longer buffer. Bytes after the head (a body, or the next
+/// pipelined request) are not looked at.
+pub fn parse_head(buf: &[u8]) -> Result<Option<ParsedHead>, HttpError> {
+    let skip = leading_empty_lines(buf)?;
+    let buf = &buf[skip..];
+    if buf.is_empty() {
+        return Ok(None);
+    }
+
+    let mut header_slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut header_slots);
+    let len = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => {
+            // Not complete: make sure it is not growing past a limit.
+            check_sizes(buf, None)?;
+            return Ok(None);
+        }
+        Err(error) => return Err(syntax_error(error, buf)),
+    };
+    check_sizes(buf, Some(len))?;
+    let head = &buf[..len];
+    if has_bare_lf(head) {
+        return Err(HttpError::BadRequest(
+            "a line ends in a bare LF: HTTP lines end with CRLF (\\r\\n); with nc, use `nc -C`",
+        ));
+    }
+
+    // httparse filled these in, since the status is Complete.
+    let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version)
+    else {
+        return Err(HttpError::BadRequest("incomplete request line"));
+    };
+    let version = if minor == 0 {
+        Version::Http10
+    } else {
+        Version::Http11
+    };
+    let method_kind = Method::from_token(method);
+    check_target(target, method_kind)?;
+
+    let headers: Vec<HeaderSpan> = parsed
+        .headers
+        .iter()
+        .map(|header| HeaderSpan {
+            name: span_of(head, header.name.as_bytes()),
+            value: span_of(head, header.value),
+        })
+        .collect();
+    let meaning = HeaderMeaning::of(parsed.headers)?;
+    let framing = meaning.framing(version)?;
+
+    Ok(Some(ParsedHead {
+        skip,
+        len,
+        method: method_kind,
+        method_span: span_of(head, method.as_bytes()),
+        target: span_of(head, target.as_bytes()),
+        version,
+        headers,
+        framing,
+        connection_close: meaning.connection_close,
+        connection_keep_alive: meaning.connection_keep_alive,
+        expect_continue: meaning.expect_continue,
+    }))
+}
+// ANCHOR_END: parse_head
+
+/// Counts the CRLFs before the request line.
+fn leading_empty_lines(buf: &[u8]) -> Result<usize, HttpError> {
+    let mut skip = 0;
+    while buf[skip..].starts_with(b"\r\n") {
+        skip += 2;
+        if skip / 2 > MAX_LEADING_EMPTY_LINES {
+            return Err(HttpError::BadRequest(
+                "too many empty lines before the request line",
+            ));
+        }
+    }
+    Ok(skip)
+}
+
+// ANCHOR: check_sizes
+/// The size limits, checked on partial and complete heads alike:
+/// 414 for a long request line, 431 for a large header section.
+fn check_sizes(buf: &[u8], complete_len: Option<usize>) -> Result<(), HttpError> {
+    let Some(newline) = memchr::memchr(b'\n', buf) else {
+        // The request line has not ended yet. (+1: room for its CR.)
+        return if buf.len() > MAX_REQUEST_LINE + 1 {
+            Err(HttpError::UriTooLong)
+        } else {
+            Ok(())
+        };
+    };
+    let line_len = newline - usize::from(newline > 0 && buf[newline - 1] == b'\r');
+    if line_len > MAX_REQUEST_LINE {
+        return Err(HttpError::UriTooLong);
+    }
+    let head_len = complete_len.unwrap_or(buf.len());
+    if head_len - (newline + 1) > MAX_HEADER_SECTION {
+        return Err(HttpError::HeaderFieldsTooLarge);
+    }
+    Ok(())
+}
+// ANCHOR_END: check_sizes
+
+/// What httparse's syntax errors mean for the client.
+fn syntax_error(error: httparse::Error, buf: &[u8]) -> HttpError {
+    match error {
+        httparse::Error::TooManyHeaders => HttpError::HeaderFieldsTooLarge,
+        httparse::Error::Version if looks_like_http_version(buf) => HttpError::VersionNotSupported,
+        httparse::Error::Version => HttpError::BadRequest("invalid HTTP version"),
+        httparse::Error::Token => HttpError::BadRequest("invalid request line"),
+        httparse::Error::HeaderName => HttpError::BadRequest(
+            "invalid header name (a space before the colon, or a folded line?)",
+        ),
+        httparse::Error::HeaderValue => {
+            HttpError::BadRequest("invalid character in a header value")
+        }
+        httparse::Error::NewLine => HttpError::BadRequest("malformed line ending (a bare CR?)"),
+        _ => HttpError::BadRequest("malformed request"),
+    }
+}
+
+/// Whether the request line ends in a well-formed `HTTP/d.d` that is merely
+/// not one we speak (505), rather than garbage (400).
+fn looks_like_http_version(buf: &[u8]) -> bool {
+    let line_end = memchr::memchr(b'\n', buf).unwrap_or(buf.len());
+    let line = buf[..line_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&buf[..line_end]);
+    let version = line.rsplit(|&byte| byte == b' ').next().unwrap_or_default();
+    matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+        if major.is_ascii_digit() && minor.is_ascii_digit())
+}
+
+/// A `\n` not preceded by `\r`. httparse accepts bare LF line endings (RFC
+/// 9112 allows it); we refuse them, because a proxy in front of us that does
+/// not would see different lines than we do.
+fn has_bare_lf(head: &[u8]) -> bool {
+    memchr::memchr_iter(b'\n', head).any(|at| at == 0 || head[at - 1] != b'\r')
+}
+
+/// The request target forms we serve (RFC 9112 section 3.2): origin-form
+/// (`/path?query`), absolute-form (`http://host/path`), and `*` for OPTIONS.
+fn check_target(target: &str, method: Method) -> Result<(), HttpError> {
+    let valid = target.starts_with('/')
+        || (target == "*" && method == Method::Options)
+        || target.starts_with("http://")
+        || target.starts_with("https://");
+    if valid {
+        Ok(())
+    } else {
+        Err(HttpError::BadRequest(
+            "the request target must start with /",
+        ))
+    }
+}
+
+/// Where `part` (a sub-slice of `head`, as httparse returns them) lies in `head`.
+fn span_of(head: &[u8], part: &[u8]) -> std::ops::Range<usize> {
+    let start = part.as_ptr() as usize - head.as_ptr() as usize;
+    start..start + part.len()
+}
+
+// ANCHOR: header_meaning
+/// What the headers that matter to the connection say.
+#[derive(Debug, Default)]
+struct HeaderMeaning {
+    hosts: usize,
+    content_lengths: usize,
+    content_length: Option<u64>,
+    transfer_encoding: bool,
+    chunked_only: bool,
+    connection_close: bool,
+    connection_keep_alive: bool,
+    expect_continue: bool,
+}
+
+impl HeaderMeaning {
+    fn of(headers: &[httparse::Header<'_>]) -> Result<HeaderMeaning, HttpError> {
+        let mut meaning = HeaderMeaning::default();
+        let mut codings = 0;
+        for header in headers {
+            let name = header.name;
+            if name.eq_ignore_ascii_case("host") {
+                meaning.hosts += 1;
+            } else if name.eq_ignore_ascii_case("content-length") {
+                meaning.content_lengths += 1;
+                meaning.content_length = Some(parse_content_length(header.value)?);
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                meaning.transfer_encoding = true;
+                for coding in header.value.split(|&byte| byte == b',') {
+                    let coding = coding.trim_ascii();
+                    if coding.is_empty() {
+                        continue;
+                    }
+                    codings += 1;
+                    meaning.chunked_only = codings == 1 && coding.eq_ignore_ascii_case(b"chunked");
+                }
+                if codings == 0 {
+                    return Err(HttpError::BadRequest("empty Transfer-Encoding"));
+                }
+            } else if name.eq_ignore_ascii_case("connection") {
+                meaning.connection_close |= has_token(header.value, "close");
+                meaning.connection_keep_alive |= has_token(header.value, "keep-alive");
+            } else if name.eq_ignore_ascii_case("expect") {
+                meaning.expect_continue |= header.value.eq_ignore_ascii_case(b"100-continue");
+            }
+        }
+        Ok(meaning)
+    }
+
+    /// Decides where the body ends, refusing every ambiguous combination
+    /// (RFC 9112 sections 3.2 and 6).
+    fn framing(&self, version: Version) -> Result<Framing, HttpError> {
+        if version == Version::Http11 && self.hosts == 0 {
+            return Err(HttpError::BadRequest(
+                "missing Host header (required in HTTP/1.1)",
+            ));
+        }
+        if self.hosts > 1 {
+            return Err(HttpError::BadRequest("more than one Host header"));
+        }
+        if self.transfer_encoding {
+            if self.content_lengths > 0 {
+                return Err(HttpError::BadRequest(
+                    "both Content-Length and Transfer-Encoding: the body's end is ambiguous",
+                ));
+            }
+            if version == Version::Http10 {
+                return Err(HttpError::BadRequest(
+                    "Transfer-Encoding in an HTTP/1.0 request",
+                ));
+            }
+            if !self.chunked_only {
+                return Err(HttpError::NotImplemented(
+                    "the only Transfer-Encoding supported is chunked",
+                ));
+            }
+            return Ok(Framing::Chunked);
+        }
+        if self.content_lengths > 1 {
+            return Err(HttpError::BadRequest("more than one Content-Length"));
+        }
+        match self.content_length {
+            None | Some(0) => Ok(Framing::None),
+            Some(length) if length > MAX_BODY as u64 => Err(HttpError::ContentTooLarge),
+            // Fits in usize: it is at most MAX_BODY.
+            Some(length) => Ok(Framing::Length(length as usize)),
+        }
+    }
+}
+// ANCHOR_END: header_meaning
+
+/// `Content-Length: 42`: digits only. No sign, no spaces inside, no list
+/// (`42, 42`), not empty, and small enough to be a number at all.
+fn parse_content_length(value: &[u8]) -> Result<u64, HttpError> {
+    const INVALID: HttpError = HttpError::BadRequest("invalid Content-Length");
+    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
+        return Err(INVALID);
+    }
+    Ok(value
+        .iter()
+        .fold(0u64, |number, digit| number * 10 + u64::from(digit - b'0')))
+}
+
+/// Parses one whole request, head and body, from `bytes` (see `Request::parse`).
+pub(crate) fn parse_complete_request(bytes: &[u8]) -> Result<Request, HttpError> {
+    const INCOMPLETE: HttpError = HttpError::BadRequest("incomplete request");
+    let head = parse_head(bytes)?.ok_or(INCOMPLETE)?;
+    let head_end = head.skip + head.len;
+    let rest = &bytes[head_end..];
+    let body = match head.framing {
+        Framing::None => Bytes::new(),
+        Framing::Length(length) => Bytes::copy_from_slice(rest.get(..length).ok_or(INCOMPLETE)?),
+        Framing::Chunked => {
+            let mut input = bytes::BytesMut::from(rest);
+            let mut body = bytes::BytesMut::new();
+            let mut decoder = ChunkedDecoder::new();
+            if !decoder.decode(&mut input, &mut body)? {
+                return Err(INCOMPLETE);
+            }
+            body.freeze()
+        }
+    };
+    let head_bytes = Bytes::copy_from_slice(&bytes[head.skip..head_end]);
+    Ok(head.into_request(head_bytes, body, None))
+}
