@@ -66,7 +66,7 @@ pub struct ParsedHead {
 impl ParsedHead {
     /// Turns the parsed positions into a `Request` that owns `head`, the
     /// bytes they point into (after `skip`), and `body`.
-    pub(crate) fn into_request(
+    pub fn into_request(
         self,
         head: Bytes,
         body: Bytes,
