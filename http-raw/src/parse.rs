@@ -220,8 +220,10 @@ fn looks_like_http_version(buf: &[u8]) -> bool {
     let line = buf[..line_end]
         .strip_suffix(b"\r")
         .unwrap_or(&buf[..line_end]);
-    let version = line.rsplit(|&byte| byte == b' ').next().unwrap_or_default();
-    matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+    // Exactly three parts, `METHOD TARGET VERSION`: `GET /a b HTTP/1.1` is
+    // a broken target, not an unsupported version.
+    let parts: Vec<&[u8]> = line.split(|&byte| byte == b' ').collect();
+    matches!(parts[..], [_, _, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]]
         if major.is_ascii_digit() && minor.is_ascii_digit())
 }
 
