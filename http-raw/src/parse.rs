@@ -19,6 +19,8 @@
 //!   request ends, and the attacker's second request hides in the first one's
 //!   body. The only safe answer is 400 and close.
 
+use std::mem::MaybeUninit;
+
 use bytes::Bytes;
 
 use crate::body::ChunkedDecoder;
@@ -98,9 +100,12 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<ParsedHead>, HttpError> {
         return Ok(None);
     }
 
-    let mut header_slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Request::new(&mut header_slots);
-    let len = match parsed.parse(buf) {
+    // Room for MAX_HEADERS headers, left uninitialised: httparse fills in
+    // only as many as the request has (zeroing 100 slots first would cost
+    // more than parsing a small request).
+    let mut header_slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut []);
+    let len = match parsed.parse_with_uninit_headers(buf, &mut header_slots) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => {
             // Not complete: make sure it is not growing past a limit.

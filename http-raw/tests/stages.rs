@@ -455,7 +455,7 @@ mod stage_09_limits {
         let server = start_server(config()).await;
         let mut client = server.client().await;
         // No CRLF yet, sent in two writes: the limit is checked on every read.
-        client.send(&[b'G', b'E', b'T', b' ', b'/']).await;
+        client.send(b"GET /").await;
         client.send(&vec![b'a'; 9000]).await;
         let response = client.read_response().await;
         assert_eq!(response.status, 414);
