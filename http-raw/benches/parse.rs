@@ -4,6 +4,9 @@
 //! sends), a browser-sized one, and a batch of 16 pipelined requests parsed
 //! one after another, the way the connection loop does.
 
+// criterion's macros generate public functions without doc comments.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http_raw::parse::parse_head;
 use std::hint::black_box;
