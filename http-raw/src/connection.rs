@@ -579,6 +579,7 @@ impl HttpConnection {
         }
         let pending = std::mem::take(&mut self.write_buf);
         let result = self.write_all(&pending).await;
+        debug!(bytes = pending.len(), "written to the socket");
         // Keep the allocation for the next responses.
         self.write_buf = pending;
         self.write_buf.clear();
