@@ -9,7 +9,7 @@ mod process;
 
 use std::process::Stdio;
 
-use process::{next_line, spawn};
+use process::spawn;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
@@ -36,6 +36,10 @@ async fn nc_u_gets_each_line_back_as_a_datagram() {
             .await
             .expect("write to nc");
         stdin.flush().await.expect("flush");
-        assert_eq!(next_line(&mut replies, "echo").await.as_deref(), Some(line));
+        let reply = tokio::time::timeout(process::STEP_TIMEOUT, replies.next_line())
+            .await
+            .expect("nc printed the echo")
+            .expect("read nc's output");
+        assert_eq!(reply.as_deref(), Some(line));
     }
 }

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader, Lines};
-use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
 
 /// How long any single step of a binary test may take before it fails.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -19,8 +20,25 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 /// A lesson binary running in the background, killed if the test ends early.
 pub struct Running {
     pub child: Child,
-    pub stdout: Lines<BufReader<ChildStdout>>,
-    pub stderr: Lines<BufReader<ChildStderr>>,
+    /// Its stdout and stderr, line by line. Both pipes are drained all the
+    /// time by background tasks, so a chatty server never blocks on a full
+    /// pipe while the test is not reading its logs.
+    pub stdout: mpsc::UnboundedReceiver<String>,
+    pub stderr: mpsc::UnboundedReceiver<String>,
+}
+
+/// Forwards every line of `pipe` to a channel.
+fn drain<R: AsyncRead + Unpin + Send + 'static>(pipe: R) -> mpsc::UnboundedReceiver<String> {
+    let (lines_tx, lines_rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(pipe).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines_rx
 }
 
 /// Starts `program` with `env` (on top of `PORT=0`, `HOST=127.0.0.1`).
@@ -54,8 +72,8 @@ fn spawn_command(mut command: Command, env: &[(&str, &str)]) -> Running {
     let mut child = command
         .spawn()
         .unwrap_or_else(|error| panic!("cannot start {program}: {error}"));
-    let stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
-    let stderr = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
+    let stdout = drain(child.stdout.take().expect("stdout is piped"));
+    let stderr = drain(child.stderr.take().expect("stderr is piped"));
     Running {
         child,
         stdout,
@@ -63,22 +81,16 @@ fn spawn_command(mut command: Command, env: &[(&str, &str)]) -> Running {
     }
 }
 
-/// The next line of `lines`, failing the test after [`STEP_TIMEOUT`].
-pub async fn next_line<R: AsyncRead + Unpin>(
-    lines: &mut Lines<BufReader<R>>,
-    what: &str,
-) -> Option<String> {
-    tokio::time::timeout(STEP_TIMEOUT, lines.next_line())
+/// The next line of `lines` (`None` once the output has ended), failing the
+/// test after [`STEP_TIMEOUT`].
+pub async fn next_line(lines: &mut mpsc::UnboundedReceiver<String>, what: &str) -> Option<String> {
+    tokio::time::timeout(STEP_TIMEOUT, lines.recv())
         .await
         .unwrap_or_else(|_| panic!("no {what} line within {STEP_TIMEOUT:?}"))
-        .expect("reading the child's output")
 }
 
 /// Waits for a line of `lines` containing `needle`; returns it.
-pub async fn line_containing<R: AsyncRead + Unpin>(
-    lines: &mut Lines<BufReader<R>>,
-    needle: &str,
-) -> String {
+pub async fn line_containing(lines: &mut mpsc::UnboundedReceiver<String>, needle: &str) -> String {
     let mut seen = Vec::new();
     loop {
         match next_line(lines, needle).await {

@@ -1,0 +1,171 @@
+//! Middleware: functions around the next handler.
+//!
+//! What to notice: a middleware is an `async fn(req, next) -> Response`. It
+//! can look at (or change) the request, call `next.run(req).await` to pass it
+//! on, and look at (or change) the response on its way back. Or not call
+//! `next` at all, and answer by itself (the body limit does, for a body that
+//! is too large). One shape covers logging, ids, limits, CORS and auth.
+//!
+//! The four below are the ones this lesson uses; each is a few lines.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use http_raw::{Method, Response};
+use tracing::info;
+
+use crate::app::AppCore;
+use crate::error::Error;
+use crate::req::Req;
+
+/// The rest of the chain after a middleware: the middleware added after it,
+/// then the router.
+pub struct Next<S> {
+    core: Arc<AppCore<S>>,
+    index: usize,
+}
+
+impl<S: Send + Sync + 'static> Next<S> {
+    /// The whole chain, from the first middleware.
+    pub(crate) fn start(core: Arc<AppCore<S>>) -> Next<S> {
+        Next { core, index: 0 }
+    }
+
+    // ANCHOR: run
+    /// Passes `req` on down the chain and returns the response.
+    pub async fn run(self, req: Req<S>) -> Response {
+        match self.core.middleware.get(self.index) {
+            Some(middleware) => {
+                let middleware = Arc::clone(middleware);
+                let next = Next {
+                    core: Arc::clone(&self.core),
+                    index: self.index + 1,
+                };
+                middleware(req, next).await
+            }
+            None => self.core.dispatch(req).await,
+        }
+    }
+    // ANCHOR_END: run
+}
+
+/// The request's id, as the `request_id` middleware stored it.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+// ANCHOR: request_id
+/// Gives every request an id, and every response an `x-request-id` header:
+/// the client's own id if it sent a sensible one (so one id follows a request
+/// through several services), or a new one. Logs can then be matched to
+/// the response a user reports.
+pub async fn request_id<S: Send + Sync + 'static>(mut req: Req<S>, next: Next<S>) -> Response {
+    let id = req
+        .header("x-request-id")
+        .filter(|id| is_sensible_id(id))
+        .map_or_else(new_request_id, str::to_string);
+    req.insert(RequestId(id.clone()));
+    let mut response = next.run(req).await;
+    response.set_header("x-request-id", id);
+    response
+}
+// ANCHOR_END: request_id
+
+/// 1 to 64 characters from a safe set: an id from outside ends up in our
+/// logs and headers, so nothing that could forge a log line or a header.
+fn is_sensible_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'))
+}
+
+/// A new id: this process's start time and a counter, unique enough to find
+/// a request in the logs, and cheaper than a random UUID.
+fn new_request_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static STARTED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let started = STARTED.get_or_init(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs())
+    });
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{started:x}-{count}")
+}
+
+// ANCHOR: log_requests
+/// Logs every request with its status and how long the app took, at info.
+/// (http-raw logs the same request at the transport level; this line adds
+/// what only the app knows: the request id.)
+pub async fn log_requests<S: Send + Sync + 'static>(req: Req<S>, next: Next<S>) -> Response {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return next.run(req).await;
+    }
+    let started = Instant::now();
+    let method = req.request().method_str().to_string();
+    let path = req.path().to_string();
+    let id = req
+        .get::<RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_default();
+    let response = next.run(req).await;
+    info!(
+        request_id = %id,
+        status = response.status(),
+        duration = ?started.elapsed(),
+        "app: {method} {path}"
+    );
+    response
+}
+// ANCHOR_END: log_requests
+
+/// Refuses request bodies larger than `limit` bytes with 413, without
+/// calling the rest of the chain. (http-raw already caps every body at 1 MiB
+/// while reading it; an app can want far less, e.g. 16 KiB for JSON.)
+pub fn limit_body<S: Send + Sync + 'static>(
+    limit: usize,
+) -> impl Fn(Req<S>, Next<S>) -> crate::app::BoxFuture<Response> + Send + Sync + 'static {
+    move |req, next| {
+        Box::pin(async move {
+            let size = req.request().body().len();
+            if size > limit {
+                let as_json = req.path().starts_with("/api");
+                return Error::new(
+                    413,
+                    format!("the body is {size} bytes; the limit is {limit}"),
+                )
+                .into_response(as_json);
+            }
+            next.run(req).await
+        })
+    }
+}
+
+/// Cross-origin requests (CORS), opt-in: lets pages from `allowed_origin`
+/// call this app from their JavaScript. Browsers first send an `OPTIONS`
+/// "preflight" for anything but simple requests; it is answered here, before
+/// the router (which has no OPTIONS routes) would say 405.
+pub fn cors<S: Send + Sync + 'static>(
+    allowed_origin: &'static str,
+) -> impl Fn(Req<S>, Next<S>) -> crate::app::BoxFuture<Response> + Send + Sync + 'static {
+    move |req, next| {
+        Box::pin(async move {
+            let from_allowed = req.header("origin") == Some(allowed_origin);
+            if from_allowed && req.method() == Method::Options {
+                return Response::new(204)
+                    .with_header("Access-Control-Allow-Origin", allowed_origin)
+                    .with_header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
+                    .with_header("Access-Control-Allow-Headers", "Content-Type")
+                    .with_header("Access-Control-Max-Age", "600")
+                    .with_header("Vary", "Origin");
+            }
+            let mut response = next.run(req).await;
+            if from_allowed {
+                response.set_header("Access-Control-Allow-Origin", allowed_origin);
+                response.set_header("Vary", "Origin");
+            }
+            response
+        })
+    }
+}

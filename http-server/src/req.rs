@@ -1,0 +1,151 @@
+//! `Req`: what a handler gets. The HTTP request, plus what the framework
+//! learned about it.
+//!
+//! What to notice: three kinds of data reach a handler, and they live in
+//! three different places, on purpose:
+//! - **the request** (`req.request()`, `req.param("id")`, `req.json()`):
+//!   what this client sent;
+//! - **request-scoped data** (`req.insert(...)`, `req.get::<T>()`): what
+//!   middleware worked out about *this* request, such as who is asking. It
+//!   dies with the request;
+//! - **the app state** (`req.state()`): what all requests share, such as the
+//!   plant store. It lives as long as the process.
+//!
+//! Putting per-request data in the third place is the bug that
+//! `shared_state.rs` demonstrates.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use http_raw::{Method, Request};
+use percent_encoding::percent_decode_str;
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+
+/// A request on its way through middleware to a handler.
+pub struct Req<S> {
+    request: Request,
+    pub(crate) params: Vec<(String, String)>,
+    state: Arc<S>,
+    extensions: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+}
+
+impl<S> Req<S> {
+    /// Wraps `request` for an app whose state is `state`.
+    pub fn new(request: Request, state: Arc<S>) -> Req<S> {
+        Req {
+            request,
+            params: Vec::new(),
+            state,
+            extensions: HashMap::new(),
+        }
+    }
+
+    /// The HTTP request as http-raw parsed it.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.request.method()
+    }
+
+    /// The path, as sent (not percent-decoded).
+    pub fn path(&self) -> &str {
+        self.request.path()
+    }
+
+    /// A request header (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.request.header(name)
+    }
+
+    /// The app's shared state.
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    /// The path parameter `name` (`:id` in `/api/plants/:id`), decoded.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(param, _)| param == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The path parameter `name`, parsed as a `T`; 404 if it is not one
+    /// (`/api/plants/abc` names no plant).
+    pub fn param_as<T: FromStr>(&self, name: &str) -> Result<T, Error> {
+        let value = self.param(name).unwrap_or_default();
+        value
+            .parse()
+            .map_err(|_| Error::not_found(format!("no such {name}: {value:?}")))
+    }
+
+    /// The query parameter `name`, decoded (`?q=hello+world` gives
+    /// `hello world`).
+    pub fn query(&self, name: &str) -> Option<String> {
+        query_pairs(self.request.query()?)
+            .into_iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+
+    /// The body, parsed as JSON into a `T`; 400 with serde's explanation if
+    /// it is not valid JSON or not the shape of a `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(self.request.body())
+            .map_err(|error| Error::bad_request(format!("invalid JSON body: {error}")))
+    }
+
+    /// Stores request-scoped data (one value per type).
+    pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.extensions.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// Request-scoped data stored by `insert`, if any.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.extensions
+            .get(&TypeId::of::<T>())
+            .and_then(|value| value.downcast_ref())
+    }
+}
+
+/// `a=1&b=hello+world` as decoded pairs. `+` means a space in a query string
+/// (HTML forms send it that way); `%2B` is a real plus.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    let decode = |text: &str| {
+        let spaced = text.replace('+', " ");
+        percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+    };
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) => (decode(key), decode(value)),
+            None => (decode(pair), String::new()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_pairs_are_decoded() {
+        assert_eq!(
+            query_pairs("q=hello+world&tag=a%2Bb&flag&empty="),
+            [
+                ("q".to_string(), "hello world".to_string()),
+                ("tag".to_string(), "a+b".to_string()),
+                ("flag".to_string(), String::new()),
+                ("empty".to_string(), String::new()),
+            ]
+        );
+    }
+}
