@@ -41,11 +41,20 @@ pub struct HttpConfig {
 impl HttpConfig {
     /// Reads the configuration from the environment, with `default_port`.
     pub fn from_env(default_port: u16) -> Result<HttpConfig, ConfigError> {
+        HttpConfig::from_env_with(default_port, DEFAULT_MAX_CONNECTIONS)
+    }
+
+    /// Like `from_env`, for a server whose connections are long-lived and
+    /// need a different default `MAX_CONNECTIONS` (the chat's).
+    pub fn from_env_with(
+        default_port: u16,
+        default_max_connections: usize,
+    ) -> Result<HttpConfig, ConfigError> {
         Ok(HttpConfig {
             server: ServerConfig::from_env(default_port)?,
             max_connections: number_var(
                 "MAX_CONNECTIONS",
-                DEFAULT_MAX_CONNECTIONS,
+                default_max_connections,
                 "a whole number",
                 1..=1_000_000,
             )?,

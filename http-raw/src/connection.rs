@@ -234,7 +234,8 @@ impl HttpConnection {
         F: Future<Output = Response>,
     {
         let head = self.read_head().await?;
-        let started = Instant::now();
+        // Timed only when the request's log line will be written.
+        let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
         let head_bytes = self
             .read_buf
             .split_to(head.skip + head.len)
@@ -279,7 +280,9 @@ impl HttpConnection {
         } else {
             self.write_body(body, framing).await?
         };
-        info!(status, bytes = sent, duration = ?started.elapsed(), "{} {}", target_for_log.method, target_for_log.target);
+        if let Some(started) = started {
+            info!(status, bytes = sent, duration = ?started.elapsed(), "{} {}", target_for_log.method, target_for_log.target);
+        }
 
         if close {
             self.close_gracefully().await;
@@ -517,14 +520,21 @@ impl HttpConnection {
             return End::Close;
         };
         debug!("upgraded: handing the connection over");
-        on_upgrade(Upgraded {
+        on_upgrade(self.into_upgraded()).await;
+        End::Upgraded
+    }
+
+    /// The connection for the new protocol. Everything HTTP needed (the read
+    /// buffer, the write buffer, the timers) is freed here, not kept for as
+    /// long as the upgraded connection lives; only the few bytes the client
+    /// sent after its request are copied over.
+    fn into_upgraded(self) -> Upgraded {
+        Upgraded {
             stream: self.stream,
-            read_ahead: self.read_buf.freeze(),
+            read_ahead: Bytes::copy_from_slice(&self.read_buf),
             peer: self.peer,
             stopping: self.stopping,
-        })
-        .await;
-        End::Upgraded
+        }
     }
 
     /// Sends an error response and closes the connection.

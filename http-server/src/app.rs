@@ -202,7 +202,9 @@ impl<S: Send + Sync + 'static> AppCore<S> {
             }
             Routed::NotFound => match &self.static_files {
                 Some(files) if matches!(req.method(), Method::Get | Method::Head) => {
-                    files.serve(req.request()).await
+                    // Boxed: serving a file is a big future, and keeping it
+                    // out of line keeps every other request's future small.
+                    Box::pin(files.serve(req.request())).await
                 }
                 _ => Err(Error::not_found(format!("nothing at {}", req.path()))),
             },

@@ -15,7 +15,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use http_raw::{Method, Response};
 use tracing::info;
 
-use crate::app::AppCore;
+use crate::app::{AppCore, BoxFuture};
 use crate::error::Error;
 use crate::req::Req;
 
@@ -34,17 +34,21 @@ impl<S: Send + Sync + 'static> Next<S> {
 
     // ANCHOR: run
     /// Passes `req` on down the chain and returns the response.
-    pub async fn run(self, req: Req<S>) -> Response {
+    ///
+    /// It returns a boxed future rather than being an `async fn`: each
+    /// middleware's future then holds a pointer to the rest of the chain,
+    /// not the rest of the chain itself, so futures stay small however many
+    /// middleware there are.
+    pub fn run(self, req: Req<S>) -> BoxFuture<Response> {
         match self.core.middleware.get(self.index) {
             Some(middleware) => {
-                let middleware = Arc::clone(middleware);
                 let next = Next {
                     core: Arc::clone(&self.core),
                     index: self.index + 1,
                 };
-                middleware(req, next).await
+                middleware(req, next)
             }
-            None => self.core.dispatch(req).await,
+            None => Box::pin(async move { self.core.dispatch(req).await }),
         }
     }
     // ANCHOR_END: run
@@ -84,14 +88,18 @@ fn is_sensible_id(id: &str) -> bool {
 /// a request in the logs, and cheaper than a random UUID.
 fn new_request_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    static STARTED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    let started = STARTED.get_or_init(|| {
-        SystemTime::now()
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| {
+        let started = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs())
+            .map_or(0, |since| since.as_secs());
+        format!("{started:x}-")
     });
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{started:x}-{count}")
+    let mut id = String::with_capacity(prefix.len() + 20);
+    id.push_str(prefix);
+    id.push_str(itoa::Buffer::new().format(count));
+    id
 }
 
 // ANCHOR: log_requests
@@ -125,7 +133,7 @@ pub async fn log_requests<S: Send + Sync + 'static>(req: Req<S>, next: Next<S>) 
 /// while reading it; an app can want far less, e.g. 16 KiB for JSON.)
 pub fn limit_body<S: Send + Sync + 'static>(
     limit: usize,
-) -> impl Fn(Req<S>, Next<S>) -> crate::app::BoxFuture<Response> + Send + Sync + 'static {
+) -> impl Fn(Req<S>, Next<S>) -> BoxFuture<Response> + Send + Sync + 'static {
     move |req, next| {
         Box::pin(async move {
             let size = req.request().body().len();
@@ -148,7 +156,7 @@ pub fn limit_body<S: Send + Sync + 'static>(
 /// the router (which has no OPTIONS routes) would say 405.
 pub fn cors<S: Send + Sync + 'static>(
     allowed_origin: &'static str,
-) -> impl Fn(Req<S>, Next<S>) -> crate::app::BoxFuture<Response> + Send + Sync + 'static {
+) -> impl Fn(Req<S>, Next<S>) -> BoxFuture<Response> + Send + Sync + 'static {
     move |req, next| {
         Box::pin(async move {
             let from_allowed = req.header("origin") == Some(allowed_origin);

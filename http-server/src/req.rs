@@ -15,7 +15,6 @@
 //! `shared_state.rs` demonstrates.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -30,7 +29,9 @@ pub struct Req<S> {
     request: Request,
     pub(crate) params: Vec<(String, String)>,
     state: Arc<S>,
-    extensions: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    /// Request-scoped data, one value per type. A short list, not a map:
+    /// a request carries two or three, and a list needs no hashing.
+    extensions: Vec<(TypeId, Box<dyn Any + Send + Sync>)>,
 }
 
 impl<S> Req<S> {
@@ -40,7 +41,7 @@ impl<S> Req<S> {
             request,
             params: Vec::new(),
             state,
-            extensions: HashMap::new(),
+            extensions: Vec::new(),
         }
     }
 
@@ -104,14 +105,18 @@ impl<S> Req<S> {
 
     /// Stores request-scoped data (one value per type).
     pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
-        self.extensions.insert(TypeId::of::<T>(), Box::new(value));
+        let type_id = TypeId::of::<T>();
+        self.extensions.retain(|(existing, _)| *existing != type_id);
+        self.extensions.push((type_id, Box::new(value)));
     }
 
     /// Request-scoped data stored by `insert`, if any.
     pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        let type_id = TypeId::of::<T>();
         self.extensions
-            .get(&TypeId::of::<T>())
-            .and_then(|value| value.downcast_ref())
+            .iter()
+            .find(|(existing, _)| *existing == type_id)
+            .and_then(|(_, value)| value.downcast_ref())
     }
 }
 

@@ -1,0 +1,74 @@
+//! Lesson 5: a WebSocket chat, for the browser and for websocat.
+//!
+//! Every lesson so far answered and forgot: a request came, a response went,
+//! done. A chat cannot work that way: when Alice says something, the server
+//! must tell Bob *now*, without Bob asking. A WebSocket starts as one HTTP
+//! request (the upgrade, read by lesson 3's code), and then the same TCP
+//! connection stays open and carries messages both ways, whenever either
+//! side likes.
+//!
+//! Reading order: `main.rs`, `routes.rs` (the page and the upgrade),
+//! `handshake.rs` (the upgrade, byte by byte), `client.rs` (one connected
+//! client), `rooms.rs` (the room registry and the fan-out), `protocol.rs`
+//! (the chat's lines, as pure functions), `rate_limit.rs`.
+//!
+//! Try it: `cargo run -p ws-chat`, open <http://127.0.0.1:8080> in two
+//! browser windows, and `websocat ws://127.0.0.1:8080/ws` in a terminal.
+
+pub mod client;
+pub mod handshake;
+pub mod protocol;
+pub mod rate_limit;
+pub mod rooms;
+pub mod routes;
+
+use http_raw::HttpConfig;
+use tcp_echo::config::{ConfigError, parse_var};
+
+pub use client::ClientSettings;
+pub use rooms::RoomRegistry;
+pub use routes::{Chat, respond};
+
+/// The port chat servers and proxies traditionally use after 80.
+pub const DEFAULT_PORT: u16 = 8080;
+
+/// 10,000 clients: an idle one costs about 10 KiB, so 100 MB in all, and a
+/// file descriptor each (raise `ulimit -n` to hold that many).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+// ANCHOR: config
+/// Everything ws-chat can be told through its environment.
+#[derive(Debug, Clone)]
+pub struct ChatConfig {
+    /// `HOST`, `PORT`, `SHUTDOWN_GRACE_SECS`, `MAX_CONNECTIONS`, and
+    /// http-raw's timeouts for the upgrade request.
+    pub http: HttpConfig,
+    /// `ALLOWED_ORIGINS`: comma-separated origins (`http://localhost:5173`)
+    /// whose pages may connect, besides this server's own.
+    pub allowed_origins: Vec<String>,
+    /// Pings, idle limit, queue length.
+    pub clients: ClientSettings,
+}
+
+impl ChatConfig {
+    /// Reads the configuration from the environment.
+    pub fn from_env() -> Result<ChatConfig, ConfigError> {
+        let http = HttpConfig::from_env_with(DEFAULT_PORT, DEFAULT_MAX_CONNECTIONS)?;
+        let origins: String = parse_var(
+            "ALLOWED_ORIGINS",
+            String::new(),
+            "a comma-separated list of origins",
+        )?;
+        Ok(ChatConfig {
+            http,
+            allowed_origins: origins
+                .split(',')
+                .map(str::trim)
+                .filter(|origin| !origin.is_empty())
+                .map(str::to_string)
+                .collect(),
+            clients: ClientSettings::default(),
+        })
+    }
+}
+// ANCHOR_END: config

@@ -1,0 +1,52 @@
+//! The `ws-chat` binary as a learner meets it.
+
+#[path = "../../tcp-echo/tests/support/process.rs"]
+mod process;
+
+use futures_util::StreamExt;
+use nix::sys::signal::Signal;
+use process::{assert_rejects_config, next_line, spawn};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+const WS_CHAT: &str = env!("CARGO_BIN_EXE_ws-chat");
+
+#[tokio::test]
+async fn prints_listening_line_and_a_hint_and_sigterm_closes_clients_with_1001() {
+    let mut server = spawn(WS_CHAT, &[]);
+    let port = server.listening_port("http").await;
+    let hint = next_line(&mut server.stdout, "hint").await;
+    assert_eq!(
+        hint,
+        Some(format!(
+            "try: open http://127.0.0.1:{port}/ in a browser, or websocat ws://127.0.0.1:{port}/ws"
+        ))
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws"))
+        .await
+        .expect("handshake");
+    let welcome = socket.next().await.expect("a frame").expect("ok");
+    assert!(matches!(welcome, Message::Text(ref text) if text.starts_with("* welcome, ")));
+
+    server.signal(Signal::SIGTERM);
+    let mut close = None;
+    while let Some(Ok(frame)) = socket.next().await {
+        if let Message::Close(frame) = frame {
+            close = frame;
+            break;
+        }
+    }
+    assert_eq!(close.map(|frame| frame.code), Some(CloseCode::Away));
+    assert_eq!(server.exit_status().await.code(), Some(0));
+}
+
+#[tokio::test]
+async fn bad_settings_exit_2_with_one_line() {
+    for (name, value) in [
+        ("PORT", "eighty"),
+        ("MAX_CONNECTIONS", "0"),
+        ("HOST", "example.com"),
+    ] {
+        assert_rejects_config(WS_CHAT, name, value).await;
+    }
+}

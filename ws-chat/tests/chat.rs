@@ -1,0 +1,339 @@
+//! Every line of the chat contract, on real sockets with a real WebSocket
+//! client (tokio-tungstenite).
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use ws_chat::ClientSettings;
+
+#[tokio::test]
+async fn a_newcomer_is_welcomed_and_announced() {
+    let server = start_chat(ClientSettings::default()).await;
+    let mut alice = server.join().await;
+    assert!(alice.nick.starts_with("guest-"));
+    let bob = server.join().await;
+    alice
+        .expect_next(&format!("* {} joined #lobby", bob.nick))
+        .await;
+}
+
+#[tokio::test]
+async fn a_message_goes_to_everyone_in_the_room_sender_included() {
+    let server = start_chat(ClientSettings::default()).await;
+    let mut alice = server.join().await;
+    let mut bob = server.join().await;
+    alice
+        .expect_next(&format!("* {} joined #lobby", bob.nick))
+        .await;
+    alice.say("hello, room").await;
+    let line = format!("<{}> hello, room", alice.nick);
+    alice.expect_next(&line).await;
+    bob.expect_next(&line).await;
+}
+
+#[tokio::test]
+async fn nick_renames_and_a_taken_nick_is_an_error_for_the_asker_only() {
+    let server = start_chat(ClientSettings::default()).await;
+    let mut alice = server.join().await;
+    let mut bob = server.join().await;
+    alice
+        .expect_next(&format!("* {} joined #lobby", bob.nick))
+        .await;
+
+    alice.say("/nick alice").await;
+    let renamed = format!("* {} is now known as alice", alice.nick);
+    alice.expect_next(&renamed).await;
+    bob.expect_next(&renamed).await;
+
+    bob.say("/nick alice").await;
+    bob.expect_next("* error: the nick alice is taken").await;
+    bob.say("/nick not valid!").await;
+    assert!(bob.next_line().await.starts_with("* error: usage: /nick"));
+    // Alice heard none of Bob's errors: her next line is his next message.
+    bob.say("still me").await;
+    alice.expect_next(&format!("<{}> still me", bob.nick)).await;
+}
+
+#[tokio::test]
+async fn join_moves_between_rooms_and_who_and_rooms_answer() {
+    let server = start_chat(ClientSettings::default()).await;
+    let mut alice = server.join().await;
+    let mut bob = server.join().await;
+    alice
+        .expect_next(&format!("* {} joined #lobby", bob.nick))
+        .await;
+
+    alice.say("/join rust").await;
+    alice
+        .expect_next(&format!("* {} joined #rust", alice.nick))
+        .await;
+    bob.expect_next(&format!("* {} left #lobby", alice.nick))
+        .await;
+
+    alice.say("/who").await;
+    alice
+        .expect_next(&format!("* users in #rust: {}", alice.nick))
+        .await;
+    bob.say("/rooms").await;
+    bob.expect_next("* rooms: #lobby (1), #rust (1)").await;
+
+    bob.say("/join #rust").await;
+    let joined = format!("* {} joined #rust", bob.nick);
+    alice.expect_next(&joined).await;
+    bob.expect_next(&joined).await;
+    bob.say("/who").await;
+    let mut nicks = [alice.nick.clone(), bob.nick.clone()];
+    nicks.sort();
+    bob.expect_next(&format!("* users in #rust: {}", nicks.join(", ")))
+        .await;
+
+    // Messages stay in their room.
+    bob.say("only in rust").await;
+    alice
+        .expect_next(&format!("<{}> only in rust", bob.nick))
+        .await;
+
+    alice.say("/help").await;
+    assert!(alice.next_line().await.starts_with("* commands: /nick"));
+    alice.say("/dance").await;
+    alice
+        .expect_next("* error: unknown command /dance; try /help")
+        .await;
+}
+
+#[tokio::test]
+async fn a_newcomer_gets_the_rooms_recent_history_up_to_50_lines() {
+    let server = start_chat(ClientSettings::default()).await;
+    let mut alice = server.join().await;
+    for n in 0..55 {
+        alice.say(&format!("line {n}")).await;
+        alice
+            .expect_next(&format!("<{}> line {n}", alice.nick))
+            .await;
+        if n % 30 == 29 {
+            // Stay under the rate limit (40 in a burst, 20 a second).
+            tokio::time::sleep(Duration::from_millis(1600)).await;
+        }
+    }
+    let mut carol = server.join().await;
+    for n in 5..55 {
+        carol
+            .expect_next(&format!("<{}> line {n}", alice.nick))
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn too_long_and_binary_messages_get_an_error_and_are_not_broadcast() {
+    let server = start_chat(ClientSettings::default()).await;
+    let mut alice = server.join().await;
+    let mut bob = server.join().await;
+    alice
+        .expect_next(&format!("* {} joined #lobby", bob.nick))
+        .await;
+
+    alice.say(&"x".repeat(4097)).await;
+    alice
+        .expect_next("* error: message too long (max 4096 bytes)")
+        .await;
+    alice.send_binary(b"\x00\x01").await;
+    alice
+        .expect_next("* error: binary frames are not supported; send text")
+        .await;
+    let exactly = "y".repeat(4096);
+    alice.say(&exactly).await;
+    // Bob's next line is the 4096-byte message: nothing before it reached him.
+    bob.expect_next(&format!("<{}> {exactly}", alice.nick))
+        .await;
+}
+
+#[tokio::test]
+async fn a_message_over_the_hard_cap_closes_with_1009() {
+    let server = start_chat(ClientSettings::default()).await;
+    let mut alice = server.join().await;
+    let mut bob = server.join().await;
+    alice
+        .expect_next(&format!("* {} joined #lobby", bob.nick))
+        .await;
+    alice.say(&"z".repeat(20_000)).await;
+    let frame = alice.expect_close().await.expect("a close frame");
+    assert_eq!(frame.code, CloseCode::Size);
+    bob.expect_next(&format!("* {} left #lobby", alice.nick))
+        .await;
+}
+
+#[tokio::test]
+async fn flooding_is_refused_beyond_the_rate_limit() {
+    let server = start_chat(ClientSettings::default()).await;
+    let mut alice = server.join().await;
+    for n in 0..60 {
+        alice.say(&format!("flood {n}")).await;
+    }
+    let mut refused = 0;
+    let mut delivered = 0;
+    while refused + delivered < 60 {
+        let line = alice.next_line().await;
+        if line.starts_with("* error: too many messages") {
+            refused += 1;
+        } else if line.starts_with(&format!("<{}> flood", alice.nick)) {
+            delivered += 1;
+        }
+    }
+    assert!(
+        delivered >= 40,
+        "the burst of 40 goes through ({delivered})"
+    );
+    assert!(refused >= 10, "most of the rest is refused ({refused})");
+}
+
+#[tokio::test]
+async fn a_silent_client_is_closed_after_the_idle_limit() {
+    let settings = ClientSettings {
+        ping_every: Duration::from_millis(100),
+        idle_limit: Duration::from_millis(300),
+        ..ClientSettings::default()
+    };
+    let server = start_chat(settings).await;
+    let mut quiet = server.join().await;
+    // Not polling the socket means not answering pings: silence. The close
+    // frame waits for us in the socket when we look.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let frame = quiet.expect_close().await.expect("a close frame");
+    assert_eq!(frame.code, CloseCode::Normal);
+    assert_eq!(frame.reason, "idle timeout");
+}
+
+#[tokio::test]
+async fn a_client_that_vanishes_without_a_close_frame_is_announced_as_left() {
+    let server = start_chat(ClientSettings::default()).await;
+    let mut alice = server.join().await;
+    let bob = server.join().await;
+    alice
+        .expect_next(&format!("* {} joined #lobby", bob.nick))
+        .await;
+    let nick = bob.nick.clone();
+    // Drop the TCP connection without a WebSocket close.
+    drop(bob.socket.into_inner());
+    alice.expect_next(&format!("* {nick} left #lobby")).await;
+}
+
+#[tokio::test]
+async fn fifty_clients_times_twenty_messages_all_arrive_in_order_per_sender() {
+    let server = start_chat(ClientSettings::default()).await;
+    let mut clients = Vec::new();
+    for _ in 0..50 {
+        clients.push(server.join().await);
+    }
+    let nicks: Vec<String> = clients.iter().map(|client| client.nick.clone()).collect();
+    let mut tasks = Vec::new();
+    for (index, mut client) in clients.into_iter().enumerate() {
+        let nicks = nicks.clone();
+        tasks.push(tokio::spawn(async move {
+            // Everyone after me joined after my welcome: skip those notices.
+            for later in &nicks[index + 1..] {
+                client
+                    .expect_next(&format!("* {later} joined #lobby"))
+                    .await;
+            }
+            for n in 0..20 {
+                client.say(&format!("msg {n}")).await;
+            }
+            let mut next_from: std::collections::HashMap<String, usize> =
+                std::collections::HashMap::new();
+            let mut received = 0;
+            while received < 50 * 20 {
+                let line = client.next_line().await;
+                let (sender, text) = line[1..].split_once("> ").expect("a chat line");
+                let expected = next_from.entry(sender.to_string()).or_insert(0);
+                assert_eq!(
+                    text,
+                    format!("msg {expected}"),
+                    "from {sender}, out of order"
+                );
+                *expected += 1;
+                received += 1;
+            }
+            client
+        }));
+    }
+    for task in tasks {
+        task.await.expect("client task");
+    }
+}
+
+#[tokio::test]
+async fn a_slow_client_is_dropped_and_the_others_keep_receiving() {
+    let settings = ClientSettings {
+        queue_lines: 8,
+        messages_per_second: 1_000_000.0,
+        message_burst: 1_000_000.0,
+        ..ClientSettings::default()
+    };
+    let server = start_chat(settings).await;
+    let mut talker = server.join().await;
+    let mut listener = server.join().await;
+    let slow = server.join().await;
+    talker
+        .expect_next(&format!("* {} joined #lobby", listener.nick))
+        .await;
+    talker
+        .expect_next(&format!("* {} joined #lobby", slow.nick))
+        .await;
+    listener
+        .expect_next(&format!("* {} joined #lobby", slow.nick))
+        .await;
+
+    // The slow client never reads. 4 KiB lines fill the kernel's buffers,
+    // then its queue, and the server drops it.
+    let big = "b".repeat(4000);
+    let left = format!("* {} left #lobby", slow.nick);
+    let mut sent = 0;
+    let mut saw_left = false;
+    let chat_line = format!("<{}> {big}", talker.nick);
+    while !saw_left {
+        talker.say(&big).await;
+        sent += 1;
+        assert!(sent < 20_000, "the slow client was never dropped");
+        // The talker and the listener keep up, line by line, all along.
+        for client in [&mut talker, &mut listener] {
+            loop {
+                let line = client.next_line().await;
+                if line == left {
+                    saw_left = true;
+                } else {
+                    assert!(
+                        line == chat_line,
+                        "{}: expected the chat line, got {:.60}",
+                        client.nick,
+                        line
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    drop(slow);
+}
+
+#[tokio::test]
+async fn shutdown_says_goodbye_and_closes_everyone_with_1001() {
+    let server = start_chat(ClientSettings::default()).await;
+    let mut alice = server.join().await;
+    let mut bob = server.join().await;
+    alice
+        .expect_next(&format!("* {} joined #lobby", bob.nick))
+        .await;
+    let mut server = server;
+    server.begin_shutdown();
+    for client in [&mut alice, &mut bob] {
+        client
+            .expect_next("* server shutting down; reconnect in a moment")
+            .await;
+        let frame = client.expect_close().await.expect("a close frame");
+        assert_eq!(frame.code, CloseCode::Away);
+    }
+    server.wait_stopped(PATIENCE).await;
+}

@@ -1,0 +1,132 @@
+//! The HTTP side of the chat: the page, the handshake and its refusals.
+
+#[path = "../../http-raw/tests/support/mod.rs"]
+mod http_support;
+mod support;
+
+use http_support::quote;
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use ws_chat::ClientSettings;
+
+async fn raw_exchange(server: &ChatServer, request: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut buf = vec![0u8; 65536];
+    let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+        .await
+        .expect("answer")
+        .expect("read");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn the_page_is_served_at_the_root() {
+    let server = start_chat(ClientSettings::default()).await;
+    let answer = raw_exchange(&server, "GET / HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert!(
+        answer.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{}",
+        quote(answer.as_bytes())
+    );
+    assert!(answer.contains("<!DOCTYPE html>"));
+}
+
+#[tokio::test]
+async fn the_handshake_is_101_with_the_accept_key_of_rfc_6455() {
+    let server = start_chat(ClientSettings::default()).await;
+    let answer = raw_exchange(
+        &server,
+        "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await;
+    assert!(
+        answer.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{}",
+        quote(answer.as_bytes())
+    );
+    assert!(
+        answer.contains("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+        "{}",
+        quote(answer.as_bytes())
+    );
+}
+
+#[tokio::test]
+async fn a_plain_get_of_ws_is_426_with_an_explanation() {
+    let server = start_chat(ClientSettings::default()).await;
+    let answer = raw_exchange(&server, "GET /ws HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert!(
+        answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+        "{}",
+        quote(answer.as_bytes())
+    );
+    assert!(
+        answer.contains("websocat"),
+        "the body explains how to connect"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_key_or_version_is_refused() {
+    let server = start_chat(ClientSettings::default()).await;
+    let base = "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+    let answer = raw_exchange(
+        &server,
+        &format!("{base}Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+    )
+    .await;
+    assert!(
+        answer.starts_with("HTTP/1.1 400 "),
+        "{}",
+        quote(answer.as_bytes())
+    );
+    let answer = raw_exchange(
+        &server,
+        &format!(
+            "{base}Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(
+        answer.starts_with("HTTP/1.1 426 "),
+        "{}",
+        quote(answer.as_bytes())
+    );
+}
+
+#[tokio::test]
+async fn a_page_from_another_origin_is_refused_unless_allowed() {
+    let server = start_chat_with(
+        http_config(),
+        ClientSettings::default(),
+        vec!["http://localhost:5173".into()],
+    )
+    .await;
+    let request = |origin: &str| {
+        format!(
+            "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n",
+            server.addr
+        )
+    };
+    let evil = raw_exchange(&server, &request("https://evil.example")).await;
+    assert!(
+        evil.starts_with("HTTP/1.1 403 Forbidden\r\n"),
+        "{}",
+        quote(evil.as_bytes())
+    );
+    let own = raw_exchange(&server, &request(&format!("http://{}", server.addr))).await;
+    assert!(
+        own.starts_with("HTTP/1.1 101 "),
+        "{}",
+        quote(own.as_bytes())
+    );
+    let listed = raw_exchange(&server, &request("http://localhost:5173")).await;
+    assert!(
+        listed.starts_with("HTTP/1.1 101 "),
+        "{}",
+        quote(listed.as_bytes())
+    );
+}
