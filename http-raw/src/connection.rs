@@ -569,7 +569,9 @@ impl HttpConnection {
             return;
         }
         let mut discarded = 0;
-        let mut scratch = [0u8; 4096];
+        // On the heap: an array here would make every connection's future
+        // 4 KiB larger for its whole life, to be used once at its end.
+        let mut scratch = vec![0u8; 4096];
         let linger = tokio::time::timeout(LINGER_TIME, async {
             while discarded < LINGER_BYTES {
                 match self.stream.read(&mut scratch).await {

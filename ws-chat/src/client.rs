@@ -44,7 +44,8 @@ pub struct ClientSettings {
     pub idle_limit: Duration,
     /// Lines that may wait for a client before it counts as too slow.
     pub queue_lines: usize,
-    /// Messages a client may send per second, sustained (20)...
+    /// Messages a client may send per second, sustained (20; 0 turns the
+    /// limit off, e.g. for a benchmark that floods the room on purpose)...
     pub messages_per_second: f64,
     /// ...and in a burst (40).
     pub message_burst: f64,
@@ -169,9 +170,10 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
     let (mut sink, mut frames) = socket.split();
     let (queue_tx, mut queue) = mpsc::channel::<Line>(settings.queue_lines);
     let (id, nick) = registry.join_new(queue_tx);
-    info!(%peer, %nick, room = LOBBY, "chat client connected");
+    info!(%peer, %nick, room = %LOBBY, "chat client connected");
 
-    let mut rate_limit = RateLimit::new(settings.messages_per_second, settings.message_burst);
+    let mut rate_limit = (settings.messages_per_second > 0.0)
+        .then(|| RateLimit::new(settings.messages_per_second, settings.message_burst));
     let mut ping =
         tokio::time::interval_at(Instant::now() + settings.ping_every, settings.ping_every);
     let mut last_heard = Instant::now();
@@ -196,7 +198,7 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
                 match frame {
                     Some(Ok(Message::Text(text))) => {
                         debug!(bytes = text.len(), "frame in: text");
-                        match rate_limit.check() {
+                        match rate_limit.as_mut().map_or(Verdict::Allow, RateLimit::check) {
                             Verdict::Allow => handle_text(&registry, id, text.as_str()),
                             Verdict::Refuse => registry.tell(id, protocol::error("too many messages; slow down (20 per second)")),
                             Verdict::Abuse => break End::Flooding,

@@ -23,7 +23,7 @@ pub mod rooms;
 pub mod routes;
 
 use http_raw::HttpConfig;
-use tcp_echo::config::{ConfigError, parse_var};
+use tcp_echo::config::{ConfigError, number_var, parse_var};
 
 pub use client::ClientSettings;
 pub use rooms::RoomRegistry;
@@ -46,7 +46,8 @@ pub struct ChatConfig {
     /// `ALLOWED_ORIGINS`: comma-separated origins (`http://localhost:5173`)
     /// whose pages may connect, besides this server's own.
     pub allowed_origins: Vec<String>,
-    /// Pings, idle limit, queue length.
+    /// Pings, idle limit, queue length, and `RATE_LIMIT` (messages per
+    /// second per client, default 20, bursts of twice that; 0 turns it off).
     pub clients: ClientSettings,
 }
 
@@ -59,6 +60,12 @@ impl ChatConfig {
             String::new(),
             "a comma-separated list of origins",
         )?;
+        let rate: u32 = number_var(
+            "RATE_LIMIT",
+            20,
+            "messages per second (0: no limit)",
+            0..=1_000_000,
+        )?;
         Ok(ChatConfig {
             http,
             allowed_origins: origins
@@ -67,7 +74,11 @@ impl ChatConfig {
                 .filter(|origin| !origin.is_empty())
                 .map(str::to_string)
                 .collect(),
-            clients: ClientSettings::default(),
+            clients: ClientSettings {
+                messages_per_second: f64::from(rate),
+                message_burst: 2.0 * f64::from(rate),
+                ..ClientSettings::default()
+            },
         })
     }
 }

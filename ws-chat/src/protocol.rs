@@ -41,6 +41,9 @@ pub enum Command {
 // ANCHOR: parse_input
 /// Reads one text frame from a client.
 pub fn parse_input(text: &str) -> Input {
+    // Terminal clients such as websocat send the line with its newline.
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let text = text.strip_suffix('\r').unwrap_or(text);
     if text.len() > MAX_MESSAGE_BYTES {
         return Input::Invalid(format!("message too long (max {MAX_MESSAGE_BYTES} bytes)"));
     }
@@ -166,6 +169,10 @@ mod tests {
     #[test]
     fn plain_text_is_said_on_one_line() {
         assert_eq!(parse_input("hello"), Input::Say("hello".into()));
+        assert_eq!(
+            parse_input("from a terminal\n"),
+            Input::Say("from a terminal".into())
+        );
         assert_eq!(parse_input("two\nlines"), Input::Say("two lines".into()));
         assert_eq!(parse_input("bell\u{7}"), Input::Say("bell".into()));
         assert_eq!(parse_input(""), Input::Nothing);
