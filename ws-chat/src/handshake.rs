@@ -48,10 +48,13 @@ pub fn check_upgrade(request: &Request, allowed_origins: &[String]) -> Result<St
     let wants_websocket = request.header_has_token("upgrade", "websocket")
         && request.header_has_token("connection", "upgrade");
     if !wants_websocket {
+        let host = request.header("host").unwrap_or("127.0.0.1:8080");
         return Err(Response::text(
             426,
-            "426 Upgrade Required: /ws speaks WebSocket. Connect with a WebSocket client, \
-             e.g. `websocat ws://127.0.0.1:8080/ws`, or open http://127.0.0.1:8080/ in a browser.\n",
+            format!(
+                "426 Upgrade Required: /ws speaks WebSocket. Connect with a WebSocket client, \
+                 e.g. `websocat ws://{host}/ws`, or open http://{host}/ in a browser.\n"
+            ),
         )
         .with_header("Upgrade", "websocket")
         .with_header("Connection", "Upgrade"));

@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""Checks that the book cannot lie.
+
+1. Every ```console block in the book (docs/src/*.md) and the README is run
+   against the real lesson binaries (target/debug/NAME), and its output must
+   match what the book shows. Each block is preceded by a marker comment:
+
+     <!-- transcript -->                 run it; a first `cargo run -p NAME`
+                                         starts that server for the block
+     <!-- transcript: server=NAME [VAR=VALUE ...] -->
+                                         start NAME first, then run the block
+     <!-- transcript: untested: WHY; covered by PATH -->
+
+   A marker may also name extra variable parts, e.g. `vary=content-length`
+   for a body that contains the port.
+                                         cannot run unattended (a browser, typing
+                                         into nc, a load test); PATH must exist
+
+   Lines starting with `$ ` are commands; the lines up to the next `$ ` are
+   the output expected. Servers listen on a port the OS picks (PORT=0); the
+   book's port in each command is replaced by the real one, and back in the
+   output. The only other parts allowed to differ are the variable ones
+   listed in VARIABLE_PARTS (dates, request ids, ETags, uptimes).
+
+2. Every relative link in those files points at a file that exists.
+
+Standard library only; run from the repository root after `cargo build`.
+"""
+
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / "target" / "debug"
+LESSON_PORTS = {"tcp-echo": 7007, "udp-echo": 7007, "http-raw": 3000, "http-server": 4000, "ws-chat": 8080}
+STEP_TIMEOUT = 15
+
+# What may differ between the book and a real run, and what it is replaced with.
+VARIABLE_PARTS = [
+    (re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT"), "<http-date>"),
+    (re.compile(r"(?i)(x-request-id: )[0-9a-f]+-\d+"), r"\1<request-id>"),
+    (re.compile(r'(?i)(etag: )"[0-9a-f]+-[0-9a-f]+"'), r"\1<etag>"),
+    (re.compile(r"started \d+ s ago"), "started <n> s ago"),
+]
+
+MARKER = re.compile(r"<!--\s*transcript(?::\s*(.*?))?\s*-->", re.S)
+
+
+# Extra parts a block may declare variable with `vary=NAME`.
+OPTIONAL_VARIABLE_PARTS = {
+    # A body that contains the server's port is longer on a 5-digit port.
+    "content-length": (re.compile(r"(?i)(content-length: )\d+"), r"\1<length>"),
+}
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def normalise(text, vary=()):
+    text = ANSI_ESCAPE.sub("", text)  # curl prints header names in bold on a terminal
+    for name in vary:
+        pattern, replacement = OPTIONAL_VARIABLE_PARTS[name]
+        text = pattern.sub(replacement, text)
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    text = "\n".join(lines)
+    for pattern, replacement in VARIABLE_PARTS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def swap_port(text, old, new):
+    return re.sub(rf"(?<![0-9]){old}(?![0-9])", str(new), text)
+
+
+class Server:
+    """A lesson binary started for one block, stopped (SIGINT) at its end."""
+
+    def __init__(self, name, env, documented_port):
+        self.name = name
+        self.documented_port = documented_port
+        self.stderr = open(os.devnull, "wb")
+        full_env = dict(os.environ, HOST="127.0.0.1", NO_COLOR="1", RUST_LOG="warn")
+        full_env.update(env)
+        full_env["PORT"] = "0"
+        self.proc = subprocess.Popen(
+            [str(BIN / name)], env=full_env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=self.stderr, text=True)
+        self.lines = []
+        self.port = None
+
+    def read_lines(self, count):
+        deadline = time.time() + STEP_TIMEOUT
+        while len(self.lines) < count and time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line.rstrip("\n"))
+            match = re.search(r"listening on \w+://[^ ]*:(\d+)", line)
+            if match and self.port is None:
+                self.port = int(match.group(1))
+        return self.lines[:count]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                code = self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                return f"{self.name} did not stop within 10 s of SIGINT"
+            if code != 0:
+                return f"{self.name} exited with {code} after SIGINT"
+        return None
+
+
+def run_in_terminal(command):
+    """Runs `command` with its output on a pseudo-terminal, as a learner's
+    shell would: tools such as curl behave differently when writing to a pipe
+    (curl then prints a progress meter). Returns (exit status, output)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(["bash", "-c", command], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                            cwd=ROOT, close_fds=True)
+    os.close(slave)
+    chunks = []
+    deadline = time.time() + STEP_TIMEOUT
+    try:
+        while True:
+            if time.time() > deadline:
+                proc.kill()
+                raise subprocess.TimeoutExpired(command, STEP_TIMEOUT)
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # the child side closed
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif proc.poll() is not None:
+                break
+    finally:
+        os.close(master)
+    return proc.wait(), b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def parse_env_prefix(words):
+    env = {}
+    while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+        key, value = words.pop(0).split("=", 1)
+        env[key] = value
+    return env, words
+
+
+def run_block(commands, marker):
+    """Runs one block; returns a list of failure messages."""
+    failures = []
+    server = None
+    last_status = 0
+    spec = (marker or "").split()
+    vary = [word.split("=", 1)[1] for word in spec if word.startswith("vary=")]
+    spec = [word for word in spec if not word.startswith("vary=")]
+    if spec and spec[0].startswith("server="):
+        name = spec[0].split("=", 1)[1]
+        env = dict(word.split("=", 1) for word in spec[1:])
+        server = Server(name, env, LESSON_PORTS[name])
+        server.read_lines(1)
+    try:
+        for command, expected in commands:
+            words = command.split()
+            env, rest = parse_env_prefix(list(words))
+            if rest[:3] == ["cargo", "run", "-p"] and len(rest) == 4:
+                name = rest[3]
+                port_text = env.get("PORT", str(LESSON_PORTS[name]))
+                if not port_text.isdigit():
+                    # A bad PORT on purpose: run it as written, it must refuse.
+                    rerun = subprocess.run([str(BIN / name)], env=dict(os.environ, **env), capture_output=True,
+                                           text=True, timeout=STEP_TIMEOUT)
+                    last_status = rerun.returncode
+                    actual = (rerun.stdout + rerun.stderr).rstrip("\n")
+                    if normalise(actual) != normalise(expected):
+                        failures.append(f"$ {command}\n--- expected\n{expected}\n--- got\n{actual}")
+                    continue
+                documented = int(port_text)
+                if server is None:
+                    server = Server(name, env, documented)
+                wanted = expected.split("\n") if expected else []
+                got = server.read_lines(max(len(wanted), 1))
+                if server.port is None:
+                    # It did not start (bad configuration): its one line is on stderr.
+                    last_status = server.proc.wait(timeout=STEP_TIMEOUT)
+                    rerun = subprocess.run([str(BIN / name)], env=dict(os.environ, **env), capture_output=True,
+                                           text=True, timeout=STEP_TIMEOUT)
+                    got = (rerun.stdout + rerun.stderr).rstrip("\n").split("\n")
+                    last_status = rerun.returncode
+                    server = None
+                actual = "\n".join(got[: len(wanted)])
+                if server is not None:
+                    actual = swap_port(actual, server.port, documented)
+                if normalise(actual) != normalise(expected):
+                    failures.append(f"$ {command}\n--- expected\n{expected}\n--- got\n{actual}")
+                continue
+            if command.strip() == "echo $?":
+                actual = str(last_status)
+            else:
+                real_command = command
+                if server is not None:
+                    real_command = swap_port(command, server.documented_port, server.port)
+                last_status, actual = run_in_terminal(real_command)
+                if server is not None:
+                    actual = swap_port(actual, server.port, server.documented_port)
+            if normalise(actual, vary) != normalise(expected, vary):
+                failures.append(f"$ {command}\n--- expected\n{expected}\n--- got\n{actual}")
+    except subprocess.TimeoutExpired as error:
+        failures.append(f"timed out: {error}")
+    finally:
+        if server is not None:
+            problem = server.stop()
+            if problem:
+                failures.append(problem)
+    return failures
+
+
+def blocks_of(path):
+    """(line number, marker text or None, [(command, expected)]) for each console block."""
+    text = path.read_text()
+    blocks = []
+    for match in re.finditer(r"```console\n(.*?)```", text, re.S):
+        before = text[: match.start()].rstrip()
+        marker_match = None
+        for candidate in MARKER.finditer(before[-400:]):
+            marker_match = candidate
+        if marker_match and before[-400:][marker_match.end():].strip():
+            marker_match = None  # only a marker directly before the block counts
+        line = text[: match.start()].count("\n") + 1
+        commands = []
+        for raw in match.group(1).rstrip("\n").split("\n"):
+            if raw.startswith("$ "):
+                commands.append([raw[2:], []])
+            elif commands:
+                commands[-1][1].append(raw)
+        commands = [(command, "\n".join(output)) for command, output in commands]
+        blocks.append((line, None if marker_match is None else (marker_match.group(1) or ""), commands))
+    return blocks
+
+
+def check_links(path):
+    failures = []
+    for match in re.finditer(r"\]\(([^)\s]+)\)", path.read_text()):
+        target = match.group(1).split("#", 1)[0]
+        if not target or re.match(r"[a-z]+:", target):
+            continue
+        if not (path.parent / target).exists():
+            failures.append(f"{path.relative_to(ROOT)}: broken link {match.group(1)}")
+    return failures
+
+
+def main():
+    files = sorted((ROOT / "docs" / "src").glob("*.md")) + [ROOT / "README.md"]
+    passed, failed, untested = 0, 0, 0
+    report = []
+    for path in files:
+        for problem in check_links(path):
+            failed += 1
+            report.append(problem)
+        for line, marker, commands in blocks_of(path):
+            where = f"{path.relative_to(ROOT)}:{line}"
+            if marker is None:
+                failed += 1
+                report.append(f"{where}: a console block without a <!-- transcript --> marker")
+                continue
+            if marker.startswith("untested"):
+                covered = re.search(r"covered by (\S+)", marker)
+                if not covered or not (ROOT / covered.group(1).rstrip(".;,")).exists():
+                    failed += 1
+                    report.append(f"{where}: an untested block must say what covers it (covered by EXISTING/PATH)")
+                else:
+                    untested += 1
+                continue
+            problems = run_block(commands, marker)
+            if problems:
+                failed += 1
+                report.extend(f"{where}: {problem}" for problem in problems)
+            else:
+                passed += 1
+    for line in report:
+        print(line, end="\n\n")
+    print(f"transcripts: {passed} passed, {failed} failed, {untested} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
