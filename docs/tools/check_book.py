@@ -22,7 +22,8 @@
    output. The only other parts allowed to differ are the variable ones
    listed in VARIABLE_PARTS (dates, request ids, ETags, uptimes).
 
-2. Every relative link in those files points at a file that exists.
+2. Every relative link in those files points at a file that exists, and
+   every image exists (SVG diagrams must be well-formed).
 
 Standard library only; run from the repository root after `cargo build`.
 """
@@ -252,6 +253,25 @@ def blocks_of(path):
     return blocks
 
 
+def check_images(path):
+    """Every image the page shows exists; SVGs must be well-formed XML."""
+    import xml.etree.ElementTree as ElementTree
+    failures = []
+    for match in re.finditer(r"!\[[^\]]*\]\(([^)\s]+)\)", path.read_text()):
+        image = path.parent / match.group(1)
+        if not image.exists():
+            failures.append(f"{path.relative_to(ROOT)}: missing image {match.group(1)}")
+        elif image.suffix == ".svg":
+            try:
+                root = ElementTree.parse(image).getroot()
+            except ElementTree.ParseError as error:
+                failures.append(f"{image.relative_to(ROOT)}: not well-formed SVG: {error}")
+                continue
+            if not root.tag.endswith("svg"):
+                failures.append(f"{image.relative_to(ROOT)}: not an SVG document")
+    return failures
+
+
 def check_links(path):
     failures = []
     for match in re.finditer(r"\]\(([^)\s]+)\)", path.read_text()):
@@ -268,7 +288,7 @@ def main():
     passed, failed, untested = 0, 0, 0
     report = []
     for path in files:
-        for problem in check_links(path):
+        for problem in check_links(path) + check_images(path):
             failed += 1
             report.append(problem)
         for line, marker, commands in blocks_of(path):

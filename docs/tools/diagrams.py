@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Draws the book's sequence diagrams as SVG files in docs/src/images/.
+
+Each diagram is a list of participants and steps; run this script after
+changing one (`python3 docs/tools/diagrams.py`) and commit the SVGs. Standard
+library only. `check_book.py` verifies that every image the book shows exists
+and is well-formed SVG.
+"""
+
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+OUT = Path(__file__).resolve().parents[1] / "src" / "images"
+COLUMN = 230
+ROW = 34
+TOP = 70
+
+DIAGRAMS = {
+    "tcp-echo-sequence": (["nc (client)", "tcp-echo (server)"], [
+        ("note", "the server called accept() and waits"),
+        (0, 1, "SYN: may I connect?"),
+        (1, 0, "SYN-ACK: yes (the kernel answers, not the program)"),
+        (0, 1, "ACK: connected; accept() returns"),
+        (0, 1, "hi\\n (3 bytes)"),
+        (1, 0, "hi\\n (the echo)"),
+        (0, 1, "FIN: nc -N is done sending (half-close)"),
+        (1, 0, "FIN: read() returned 0; the server shuts down too"),
+    ]),
+    "udp-echo-sequence": (["nc -u (client)", "udp-echo (server)"], [
+        ("note", "no handshake: the socket is just bound"),
+        (0, 1, "datagram \"hello\\n\" from 127.0.0.1:47831"),
+        (1, 0, "the same datagram, sent to 127.0.0.1:47831"),
+        ("note", "no goodbye either: nothing says the client left"),
+    ]),
+    "http-keep-alive-sequence": (["curl / browser", "http-raw"], [
+        (0, 1, "TCP handshake (SYN, SYN-ACK, ACK)"),
+        (0, 1, "GET /hello HTTP/1.1 + headers + empty line"),
+        (1, 0, "HTTP/1.1 200 OK, Content-Length: 12, Hello, world"),
+        ("note", "keep-alive: the connection stays open"),
+        (0, 1, "GET /seed-a-plant HTTP/1.1 ..."),
+        (1, 0, "HTTP/1.1 200 OK ... Plant seeded!"),
+        ("note", "no request for KEEP_ALIVE_SECS (5 s)"),
+        (1, 0, "FIN: the server closes the idle connection"),
+    ]),
+    "websocket-sequence": (["browser / websocat", "ws-chat"], [
+        (0, 1, "GET /ws, Upgrade: websocket, Sec-WebSocket-Key"),
+        (1, 0, "101 Switching Protocols, Sec-WebSocket-Accept"),
+        ("note", "the same TCP connection now carries frames"),
+        (1, 0, "text frame: * welcome, guest-1! ..."),
+        (0, 1, "text frame: hello"),
+        (1, 0, "text frame: <guest-1> hello"),
+        (1, 0, "ping (every 20 s)"),
+        (0, 1, "pong"),
+        (0, 1, "close frame 1000"),
+        (1, 0, "close frame 1000, then TCP FIN"),
+    ]),
+    "chat-fanout": (["Alice", "client task (Alice)", "room registry", "client tasks (room)", "Bob, Carol"], [
+        (0, 1, "text frame: hi"),
+        (1, 2, "say(id, \"hi\"): lock, build \"<alice> hi\" once"),
+        (2, 3, "try_send to each member's bounded queue"),
+        ("note", "a full queue: that client is dropped (1008), nobody waits"),
+        (3, 4, "text frames: <alice> hi"),
+        (3, 0, "text frame: <alice> hi (the sender too)"),
+    ]),
+}
+
+
+def draw(name, participants, steps):
+    width = COLUMN * len(participants) + 40
+    height = TOP + ROW * (len(steps) + 1) + 20
+    x = [40 + COLUMN * i + COLUMN // 2 - 20 for i in range(len(participants))]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'font-family="system-ui, sans-serif" font-size="13">',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#3559e0"/></marker></defs>',
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+    ]
+    for i, participant in enumerate(participants):
+        parts.append(f'<rect x="{x[i] - 90}" y="14" width="180" height="32" rx="6" fill="#eef1fb" stroke="#3559e0"/>')
+        parts.append(f'<text x="{x[i]}" y="35" text-anchor="middle" font-weight="600">{escape(participant)}</text>')
+        parts.append(f'<line x1="{x[i]}" y1="46" x2="{x[i]}" y2="{height - 10}" stroke="#c5cbe0" stroke-dasharray="4 4"/>')
+    y = TOP
+    for step in steps:
+        y += ROW
+        if step[0] == "note":
+            text = step[1]
+            parts.append(f'<rect x="{x[0] - 80}" y="{y - 16}" width="{x[-1] - x[0] + 160}" height="22" rx="4" fill="#fff7e0"/>')
+            parts.append(f'<text x="{(x[0] + x[-1]) // 2}" y="{y}" text-anchor="middle" fill="#7a5a00" font-style="italic">{escape(text)}</text>')
+            continue
+        start, end, label = step
+        parts.append(f'<line x1="{x[start]}" y1="{y}" x2="{x[end]}" y2="{y}" stroke="#3559e0" stroke-width="1.6" marker-end="url(#arrow)"/>')
+        parts.append(f'<text x="{(x[start] + x[end]) // 2}" y="{y - 6}" text-anchor="middle" fill="#1d2330">{escape(label)}</text>')
+    parts.append("</svg>")
+    (OUT / f"{name}.svg").write_text("\n".join(parts) + "\n")
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, (participants, steps) in DIAGRAMS.items():
+        draw(name, participants, steps)
+        print(f"wrote {OUT / name}.svg")
+
+
+if __name__ == "__main__":
+    main()
