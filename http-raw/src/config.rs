@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use tcp_echo::accept_loop::DEFAULT_MAX_CONNECTIONS;
-use tcp_echo::config::{ConfigError, ServerConfig, number_var, seconds_var};
+use tcp_echo::config::{ConfigError, ServerConfig, max_connections_var, seconds_var};
 
 /// Port 3000: the one every web tutorial uses.
 pub const DEFAULT_PORT: u16 = 3000;
@@ -52,12 +52,7 @@ impl HttpConfig {
     ) -> Result<HttpConfig, ConfigError> {
         Ok(HttpConfig {
             server: ServerConfig::from_env(default_port)?,
-            max_connections: number_var(
-                "MAX_CONNECTIONS",
-                default_max_connections,
-                "a whole number",
-                1..=1_000_000,
-            )?,
+            max_connections: max_connections_var(default_max_connections)?,
             header_timeout: seconds_var("HEADER_TIMEOUT_SECS", DEFAULT_HEADER_TIMEOUT, 1..=3600)?,
             keep_alive: seconds_var("KEEP_ALIVE_SECS", DEFAULT_KEEP_ALIVE, 1..=3600)?,
             body_timeout: seconds_var("BODY_TIMEOUT_SECS", DEFAULT_BODY_TIMEOUT, 1..=3600)?,

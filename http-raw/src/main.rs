@@ -3,45 +3,29 @@
 //! Read config, bind, say where we listen, serve the demo routes until
 //! Ctrl+C or SIGTERM.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use http_raw::routes::{DemoApp, respond};
 use http_raw::{DEFAULT_PORT, HttpConfig};
-use tcp_echo::bind::bind_tcp;
+use tcp_echo::logging;
 use tcp_echo::shutdown::shutdown_signal;
-use tcp_echo::{logging, try_it_ip};
+use tcp_echo::startup::{fail, listen};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = match HttpConfig::from_env(DEFAULT_PORT) {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("http-raw: {error}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return fail("http-raw", error, 2),
     };
     logging::init_logging();
     let shutdown = shutdown_signal();
-
-    let listener = match bind_tcp(config.server.addr()) {
+    let listener = match listen("http-raw", "http", config.server.addr(), |local| {
+        format!("curl -v http://{local}/hello")
+    }) {
         Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("http-raw: {error}");
-            return ExitCode::from(1);
-        }
+        Err(status) => return status,
     };
-    let addr = match listener.local_addr() {
-        Ok(addr) => addr,
-        Err(error) => {
-            eprintln!("http-raw: cannot read the bound address: {error}");
-            return ExitCode::from(1);
-        }
-    };
-    println!("listening on http://{addr}");
-    let local = SocketAddr::new(try_it_ip(addr), addr.port());
-    println!("try: curl -v http://{local}/hello");
 
     // The app's state, shared by every request for as long as we run.
     let app = DemoApp::new();

@@ -1,6 +1,5 @@
 //! `cargo run -p http-server`: a small site and a JSON API, one process.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use http_raw::{HttpConfig, Response};
@@ -9,7 +8,8 @@ use http_server::plants::{self, AppState};
 use http_server::shared_state::{greet_right, greet_wrong, identify_user};
 use http_server::{App, DEFAULT_PORT, DEFAULT_PUBLIC_DIR, Error, Req};
 use tcp_echo::config::parse_var;
-use tcp_echo::{bind::bind_tcp, logging, shutdown::shutdown_signal, try_it_ip};
+use tcp_echo::startup::{fail, listen};
+use tcp_echo::{logging, shutdown::shutdown_signal};
 
 /// JSON bodies are small; anything bigger than this is refused with 413.
 const BODY_LIMIT: usize = 16 * 1024;
@@ -31,10 +31,7 @@ async fn main() -> ExitCode {
     });
     let (config, public_dir) = match settings {
         Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("http-server: {error}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return fail("http-server", error, 2),
     };
     logging::init_logging();
     let shutdown = shutdown_signal();
@@ -59,27 +56,19 @@ async fn main() -> ExitCode {
     let app = match app {
         Ok(app) => app,
         Err(error) => {
-            eprintln!("http-server: PUBLIC_DIR={public_dir:?} is not valid: {error}");
-            return ExitCode::from(2);
+            return fail(
+                "http-server",
+                format!("PUBLIC_DIR={public_dir:?} is not valid: {error}"),
+                2,
+            );
         }
     };
-
-    let listener = match bind_tcp(config.server.addr()) {
+    let listener = match listen("http-server", "http", config.server.addr(), |local| {
+        format!("open http://{local}/ in a browser")
+    }) {
         Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("http-server: {error}");
-            return ExitCode::from(1);
-        }
+        Err(status) => return status,
     };
-    let Ok(addr) = listener.local_addr() else {
-        eprintln!("http-server: cannot read the bound address");
-        return ExitCode::from(1);
-    };
-    println!("listening on http://{addr}");
-    println!(
-        "try: open http://{}/ in a browser",
-        SocketAddr::new(try_it_ip(addr), addr.port())
-    );
     app.serve(listener, &config, shutdown).await;
     ExitCode::SUCCESS
 }

@@ -124,6 +124,11 @@ where
     }
 }
 
+/// `MAX_CONNECTIONS`: how many connections may be open at once.
+pub fn max_connections_var(default: usize) -> Result<usize, ConfigError> {
+    number_var("MAX_CONNECTIONS", default, "a whole number", 1..=1_000_000)
+}
+
 /// A duration given in whole seconds, such as `IDLE_TIMEOUT_SECS=30`.
 pub fn seconds_var(
     name: &'static str,

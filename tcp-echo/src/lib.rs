@@ -13,7 +13,7 @@
 //!
 //! Reading order: `main.rs`, then `config.rs`, `bind.rs`, the three servers,
 //! `accept_loop.rs` (the async accept loop, which later lessons reuse),
-//! `idle_timer.rs`, `std_shutdown.rs` and `shutdown.rs`.
+//! `idle_timer.rs`, `std_shutdown.rs`, `shutdown.rs` and `startup.rs`.
 //!
 //! Try it: `cargo run -p tcp-echo`, then `nc 127.0.0.1 7007` and type a line:
 //! it comes straight back.
@@ -27,20 +27,20 @@ pub mod server_async;
 pub mod server_blocking;
 pub mod server_threads;
 pub mod shutdown;
+pub mod startup;
 pub mod std_shutdown;
 pub mod summary;
 
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 
 use crate::accept_loop::{AcceptLimits, DEFAULT_MAX_CONNECTIONS};
-use crate::config::{ConfigError, ServerConfig, number_var, parse_var, seconds_var};
+use crate::config::{ConfigError, ServerConfig, max_connections_var, parse_var, seconds_var};
 
 /// RFC 862 gives echo port 7; ports below 1024 need root, hence 7007.
 pub const DEFAULT_PORT: u16 = 7007;
@@ -109,12 +109,7 @@ impl EchoConfig {
                 EchoMode::Async,
                 "one of async, threads, blocking",
             )?,
-            max_connections: number_var(
-                "MAX_CONNECTIONS",
-                DEFAULT_MAX_CONNECTIONS,
-                "a whole number",
-                1..=1_000_000,
-            )?,
+            max_connections: max_connections_var(DEFAULT_MAX_CONNECTIONS)?,
             idle_timeout: seconds_var("IDLE_TIMEOUT_SECS", DEFAULT_IDLE_TIMEOUT, 1..=86_400)?,
         })
     }
@@ -166,14 +161,4 @@ fn into_blocking(listener: TcpListener) -> io::Result<std::net::TcpListener> {
     let listener = listener.into_std()?;
     listener.set_nonblocking(false)?;
     Ok(listener)
-}
-
-/// The address to put in a "try it" hint: a server on 0.0.0.0 (every
-/// interface) is reached from this machine at 127.0.0.1.
-pub fn try_it_ip(addr: SocketAddr) -> IpAddr {
-    match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ip => ip,
-    }
 }

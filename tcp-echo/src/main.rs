@@ -5,40 +5,24 @@
 
 use std::process::ExitCode;
 
-use tcp_echo::bind::bind_tcp;
 use tcp_echo::shutdown::shutdown_signal;
-use tcp_echo::{EchoConfig, logging, try_it_ip};
+use tcp_echo::startup::{fail, listen};
+use tcp_echo::{EchoConfig, logging};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = match EchoConfig::from_env() {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("tcp-echo: {error}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return fail("tcp-echo", error, 2),
     };
     logging::init_logging();
     // Listen for Ctrl+C and SIGTERM from now on, before anyone knows our port.
     let shutdown = shutdown_signal();
-
-    let listener = match bind_tcp(config.server.addr()) {
+    let try_it = |local: std::net::SocketAddr| format!("nc {} {}", local.ip(), local.port());
+    let listener = match listen("tcp-echo", "tcp", config.server.addr(), try_it) {
         Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("tcp-echo: {error}");
-            return ExitCode::from(1);
-        }
+        Err(status) => return status,
     };
-    let addr = match listener.local_addr() {
-        Ok(addr) => addr,
-        Err(error) => {
-            eprintln!("tcp-echo: cannot read the bound address: {error}");
-            return ExitCode::from(1);
-        }
-    };
-    // The contract's first line: tests and scripts read the port from it.
-    println!("listening on tcp://{addr}");
-    println!("try: nc {} {}", try_it_ip(addr), addr.port());
     tracing::info!(
         mode = %config.mode,
         max_connections = config.max_connections,
@@ -48,9 +32,6 @@ async fn main() -> ExitCode {
 
     match tcp_echo::run(listener, &config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("tcp-echo: {error}");
-            ExitCode::from(1)
-        }
+        Err(error) => fail("tcp-echo", error, 1),
     }
 }
