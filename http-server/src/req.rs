@@ -26,7 +26,9 @@ use crate::error::Error;
 
 /// A request on its way through middleware to a handler.
 pub struct Req<S> {
-    request: Request,
+    /// Boxed: a `Req` is handed from middleware to middleware by value, and
+    /// moving a pointer is cheaper than moving the whole request each time.
+    request: Box<Request>,
     pub(crate) params: Vec<(String, String)>,
     state: Arc<S>,
     /// Request-scoped data, one value per type. A short list, not a map:
@@ -38,7 +40,7 @@ impl<S> Req<S> {
     /// Wraps `request` for an app whose state is `state`.
     pub fn new(request: Request, state: Arc<S>) -> Req<S> {
         Req {
-            request,
+            request: Box::new(request),
             params: Vec::new(),
             state,
             extensions: Vec::new(),

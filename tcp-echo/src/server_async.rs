@@ -3,7 +3,7 @@
 //! What to notice: the echo loop below reads like the blocking one in
 //! `server_blocking.rs`, but each `.await` hands the thread back to tokio's
 //! scheduler instead of parking it. A waiting connection is a small task
-//! (about a kilobyte with its buffer), not a whole thread, so an idle
+//! (about 2 KiB with its buffer), not a whole thread, so an idle
 //! `nc` costs almost nothing and never holds up anyone else.
 //!
 //! Backpressure: we read at most one buffer (512 bytes, growing to 64 KiB for
