@@ -385,3 +385,136 @@ pub(crate) fn parse_complete_request(bytes: &[u8]) -> Result<Request, HttpError>
     let head_bytes = Bytes::copy_from_slice(&bytes[head.skip..head_end]);
     Ok(head.into_request(head_bytes, body, None))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &[u8] =
+        b"POST /echo?x=1 HTTP/1.1\r\nHost: example\r\nContent-Length: 5\r\nX-Empty:\r\n\r\nhello";
+
+    #[test]
+    fn every_proper_prefix_of_a_head_is_partial_and_the_whole_is_complete() {
+        let head_len = VALID.len() - "hello".len();
+        for end in 0..head_len {
+            assert!(
+                matches!(parse_head(&VALID[..end]), Ok(None)),
+                "prefix of {end} bytes: {:?}",
+                parse_head(&VALID[..end]).map(|head| head.map(|head| head.len))
+            );
+        }
+        let head = parse_head(VALID).expect("valid").expect("complete");
+        assert_eq!(head.len, head_len, "the body is not part of the head");
+        assert_eq!(head.framing, Framing::Length(5));
+    }
+
+    #[test]
+    fn the_parsed_head_points_at_the_right_bytes() {
+        let head = parse_head(VALID).expect("valid").expect("complete");
+        let bytes = Bytes::copy_from_slice(&VALID[..head.len]);
+        let request = head.into_request(bytes, Bytes::from_static(b"hello"), None);
+        assert_eq!(request.method(), Method::Post);
+        assert_eq!(request.target(), "/echo?x=1");
+        assert_eq!(request.path(), "/echo");
+        assert_eq!(request.query_param("x"), Some("1"));
+        assert_eq!(request.header("HOST"), Some("example"));
+        assert_eq!(request.header("x-empty"), Some(""));
+        assert_eq!(request.body().as_ref(), b"hello");
+    }
+
+    /// A request line of exactly `len` bytes (without CRLF), and a Host.
+    fn request_line(len: usize) -> Vec<u8> {
+        let path = "a".repeat(len - "GET / HTTP/1.1".len());
+        format!("GET /{path} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes()
+    }
+
+    #[test]
+    fn request_line_limit_holds_at_the_boundary_and_before_the_line_ends() {
+        assert!(
+            parse_head(&request_line(MAX_REQUEST_LINE))
+                .expect("at the cap")
+                .is_some()
+        );
+        assert_eq!(
+            parse_head(&request_line(MAX_REQUEST_LINE + 1)).err(),
+            Some(HttpError::UriTooLong)
+        );
+        // Not finished yet, but already too long: no need to wait for the rest.
+        let unfinished = &request_line(MAX_REQUEST_LINE + 10)[..MAX_REQUEST_LINE + 5];
+        assert_eq!(parse_head(unfinished).err(), Some(HttpError::UriTooLong));
+    }
+
+    /// A head whose header section is exactly `len` bytes.
+    fn header_section(len: usize) -> Vec<u8> {
+        let fixed = "Host: x\r\nX-Fill: \r\n\r\n".len();
+        format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nX-Fill: {}\r\n\r\n",
+            "f".repeat(len - fixed)
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn header_section_limit_holds_at_the_boundary_and_across_reads() {
+        assert!(
+            parse_head(&header_section(MAX_HEADER_SECTION))
+                .expect("at the cap")
+                .is_some()
+        );
+        assert_eq!(
+            parse_head(&header_section(MAX_HEADER_SECTION + 1)).err(),
+            Some(HttpError::HeaderFieldsTooLarge)
+        );
+        // Crossed while still incomplete (the second read pushes it over).
+        let big = header_section(MAX_HEADER_SECTION + 100);
+        let partial = &big[..big.len() - 4];
+        assert_eq!(
+            parse_head(partial).err(),
+            Some(HttpError::HeaderFieldsTooLarge)
+        );
+    }
+
+    #[test]
+    fn framing_table() {
+        let cases: &[(&str, Result<Framing, HttpError>)] = &[
+            ("Host: x\r\n", Ok(Framing::None)),
+            ("Host: x\r\nContent-Length: 0\r\n", Ok(Framing::None)),
+            ("Host: x\r\nContent-Length: 7\r\n", Ok(Framing::Length(7))),
+            (
+                "Host: x\r\nTransfer-Encoding: chunked\r\n",
+                Ok(Framing::Chunked),
+            ),
+            (
+                "Host: x\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n",
+                Err(HttpError::BadRequest(
+                    "both Content-Length and Transfer-Encoding: the body's end is ambiguous",
+                )),
+            ),
+            (
+                "Host: x\r\nContent-Length: 7\r\nContent-Length: 7\r\n",
+                Err(HttpError::BadRequest("more than one Content-Length")),
+            ),
+            (
+                "Host: x\r\nContent-Length: 1048577\r\n",
+                Err(HttpError::ContentTooLarge),
+            ),
+            (
+                "Host: x\r\nTransfer-Encoding: gzip\r\n",
+                Err(HttpError::NotImplemented(
+                    "the only Transfer-Encoding supported is chunked",
+                )),
+            ),
+            (
+                "",
+                Err(HttpError::BadRequest(
+                    "missing Host header (required in HTTP/1.1)",
+                )),
+            ),
+        ];
+        for (headers, expected) in cases {
+            let raw = format!("POST / HTTP/1.1\r\n{headers}\r\n");
+            let got = parse_head(raw.as_bytes()).map(|head| head.expect("complete").framing);
+            assert_eq!(&got, expected, "{headers:?}");
+        }
+    }
+}
