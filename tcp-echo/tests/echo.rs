@@ -200,7 +200,7 @@ async fn shutdown_lets_open_connections_finish_then_closes_them_after_the_grace_
         // ...then the server closes it and `run` returns.
         assert_closed_by_server(&mut client).await;
         let addr = server.addr;
-        server.wait_stopped(PATIENCE).await;
+        server.stopped_cleanly(PATIENCE).await;
         assert!(
             tokio::net::TcpStream::connect(addr).await.is_err(),
             "{mode}: still accepting after shutdown"
@@ -219,6 +219,6 @@ async fn shutdown_ends_as_soon_as_the_last_client_leaves() {
         server.begin_shutdown();
         drop(client);
         // Far sooner than the 60 s grace period.
-        server.wait_stopped(PATIENCE).await;
+        server.stopped_cleanly(PATIENCE).await;
     }
 }

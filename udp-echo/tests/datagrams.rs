@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use tcp_echo::config::ServerConfig;
 use tokio::net::UdpSocket;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use udp_echo::{MAX_DATAGRAM, UdpEchoConfig, bind_udp};
 
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -23,25 +21,19 @@ fn config() -> UdpEchoConfig {
     }
 }
 
-struct TestServer {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<()>,
-}
+#[path = "../../tcp-echo/tests/support/in_process.rs"]
+mod in_process;
 
-async fn start_server(config: UdpEchoConfig) -> TestServer {
+use in_process::{InProcess, run_in_process};
+
+async fn start_server(config: UdpEchoConfig) -> InProcess<()> {
     let socket = bind_udp(config.server.addr())
         .await
         .expect("bind 127.0.0.1:0");
     let addr = socket.local_addr().expect("local_addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        udp_echo::run(socket, &config, async {
-            let _ = stopped.await;
-        })
-        .await
-    });
-    TestServer { addr, stop, task }
+    run_in_process(addr, move |shutdown| async move {
+        udp_echo::run(socket, &config, shutdown).await
+    })
 }
 
 /// A client socket on its own port, "connected" to the server so that
@@ -152,13 +144,10 @@ async fn tcp_and_udp_port_7007_are_two_different_ports() {
 
 #[tokio::test]
 async fn shutdown_stops_the_loop() {
-    let server = start_server(config()).await;
+    let mut server = start_server(config()).await;
     let socket = client(server.addr).await;
     socket.send(b"before").await.expect("send");
     assert_eq!(receive(&socket).await, b"before");
-    let _ = server.stop.send(());
-    tokio::time::timeout(PATIENCE, server.task)
-        .await
-        .expect("run did not return after shutdown")
-        .expect("server task panicked");
+    server.begin_shutdown();
+    server.wait_stopped(PATIENCE).await;
 }

@@ -1,10 +1,7 @@
 //! The HTTP side of the chat: the page, the handshake and its refusals.
 
-#[path = "../../http-raw/tests/support/mod.rs"]
-mod http_support;
 mod support;
 
-use http_support::quote;
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use ws_chat::ClientSettings;

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,8 +13,6 @@ use http_raw::routes::{DemoApp, respond};
 use tcp_echo::config::ServerConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// How long a test waits for something that should happen.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -28,12 +26,13 @@ pub fn config() -> HttpConfig {
     })
 }
 
-/// A server running the demo routes in this test process.
-pub struct TestServer {
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
-}
+#[path = "../../../tcp-echo/tests/support/in_process.rs"]
+mod in_process;
+
+pub use in_process::{InProcess, run_in_process};
+
+/// An HTTP server running in this test process.
+pub type TestServer = InProcess<()>;
 
 /// Starts the demo app with `config` on 127.0.0.1:0.
 pub async fn start_server(config: HttpConfig) -> TestServer {
@@ -49,36 +48,12 @@ where
 {
     let listener = tcp_echo::bind::bind_tcp(config.server.addr()).expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local_addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        http_raw::serve(listener, &config, handler, async {
-            let _ = stopped.await;
-        })
-        .await;
-    });
-    TestServer {
-        addr,
-        stop: Some(stop),
-        task,
-    }
+    run_in_process(addr, move |shutdown| async move {
+        http_raw::serve(listener, &config, handler, shutdown).await
+    })
 }
 
 impl TestServer {
-    /// What Ctrl+C does to the binary.
-    pub fn begin_shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-
-    /// Waits for `serve` to return.
-    pub async fn wait_stopped(self, within: Duration) {
-        tokio::time::timeout(within, self.task)
-            .await
-            .unwrap_or_else(|_| panic!("serve did not return within {within:?} of shutdown"))
-            .expect("server task panicked");
-    }
-
     /// A raw client connected to the server.
     pub async fn client(&self) -> RawClient {
         let stream = tokio::time::timeout(PATIENCE, TcpStream::connect(self.addr))

@@ -3,17 +3,18 @@
 
 #![allow(dead_code)]
 
+pub mod in_process;
 pub mod process;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+pub use in_process::{InProcess, run_in_process};
+
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use tcp_echo::config::ServerConfig;
 use tcp_echo::{EchoConfig, EchoMode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// How long a test waits for something that should happen.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -36,45 +37,23 @@ pub fn config(mode: EchoMode) -> EchoConfig {
     }
 }
 
-/// A server running in this test process.
-pub struct TestServer {
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
-}
+/// A tcp-echo server running in this test process.
+pub type TestServer = InProcess<std::io::Result<()>>;
 
 /// Binds 127.0.0.1:0 and runs `tcp_echo::run` with a shutdown we control.
 pub async fn start_server(config: EchoConfig) -> TestServer {
     let listener = tcp_echo::bind::bind_tcp(config.server.addr()).expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local_addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        tcp_echo::run(listener, &config, async {
-            let _ = stopped.await;
-        })
-        .await
-    });
-    TestServer {
-        addr,
-        stop: Some(stop),
-        task,
-    }
+    run_in_process(addr, move |shutdown| async move {
+        tcp_echo::run(listener, &config, shutdown).await
+    })
 }
 
 impl TestServer {
-    /// What Ctrl+C does to the binary.
-    pub fn begin_shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-
-    /// Waits for `run` to return; fails the test if it takes over `within`.
-    pub async fn wait_stopped(self, within: Duration) {
-        tokio::time::timeout(within, self.task)
+    /// Waits for `run` to return, and checks it returned `Ok`.
+    pub async fn stopped_cleanly(self, within: Duration) {
+        self.wait_stopped(within)
             .await
-            .unwrap_or_else(|_| panic!("run did not return within {within:?} of shutdown"))
-            .expect("server task panicked")
             .expect("run returned an error");
     }
 

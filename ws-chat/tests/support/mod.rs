@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +11,6 @@ use futures_util::{SinkExt, StreamExt};
 use http_raw::HttpConfig;
 use tcp_echo::config::ServerConfig;
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -31,11 +29,13 @@ pub fn http_config() -> HttpConfig {
     config
 }
 
-pub struct ChatServer {
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
-}
+#[path = "../../../tcp-echo/tests/support/in_process.rs"]
+mod in_process;
+
+use in_process::{InProcess, run_in_process};
+
+/// A chat server running in this test process.
+pub type ChatServer = InProcess<()>;
 
 pub async fn start_chat(clients: ClientSettings) -> ChatServer {
     start_chat_with(http_config(), clients, Vec::new()).await
@@ -53,41 +53,20 @@ pub async fn start_chat_with(
         allowed_origins,
         clients,
     });
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
+    run_in_process(addr, move |shutdown| async move {
         http_raw::serve(
             listener,
             &config,
             move |request| respond(Arc::clone(&chat), request),
-            async {
-                let _ = stopped.await;
-            },
+            shutdown,
         )
-        .await;
-    });
-    ChatServer {
-        addr,
-        stop: Some(stop),
-        task,
-    }
+        .await
+    })
 }
 
 impl ChatServer {
     pub fn url(&self) -> String {
         format!("ws://{}/ws", self.addr)
-    }
-
-    pub fn begin_shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-
-    pub async fn wait_stopped(self, within: Duration) {
-        tokio::time::timeout(within, self.task)
-            .await
-            .unwrap_or_else(|_| panic!("the server did not stop within {within:?}"))
-            .expect("server task");
     }
 
     /// A connected client, its welcome read; `nick` is its guest name.
@@ -188,4 +167,9 @@ impl ChatClient {
             }
         }
     }
+}
+
+/// Bytes as an escaped string, so `\r\n` shows in a failure message.
+pub fn quote(bytes: &[u8]) -> String {
+    format!("\"{}\"", bytes.escape_ascii())
 }
