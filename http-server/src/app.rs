@@ -169,7 +169,8 @@ impl<S: Send + Sync + 'static> App<S> {
 impl<S: Send + Sync + 'static> AppCore<S> {
     /// One request, through the middleware, to its route.
     async fn handle(self: Arc<Self>, request: Request) -> Response {
-        let req = Req::new(request, Arc::clone(&self.state));
+        let mut req = Req::new(request, Arc::clone(&self.state));
+        req.json_errors = req.path().starts_with(&self.json_errors_under);
         Next::start(self).run(req).await
     }
 
@@ -177,7 +178,7 @@ impl<S: Send + Sync + 'static> AppCore<S> {
     /// The end of the middleware chain: route, run the handler, turn errors
     /// (and panics) into responses.
     pub(crate) async fn dispatch(&self, mut req: Req<S>) -> Response {
-        let as_json = req.path().starts_with(&self.json_errors_under);
+        let as_json = req.wants_json_errors();
         let outcome = match self.router.find(req.method(), req.path()) {
             Routed::Found(handler, params) => {
                 req.params = params;

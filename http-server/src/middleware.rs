@@ -138,12 +138,11 @@ pub fn limit_body<S: Send + Sync + 'static>(
         Box::pin(async move {
             let size = req.request().body().len();
             if size > limit {
-                let as_json = req.path().starts_with("/api");
-                return Error::new(
+                let error = Error::new(
                     413,
                     format!("the body is {size} bytes; the limit is {limit}"),
-                )
-                .into_response(as_json);
+                );
+                return req.error_response(error);
             }
             next.run(req).await
         })

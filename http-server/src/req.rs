@@ -34,6 +34,9 @@ pub struct Req<S> {
     /// Request-scoped data, one value per type. A short list, not a map:
     /// a request carries two or three, and a list needs no hashing.
     extensions: Vec<(TypeId, Box<dyn Any + Send + Sync>)>,
+    /// Whether error responses to this request are JSON (set by the app,
+    /// from `App::json_errors_under`).
+    pub(crate) json_errors: bool,
 }
 
 impl<S> Req<S> {
@@ -44,6 +47,7 @@ impl<S> Req<S> {
             params: Vec::new(),
             state,
             extensions: Vec::new(),
+            json_errors: false,
         }
     }
 
@@ -65,6 +69,17 @@ impl<S> Req<S> {
     /// A request header (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.request.header(name)
+    }
+
+    /// Whether an error for this request should be JSON (`{"error": ...}`)
+    /// rather than text: the app decides, by path (`App::json_errors_under`).
+    pub fn wants_json_errors(&self) -> bool {
+        self.json_errors
+    }
+
+    /// Turns `error` into the response this request should get.
+    pub fn error_response(&self, error: Error) -> http_raw::Response {
+        error.into_response(self.json_errors)
     }
 
     /// The app's shared state.
