@@ -23,11 +23,7 @@ async fn a_newcomer_is_welcomed_and_announced() {
 #[tokio::test]
 async fn a_message_goes_to_everyone_in_the_room_sender_included() {
     let server = start_chat(ClientSettings::default()).await;
-    let mut alice = server.join().await;
-    let mut bob = server.join().await;
-    alice
-        .expect_next(&format!("* {} joined #lobby", bob.nick))
-        .await;
+    let (mut alice, mut bob) = server.join_two().await;
     alice.say("hello, room").await;
     let line = format!("<{}> hello, room", alice.nick);
     alice.expect_next(&line).await;
@@ -37,11 +33,7 @@ async fn a_message_goes_to_everyone_in_the_room_sender_included() {
 #[tokio::test]
 async fn nick_renames_and_a_taken_nick_is_an_error_for_the_asker_only() {
     let server = start_chat(ClientSettings::default()).await;
-    let mut alice = server.join().await;
-    let mut bob = server.join().await;
-    alice
-        .expect_next(&format!("* {} joined #lobby", bob.nick))
-        .await;
+    let (mut alice, mut bob) = server.join_two().await;
 
     alice.say("/nick alice").await;
     let renamed = format!("* {} is now known as alice", alice.nick);
@@ -60,11 +52,7 @@ async fn nick_renames_and_a_taken_nick_is_an_error_for_the_asker_only() {
 #[tokio::test]
 async fn join_moves_between_rooms_and_who_and_rooms_answer() {
     let server = start_chat(ClientSettings::default()).await;
-    let mut alice = server.join().await;
-    let mut bob = server.join().await;
-    alice
-        .expect_next(&format!("* {} joined #lobby", bob.nick))
-        .await;
+    let (mut alice, mut bob) = server.join_two().await;
 
     alice.say("/join rust").await;
     alice
@@ -129,11 +117,7 @@ async fn a_newcomer_gets_the_rooms_recent_history_up_to_50_lines() {
 #[tokio::test]
 async fn too_long_and_binary_messages_get_an_error_and_are_not_broadcast() {
     let server = start_chat(ClientSettings::default()).await;
-    let mut alice = server.join().await;
-    let mut bob = server.join().await;
-    alice
-        .expect_next(&format!("* {} joined #lobby", bob.nick))
-        .await;
+    let (mut alice, mut bob) = server.join_two().await;
 
     alice.say(&"x".repeat(4097)).await;
     alice
@@ -153,11 +137,7 @@ async fn too_long_and_binary_messages_get_an_error_and_are_not_broadcast() {
 #[tokio::test]
 async fn a_message_over_the_hard_cap_closes_with_1009() {
     let server = start_chat(ClientSettings::default()).await;
-    let mut alice = server.join().await;
-    let mut bob = server.join().await;
-    alice
-        .expect_next(&format!("* {} joined #lobby", bob.nick))
-        .await;
+    let (mut alice, mut bob) = server.join_two().await;
     alice.say(&"z".repeat(20_000)).await;
     let frame = alice.expect_close().await.expect("a close frame");
     assert_eq!(frame.code, CloseCode::Size);
@@ -209,11 +189,7 @@ async fn a_silent_client_is_closed_after_the_idle_limit() {
 #[tokio::test]
 async fn a_client_that_vanishes_without_a_close_frame_is_announced_as_left() {
     let server = start_chat(ClientSettings::default()).await;
-    let mut alice = server.join().await;
-    let bob = server.join().await;
-    alice
-        .expect_next(&format!("* {} joined #lobby", bob.nick))
-        .await;
+    let (mut alice, bob) = server.join_two().await;
     let nick = bob.nick.clone();
     // Drop the TCP connection without a WebSocket close.
     drop(bob.socket.into_inner());
@@ -321,11 +297,7 @@ async fn a_slow_client_is_dropped_and_the_others_keep_receiving() {
 #[tokio::test]
 async fn shutdown_says_goodbye_and_closes_everyone_with_1001() {
     let server = start_chat(ClientSettings::default()).await;
-    let mut alice = server.join().await;
-    let mut bob = server.join().await;
-    alice
-        .expect_next(&format!("* {} joined #lobby", bob.nick))
-        .await;
+    let (mut alice, mut bob) = server.join_two().await;
     let mut server = server;
     server.begin_shutdown();
     for client in [&mut alice, &mut bob] {

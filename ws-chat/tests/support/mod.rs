@@ -69,6 +69,17 @@ impl ChatServer {
         format!("ws://{}/ws", self.addr)
     }
 
+    /// Two clients in the lobby; the first has already read the second's
+    /// `joined` line, so both start from a quiet queue.
+    pub async fn join_two(&self) -> (ChatClient, ChatClient) {
+        let mut first = self.join().await;
+        let second = self.join().await;
+        first
+            .expect_next(&format!("* {} joined #lobby", second.nick))
+            .await;
+        (first, second)
+    }
+
     /// A connected client, its welcome read; `nick` is its guest name.
     pub async fn join(&self) -> ChatClient {
         let (socket, _) =
