@@ -396,6 +396,9 @@ impl HttpConnection {
                 .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
             self.flush().await?;
         }
+        // One deadline for the whole body, not one per read: a client that
+        // sends a byte a second would otherwise hold the connection forever.
+        self.deadline.set(Instant::now() + self.timeouts.body);
         match framing {
             Framing::None => Ok(Bytes::new()),
             Framing::Length(length) => {
@@ -422,9 +425,8 @@ impl HttpConnection {
     }
     // ANCHOR_END: read_body
 
-    /// One read of body bytes, within the body timeout.
+    /// One read of body bytes, before the body's deadline.
     async fn read_more_body(&mut self) -> Result<(), ReadError> {
-        self.deadline.set(Instant::now() + self.timeouts.body);
         if self.read_buf.capacity() == self.read_buf.len() {
             self.read_buf.reserve(INITIAL_READ_BUFFER);
         }
