@@ -51,7 +51,7 @@ use crate::limits::{
 use crate::parse::{Framing, ParsedHead, parse_head};
 use crate::request::{Method, Request, Version};
 use crate::response::{Body, ChunkStream, Response, Upgraded};
-use crate::service::Service;
+use crate::service::{Service, refusal_response};
 use crate::write::{ConnectionHeader, LAST_CHUNK, ResponseFraming, write_chunk_header, write_head};
 
 /// The timeouts a connection needs, copied out of `HttpConfig`.
@@ -575,10 +575,7 @@ impl HttpConnection {
     ) {
         let status = error.status();
         debug!(status, %error, "refusing the request");
-        let mut response = error.to_response();
-        service.error_response(error, request, &mut response);
-        // The status is the protocol's verdict, not the application's.
-        response.status = status;
+        let mut response = refusal_response(service, error, request);
         let framing = ResponseFraming::of(&response);
         write_head(
             &mut self.write_buf,

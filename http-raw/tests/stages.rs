@@ -18,6 +18,27 @@ mod stage_01_bind {
         assert_ne!(server.addr.port(), 0, "PORT=0 must give a real port");
         let _client = server.client().await;
     }
+
+    #[tokio::test]
+    async fn a_client_past_max_connections_gets_503_at_once_and_is_closed() {
+        let mut config = config();
+        config.max_connections = 1;
+        let server = start_server(config).await;
+        let mut first = server.client().await;
+        assert_eq!(first.exchange(&get("/hello", "")).await.status, 200);
+
+        // The only slot is taken (the first connection is kept alive).
+        let mut second = server.client().await;
+        second.send(&get("/hello", "")).await;
+        let refused = second.read_response().await;
+        assert_eq!(refused.status, 503, "{}", refused.head);
+        assert_eq!(refused.header("retry-after"), Some("1"));
+        assert!(refused.says_close(), "{}", refused.head);
+        second.expect_closed().await;
+
+        // The first is still served.
+        assert_eq!(first.exchange(&get("/hello", "")).await.status, 200);
+    }
 }
 
 mod stage_02_respond {
