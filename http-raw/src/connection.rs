@@ -26,7 +26,7 @@
 use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -37,7 +37,7 @@ use tcp_echo::accept_loop::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, trace, warn};
 
 use crate::body::ChunkedDecoder;
@@ -117,9 +117,6 @@ struct HttpConnection {
     timeouts: Timeouts,
     /// Cancelled when the server starts shutting down.
     stopping: CancellationToken,
-    /// Completes when `stopping` is cancelled. Made once per connection and
-    /// kept, rather than made anew for every wait.
-    stopped: Pin<Box<WaitForCancellationFutureOwned>>,
     /// Requests answered so far.
     requests: u64,
 }
@@ -147,7 +144,6 @@ pub async fn serve_connection<S: Service>(
         // The first request's head must be complete this soon after accept.
         deadline: Deadline::new(Instant::now() + timeouts.header),
         timeouts,
-        stopped: Box::pin(stopping.clone().cancelled_owned()),
         stopping,
         requests: 0,
     };
@@ -329,7 +325,7 @@ impl HttpConnection {
                     });
                 }
                 // Only between requests: a request that has started may finish.
-                _ = &mut self.stopped, if idle => {
+                _ = self.stopping.cancelled(), if idle => {
                     return Err(ReadError::End(End::Shutdown));
                 }
             };
@@ -608,20 +604,10 @@ impl HttpConnection {
     /// Writes all of `bytes`, or fails if the client takes none of it for
     /// the body timeout (a client that sends requests but never reads).
     async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        // Usually the kernel takes it all at once, and there is no need to
-        // set a deadline at all.
-        let written = match self.stream.try_write(bytes) {
-            Ok(written) => written,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => 0,
-            Err(error) => return Err(error),
-        };
-        if written == bytes.len() {
-            return Ok(());
-        }
         self.deadline.set(Instant::now() + self.timeouts.body);
         tokio::select! {
             biased;
-            written = self.stream.write_all(&bytes[written..]) => written,
+            written = self.stream.write_all(bytes) => written,
             _ = self.deadline.expired() => Err(io::Error::new(io::ErrorKind::TimedOut, "client is not reading the response")),
         }
     }
