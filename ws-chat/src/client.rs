@@ -12,8 +12,11 @@
 //!
 //! Reading and writing are separate halves of the same socket, so a client
 //! can receive while it types, and the server can push lines at any time:
-//! the whole point of a WebSocket. Every way the connection can end is one
-//! `End`, with its close code and its log line.
+//! the whole point of a WebSocket. Every write has a deadline
+//! (`WRITE_TIMEOUT`): a client that stops reading fills its socket's buffers,
+//! and without one its task would wait in that write for ever, holding its
+//! connection slot. Every way the connection can end is one `End`, with its
+//! close code and its log line.
 
 use std::fmt;
 use std::sync::Arc;
@@ -44,6 +47,8 @@ pub struct ClientSettings {
     pub idle_limit: Duration,
     /// Lines that may wait for a client before it counts as too slow.
     pub queue_lines: usize,
+    /// The longest one write to the client may take (`WRITE_TIMEOUT`).
+    pub write_timeout: Duration,
     /// Messages a client may send per second, sustained (20; 0 turns the
     /// limit off, e.g. for a benchmark that floods the room on purpose)...
     pub messages_per_second: f64,
@@ -57,6 +62,7 @@ impl Default for ClientSettings {
             ping_every: Duration::from_secs(20),
             idle_limit: Duration::from_secs(60),
             queue_lines: QUEUE_LINES,
+            write_timeout: WRITE_TIMEOUT,
             messages_per_second: crate::rate_limit::PER_SECOND,
             message_burst: crate::rate_limit::BURST,
         }
@@ -74,7 +80,16 @@ pub const QUEUE_LINES: usize = 1024;
 /// between the chat's 4096 bytes and this get a polite error line instead.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 
-/// How long we wait for the client's half of the closing handshake.
+/// 10 s for one write (a batch of lines, or a ping) to reach the kernel.
+/// Without a deadline, a client that stops reading parks its task in a
+/// write forever once its socket buffers are full: it never sees that the
+/// registry dropped it, and keeps its connection slot. A client that can take
+/// nothing for 10 s is not reading; a slow phone network still moves bytes.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long we wait to write our close frame and for the client's half of
+/// the closing handshake. A client closed for not reading may never take the
+/// close frame; after this its TCP connection is simply closed.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// tungstenite's settings. Its default read buffer is 128 KiB per
@@ -99,6 +114,8 @@ enum End {
     Idle,
     /// Its queue filled up: it is not reading.
     TooSlow,
+    /// A write did not finish within the write timeout: it is not reading.
+    Stalled(Duration),
     /// It kept sending faster than the rate limit allows.
     Flooding,
     /// A message over `MAX_FRAME_BYTES`.
@@ -116,7 +133,7 @@ impl End {
     fn close_frame(&self) -> Option<CloseFrame> {
         let (code, reason) = match self {
             End::Idle => (CloseCode::Normal, "idle timeout"),
-            End::TooSlow => (CloseCode::Policy, "too slow: you stopped reading"),
+            End::TooSlow | End::Stalled(_) => (CloseCode::Policy, "too slow: you stopped reading"),
             End::Flooding => (CloseCode::Policy, "too many messages"),
             End::TooBig => (CloseCode::Size, "message too big"),
             End::BadFrame(code, _) => (*code, "invalid frame"),
@@ -138,6 +155,7 @@ impl fmt::Display for End {
             End::Vanished => f.write_str("connection lost without a close frame"),
             End::Idle => f.write_str("idle timeout (1000)"),
             End::TooSlow => f.write_str("too slow, queue full (1008)"),
+            End::Stalled(limit) => write!(f, "too slow, a write took over {limit:?} (1008)"),
             End::Flooding => f.write_str("over the rate limit (1008)"),
             End::TooBig => f.write_str("message too big (1009)"),
             End::BadFrame(code, why) => write!(f, "bad frame ({}): {why}", u16::from(*code)),
@@ -184,15 +202,17 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
         tokio::select! {
             biased;
             _ = &mut stopped => break End::Shutdown,
-            line = queue.recv() => match line {
-                Some(line) => {
-                    if let Err(error) = send_queued(&mut sink, line, &mut queue).await {
-                        break End::Failed(error.to_string());
-                    }
+            line = queue.recv() => {
+                // The registry closes the queue of a client it drops for
+                // falling behind: the lines still in it are not worth sending.
+                let Some(line) = line.filter(|_| !queue.is_closed()) else {
+                    break End::TooSlow;
+                };
+                let batch = send_queued(&mut sink, line, &mut queue);
+                if let Err(end) = within(settings.write_timeout, batch).await {
+                    break end;
                 }
-                // The registry dropped us: our queue was full.
-                None => break End::TooSlow,
-            },
+            }
             frame = frames.next() => {
                 last_heard = Instant::now();
                 match frame {
@@ -220,8 +240,9 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
                     break End::Idle;
                 }
                 debug!("frame out: ping");
-                if let Err(error) = sink.send(Message::Ping(Bytes::new())).await {
-                    break End::Failed(error.to_string());
+                let ping = sink.send(Message::Ping(Bytes::new()));
+                if let Err(end) = within(settings.write_timeout, ping).await {
+                    break end;
                 }
             }
         }
@@ -229,12 +250,14 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
 
     let (nick, room) = registry.describe(id).unwrap_or((nick, String::from("-")));
     registry.leave(id);
-    close(&mut sink, &mut frames, &end).await;
+    let close_sent = close(&mut sink, &mut frames, &end).await;
+    // Returning drops the socket (the TCP connection closes) and, in
+    // http-raw's connection task, this connection's slot.
     match end {
-        End::TooSlow | End::Flooding | End::TooBig | End::BadFrame(..) => {
-            warn!(%peer, %nick, %room, reason = %end, "chat client disconnected");
+        End::TooSlow | End::Stalled(_) | End::Flooding | End::TooBig | End::BadFrame(..) => {
+            warn!(%peer, %nick, %room, reason = %end, close_sent, "chat client disconnected");
         }
-        _ => info!(%peer, %nick, %room, reason = %end, "chat client disconnected"),
+        _ => info!(%peer, %nick, %room, reason = %end, close_sent, "chat client disconnected"),
     }
 }
 // ANCHOR_END: run_client
@@ -282,29 +305,60 @@ async fn send_queued(
     sink.flush().await
 }
 
+/// Runs one write to the client within `limit`: a write that takes longer
+/// means the client stopped reading.
+async fn within<T>(
+    limit: Duration,
+    write: impl Future<Output = Result<T, WsError>>,
+) -> Result<T, End> {
+    match tokio::time::timeout(limit, write).await {
+        Ok(Ok(written)) => Ok(written),
+        Ok(Err(error)) => Err(End::Failed(error.to_string())),
+        Err(_) => Err(End::Stalled(limit)),
+    }
+}
+
 /// Says goodbye properly: a last line on shutdown, our close frame with its
 /// code, then we keep reading until the client's close frame arrives (the
-/// closing handshake, RFC 6455 section 7), within a time limit.
-async fn close(sink: &mut Sink, frames: &mut Frames, end: &End) {
+/// closing handshake, RFC 6455 section 7), all within `CLOSE_TIMEOUT`.
+/// Returns whether our close frame (or our reply to the client's) was
+/// written; a client that stopped reading may not take it.
+async fn close(sink: &mut Sink, frames: &mut Frames, end: &End) -> bool {
+    let deadline = Instant::now() + CLOSE_TIMEOUT;
     let goodbye = async {
         if matches!(end, End::Shutdown) {
             sink.feed(Message::text(protocol::shutting_down())).await?;
         }
         match end.close_frame() {
-            Some(frame) => sink.send(Message::Close(Some(frame))).await?,
+            Some(frame) => sink.send(Message::Close(Some(frame))).await,
             // The client closed: tungstenite has queued its reply; send it.
-            None => sink.close().await?,
+            None => sink.close().await,
         }
-        while let Some(Ok(frame)) = frames.next().await {
-            if matches!(frame, Message::Close(_)) {
-                break;
-            }
-        }
-        Ok::<(), WsError>(())
     };
-    if let Ok(Err(error)) = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await {
-        debug!(%error, "closing handshake did not complete");
+    let sent = match tokio::time::timeout_at(deadline, goodbye).await {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            debug!(%error, "could not write the close frame");
+            false
+        }
+        Err(_) => {
+            debug!("the client took no close frame within {CLOSE_TIMEOUT:?}");
+            false
+        }
+    };
+    if sent {
+        let reply = async {
+            while let Some(Ok(frame)) = frames.next().await {
+                if matches!(frame, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        if tokio::time::timeout_at(deadline, reply).await.is_err() {
+            debug!("the client did not finish the closing handshake");
+        }
     }
+    sent
 }
 
 /// How a read error ends the connection.
