@@ -220,7 +220,7 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
                         debug!(bytes = text.len(), "frame in: text");
                         match rate_limit.as_mut().map_or(Verdict::Allow, RateLimit::check) {
                             Verdict::Allow => handle_text(&registry, id, text.as_str()),
-                            Verdict::Refuse => registry.tell(id, protocol::error("too many messages; slow down (20 per second)")),
+                            Verdict::Refuse => registry.tell(id, protocol::slow_down(settings.messages_per_second)),
                             Verdict::Abuse => break End::Flooding,
                         }
                     }
@@ -362,9 +362,28 @@ async fn close(sink: &mut Sink, frames: &mut Frames, end: &End) -> bool {
 }
 
 /// How a read error ends the connection.
+///
+/// Text that is not UTF-8 gets 1007 (RFC 6455 section 8.1). tungstenite
+/// checks it piece by piece across the fragments of a message, so a bad first
+/// fragment fails at once; but it reads each *frame* whole before looking at
+/// its payload, so bad UTF-8 early in one frame is found when the frame has
+/// arrived. That frame is at most `MAX_FRAME_BYTES`, so the wait costs at most
+/// 16 KiB and the time the client takes to send it; checking inside a frame
+/// would mean parsing frames ourselves.
 fn end_for(error: WsError) -> End {
-    use tokio_tungstenite::tungstenite::error::ProtocolError;
+    use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
     match error {
+        // A 64-bit length must have its most significant bit clear (RFC 6455
+        // section 5.2): that is a broken frame (1002), not a big one (1009).
+        // tungstenite reports every length over its cap as too long.
+        WsError::Capacity(CapacityError::MessageTooLong { size, .. })
+            if u64::try_from(size).is_ok_and(|size| size >> 63 == 1) =>
+        {
+            End::BadFrame(
+                CloseCode::Protocol,
+                "a frame length with its most significant bit set".to_string(),
+            )
+        }
         WsError::Capacity(_) => End::TooBig,
         WsError::Utf8(_) => End::BadFrame(CloseCode::Invalid, "text that is not UTF-8".to_string()),
         WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)

@@ -156,6 +156,13 @@ pub fn error(message: &str) -> String {
     format!("* error: {message}")
 }
 
+/// To a client over the rate limit: the refused message is not sent.
+pub fn slow_down(per_second: f64) -> String {
+    error(&format!(
+        "too many messages; slow down ({per_second} per second)"
+    ))
+}
+
 /// The last line every client gets when the server stops.
 pub fn shutting_down() -> String {
     "* server shutting down; reconnect in a moment".to_string()
@@ -253,5 +260,9 @@ mod tests {
             "* rooms: #lobby (2), #rust (1)"
         );
         assert_eq!(error("no"), "* error: no");
+        assert_eq!(
+            slow_down(5.0),
+            "* error: too many messages; slow down (5 per second)"
+        );
     }
 }

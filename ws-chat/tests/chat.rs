@@ -172,6 +172,23 @@ async fn flooding_is_refused_beyond_the_rate_limit() {
 }
 
 #[tokio::test]
+async fn the_rate_limit_refusal_names_the_configured_rate() {
+    let settings = ClientSettings {
+        messages_per_second: 5.0,
+        message_burst: 5.0,
+        ..ClientSettings::default()
+    };
+    let server = start_chat(settings).await;
+    let mut alice = server.join().await;
+    for n in 0..10 {
+        alice.say(&format!("flood {n}")).await;
+    }
+    alice
+        .expect("* error: too many messages; slow down (5 per second)")
+        .await;
+}
+
+#[tokio::test]
 async fn a_silent_client_is_closed_after_the_idle_limit() {
     let settings = ClientSettings {
         ping_every: Duration::from_millis(100),

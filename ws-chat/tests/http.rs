@@ -3,20 +3,12 @@
 mod support;
 
 use support::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use ws_chat::ClientSettings;
 
 async fn raw_exchange(server: &ChatServer, request: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(server.addr)
-        .await
-        .expect("connect");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut buf = vec![0u8; 65536];
-    let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
-        .await
-        .expect("answer")
-        .expect("read");
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    let mut connection = RawConnection::connect(server.addr).await;
+    connection.send(request.as_bytes()).await;
+    connection.read_response().await
 }
 
 #[tokio::test]
@@ -92,6 +84,14 @@ async fn a_bad_key_or_version_is_refused() {
         "{}",
         quote(answer.as_bytes())
     );
+    // RFC 9110 section 15.5.22: a 426 says what to upgrade to.
+    for header in ["Upgrade: websocket", "Sec-WebSocket-Version: 13"] {
+        assert!(
+            answer.contains(&format!("\r\n{header}\r\n")),
+            "no {header:?} in {}",
+            quote(answer.as_bytes())
+        );
+    }
 }
 
 #[tokio::test]
