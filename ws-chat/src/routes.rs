@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use http_raw::{Method, Request, Response};
 
-use crate::client::{ClientSettings, run_client};
+use crate::client::run_client;
 use crate::handshake::{check_upgrade, switching_protocols};
+use crate::limits::ClientSettings;
 use crate::rooms::RoomRegistry;
 
 /// The chat page: one HTML file with its CSS and JavaScript, no build step.

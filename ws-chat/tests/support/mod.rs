@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -15,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use ws_chat::{Chat, ClientSettings, RoomRegistry, respond};
+use ws_chat::{ChatConfig, ClientSettings};
 
 /// How long a test waits for something that should happen.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -42,26 +41,21 @@ pub async fn start_chat(clients: ClientSettings) -> ChatServer {
     start_chat_with(http_config(), clients, Vec::new()).await
 }
 
+/// Runs `ws_chat::run`, as `main` does, with these settings.
 pub async fn start_chat_with(
-    config: HttpConfig,
+    http: HttpConfig,
     clients: ClientSettings,
     allowed_origins: Vec<String>,
 ) -> ChatServer {
-    let listener = tcp_echo::bind::bind_tcp(config.server.addr()).expect("bind");
+    let listener = tcp_echo::bind::bind_tcp(http.server.addr()).expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let chat = Arc::new(Chat {
-        registry: Arc::new(RoomRegistry::new()),
+    let config = ChatConfig {
+        http,
         allowed_origins,
         clients,
-    });
+    };
     run_in_process(addr, move |shutdown| async move {
-        http_raw::serve(
-            listener,
-            &config,
-            move |request| respond(Arc::clone(&chat), request),
-            shutdown,
-        )
-        .await
+        ws_chat::run(listener, &config, shutdown).await
     })
 }
 
@@ -314,11 +308,17 @@ impl RawConnection {
 
     /// Reads frames until the server's close frame; its status code.
     pub async fn close_code(&mut self) -> u16 {
+        self.close_frame().await.0
+    }
+
+    /// Reads frames until the server's close frame; its code and reason.
+    pub async fn close_frame(&mut self) -> (u16, String) {
         loop {
             match self.next_frame().await {
                 Some((0x8, payload)) => {
                     assert!(payload.len() >= 2, "a close frame without a code");
-                    return u16::from_be_bytes([payload[0], payload[1]]);
+                    let code = u16::from_be_bytes([payload[0], payload[1]]);
+                    return (code, String::from_utf8_lossy(&payload[2..]).into_owned());
                 }
                 Some(_) => continue,
                 None => panic!("the connection ended without a close frame"),
