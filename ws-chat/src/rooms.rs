@@ -37,7 +37,8 @@ pub type ClientId = u64;
 /// The room everyone starts in.
 pub const LOBBY: &str = "lobby";
 
-/// Lines replayed to whoever joins a room.
+/// Lines replayed to whoever joins a room: enough to pick up a conversation,
+/// and at most 50 × 4 KiB = 200 KiB per room, shared with every queue.
 pub const HISTORY_LINES: usize = 50;
 
 /// What the registry knows about one client.
