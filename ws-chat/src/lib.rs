@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 
 pub use limits::ClientSettings;
 pub use rooms::RoomRegistry;
-pub use routes::{Chat, respond};
+pub use routes::Chat;
 
 /// The port chat servers and proxies traditionally use after 80.
 pub const DEFAULT_PORT: u16 = 8080;
@@ -91,17 +91,11 @@ impl ChatConfig {
 /// Serves the chat on `listener` until `shutdown` completes: one empty room
 /// registry for everyone, and http-raw's server for the page and the upgrade.
 pub async fn run(listener: TcpListener, config: &ChatConfig, shutdown: impl Future) {
-    let chat = Arc::new(Chat {
+    let chat = Chat {
         registry: Arc::new(RoomRegistry::new()),
         allowed_origins: config.allowed_origins.clone(),
         clients: config.clients,
-    });
-    http_raw::serve(
-        listener,
-        &config.http,
-        move |request| respond(Arc::clone(&chat), request),
-        shutdown,
-    )
-    .await;
+    };
+    http_raw::serve_service(listener, &config.http, chat, shutdown).await;
 }
 // ANCHOR_END: run

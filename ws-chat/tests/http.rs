@@ -127,3 +127,44 @@ async fn a_page_from_another_origin_is_refused_unless_allowed() {
         quote(listed.as_bytes())
     );
 }
+
+#[tokio::test]
+async fn a_body_gets_413_from_its_head_before_a_byte_of_it_is_sent() {
+    let server = start_chat(ClientSettings::default()).await;
+    // Announce a 1 MiB body and send none of it: the answer cannot wait for it.
+    let mut connection = RawConnection::connect(server.addr).await;
+    connection
+        .send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n")
+        .await;
+    let answer = connection.read_response().await;
+    assert!(
+        answer.starts_with("HTTP/1.1 413 "),
+        "{}",
+        quote(answer.as_bytes())
+    );
+    assert!(
+        answer.contains("takes no body"),
+        "{}",
+        quote(answer.as_bytes())
+    );
+
+    // A chunked body is refused at its first chunk's size.
+    let mut connection = RawConnection::connect(server.addr).await;
+    connection
+        .send(b"POST /ws HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n100000\r\n")
+        .await;
+    let answer = connection.read_response().await;
+    assert!(
+        answer.starts_with("HTTP/1.1 413 "),
+        "{}",
+        quote(answer.as_bytes())
+    );
+
+    // Without a body, the method is what is wrong.
+    let answer = raw_exchange(&server, "POST / HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert!(
+        answer.starts_with("HTTP/1.1 405 "),
+        "{}",
+        quote(answer.as_bytes())
+    );
+}
