@@ -16,7 +16,8 @@ use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// The settings every lesson server shares (see `CONTRACT.md`).
+/// The settings every lesson server shares (the book's reference page,
+/// `docs/src/reference.md`, lists every lesson's settings).
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// `HOST`: the local IP address to listen on. `127.0.0.1` (the default)

@@ -1,4 +1,4 @@
-//! The UDP echo contract on real sockets: each datagram back to its sender,
+//! What a UDP echo server promises, on real sockets: each datagram back to its sender,
 //! unchanged, boundaries kept, up to 65507 bytes. Run with `cargo test -p udp-echo`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -102,7 +102,7 @@ pub async fn line_containing(lines: &mut mpsc::UnboundedReceiver<String>, needle
 }
 
 impl Running {
-    /// Reads the contract's first stdout line, `listening on SCHEME://IP:PORT`,
+    /// Reads the first stdout line every lesson prints, `listening on SCHEME://IP:PORT`,
     /// checks its form and returns the port.
     pub async fn listening_port(&mut self, scheme: &str) -> u16 {
         let line = next_line(&mut self.stdout, "`listening on`")
@@ -141,9 +141,9 @@ impl Running {
     }
 }
 
-/// Runs `program` with a bad setting and checks the contract: exit status 2,
-/// exactly one line on stderr that names the variable, nothing that looks
-/// like a panic.
+/// Runs `program` with a bad setting and checks what every lesson promises:
+/// exit status 2, exactly one line on stderr that names the variable,
+/// nothing that looks like a panic.
 pub async fn assert_rejects_config(program: &str, name: &str, value: &str) {
     let mut running = spawn(program, &[(name, value)]);
     let (status, stderr) = running.exit_and_stderr().await;
