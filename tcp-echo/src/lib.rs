@@ -41,6 +41,10 @@ pub mod logging;
 pub mod shutdown;
 pub mod startup;
 
+// Helpers for the lessons' tests, only built for them (see `testing/mod.rs`).
+#[cfg(feature = "test-support")]
+pub mod testing;
+
 use std::fmt;
 use std::future::Future;
 use std::io;
