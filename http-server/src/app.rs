@@ -17,10 +17,11 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use http_raw::{HttpConfig, Method, Request, Response};
 use tokio::net::TcpListener;
-use tracing::error;
+use tracing::debug;
 
 use crate::error::Error;
 use crate::middleware::Next;
+use crate::panic_log::panic_message;
 use crate::req::Req;
 use crate::router::{Routed, Router};
 use crate::static_files::StaticFiles;
@@ -35,22 +36,21 @@ pub type Handler<S> = Arc<dyn Fn(Req<S>) -> BoxFuture<Result<Response, Error>> +
 /// A middleware, boxed.
 pub type Middleware<S> = Arc<dyn Fn(Req<S>, Next<S>) -> BoxFuture<Response> + Send + Sync>;
 
-/// An application: state, middleware, routes, and optionally static files.
-pub struct App<S> {
-    state: Arc<S>,
-    middleware: Vec<Middleware<S>>,
-    router: Router<Handler<S>>,
-    static_files: Option<StaticFiles>,
-    json_errors_under: String,
-}
+/// Requests under this path are the JSON API: their errors are JSON
+/// (`{"error": "..."}`), and their responses are marked `no-store`.
+pub const API_PREFIX: &str = "/api";
 
-/// The parts of an `App` that every request needs, shared once it runs.
-pub(crate) struct AppCore<S> {
+/// An application: state, middleware, routes, and optionally static files.
+///
+/// Built once, then shared by every connection as an `Arc<App<S>>`.
+pub struct App<S> {
+    /// What every handler shares (`req.state()`).
     state: Arc<S>,
+    /// In the order added: the first sees each request first.
     pub(crate) middleware: Vec<Middleware<S>>,
     router: Router<Handler<S>>,
+    /// For GET and HEAD requests that no route matches.
     static_files: Option<StaticFiles>,
-    json_errors_under: String,
 }
 
 impl<S: Send + Sync + 'static> App<S> {
@@ -61,7 +61,6 @@ impl<S: Send + Sync + 'static> App<S> {
             middleware: Vec::new(),
             router: Router::new(),
             static_files: None,
-            json_errors_under: "/api".to_string(),
         }
     }
 
@@ -130,19 +129,13 @@ impl<S: Send + Sync + 'static> App<S> {
         Ok(self)
     }
 
-    /// Error responses for paths under `prefix` are JSON (default `/api`).
-    pub fn json_errors_under(mut self, prefix: &str) -> App<S> {
-        self.json_errors_under = prefix.to_string();
-        self
-    }
-
     /// Runs the app on `listener` with http-raw until `shutdown` completes.
     pub async fn serve(self, listener: TcpListener, config: &HttpConfig, shutdown: impl Future) {
-        let core = Arc::new(self.into_core());
+        let app = Arc::new(self);
         http_raw::serve(
             listener,
             config,
-            move |request| Arc::clone(&core).handle(request),
+            move |request| Arc::clone(&app).handle(request),
             shutdown,
         )
         .await;
@@ -151,28 +144,26 @@ impl<S: Send + Sync + 'static> App<S> {
     /// The app as a plain `async fn(Request) -> Response`, for tests and for
     /// serving it some other way.
     pub fn into_handler(self) -> impl Fn(Request) -> BoxFuture<Response> + Send + Sync + 'static {
-        let core = Arc::new(self.into_core());
-        move |request| Box::pin(Arc::clone(&core).handle(request))
+        let app = Arc::new(self);
+        move |request| Box::pin(Arc::clone(&app).handle(request))
     }
 
-    fn into_core(self) -> AppCore<S> {
-        AppCore {
-            state: self.state,
-            middleware: self.middleware,
-            router: self.router,
-            static_files: self.static_files,
-            json_errors_under: self.json_errors_under,
-        }
-    }
-}
-
-impl<S: Send + Sync + 'static> AppCore<S> {
+    // ANCHOR: handle
     /// One request, through the middleware, to its route.
     async fn handle(self: Arc<Self>, request: Request) -> Response {
         let mut req = Req::new(request, Arc::clone(&self.state));
-        req.json_errors = req.path().starts_with(&self.json_errors_under);
-        Next::start(self).run(req).await
+        let for_api = is_api_path(req.path());
+        req.json_errors = for_api;
+        let mut response = Next::start(self).run(req).await;
+        // The API's answers are about this moment and often this client:
+        // no cache on the way (a proxy, a CDN, the browser) may keep one
+        // and hand it to the next request (RFC 9111 5.2.2.5).
+        if for_api && response.header("cache-control").is_none() {
+            response.set_header("Cache-Control", "no-store");
+        }
+        response
     }
+    // ANCHOR_END: handle
 
     // ANCHOR: dispatch
     /// The end of the middleware chain: route, run the handler, turn errors
@@ -187,12 +178,10 @@ impl<S: Send + Sync + 'static> AppCore<S> {
                 match AssertUnwindSafe(handler(req)).catch_unwind().await {
                     Ok(outcome) => outcome,
                     Err(panic) => {
-                        let message = panic
-                            .downcast_ref::<&str>()
-                            .map(|text| text.to_string())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_default();
-                        error!(panic = %message, "handler panicked; answering 500");
+                        // The panic itself was logged by the panic hook
+                        // (`panic_log.rs`); this request's log line will
+                        // show the 500.
+                        debug!(panic = panic_message(&*panic), "answering 500");
                         Err(Error::internal())
                     }
                 }
@@ -216,4 +205,10 @@ impl<S: Send + Sync + 'static> AppCore<S> {
         outcome.unwrap_or_else(|error| error.into_response(as_json))
     }
     // ANCHOR_END: dispatch
+}
+
+/// `/api` and everything under `/api/`, but not `/apiary`.
+fn is_api_path(path: &str) -> bool {
+    path.strip_prefix(API_PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }

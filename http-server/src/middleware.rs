@@ -6,7 +6,9 @@
 //! `next` at all, and answer by itself (the body limit does, for a body that
 //! is too large). One shape covers logging, ids, limits, CORS and auth.
 //!
-//! The four below are the ones this lesson uses; each is a few lines.
+//! Below: `request_id`, `log_requests` and `limit_body`, which the demo app
+//! uses, and `cors`, which it does not need (its page and its API share one
+//! origin) but which the chapter and the tests show. Each is a few lines.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,21 +17,22 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use http_raw::{Method, Response};
 use tracing::info;
 
-use crate::app::{AppCore, BoxFuture};
+use crate::app::{App, BoxFuture};
 use crate::error::Error;
 use crate::req::Req;
 
 /// The rest of the chain after a middleware: the middleware added after it,
 /// then the router.
 pub struct Next<S> {
-    core: Arc<AppCore<S>>,
+    app: Arc<App<S>>,
+    /// The middleware to run next; past the last one, the router.
     index: usize,
 }
 
 impl<S: Send + Sync + 'static> Next<S> {
     /// The whole chain, from the first middleware.
-    pub(crate) fn start(core: Arc<AppCore<S>>) -> Next<S> {
-        Next { core, index: 0 }
+    pub(crate) fn start(app: Arc<App<S>>) -> Next<S> {
+        Next { app, index: 0 }
     }
 
     // ANCHOR: run
@@ -40,15 +43,15 @@ impl<S: Send + Sync + 'static> Next<S> {
     /// not the rest of the chain itself, so futures stay small however many
     /// middleware there are.
     pub fn run(self, req: Req<S>) -> BoxFuture<Response> {
-        match self.core.middleware.get(self.index) {
+        match self.app.middleware.get(self.index) {
             Some(middleware) => {
                 let next = Next {
-                    core: Arc::clone(&self.core),
+                    app: Arc::clone(&self.app),
                     index: self.index + 1,
                 };
                 middleware(req, next)
             }
-            None => Box::pin(async move { self.core.dispatch(req).await }),
+            None => Box::pin(async move { self.app.dispatch(req).await }),
         }
     }
     // ANCHOR_END: run
@@ -102,7 +105,6 @@ fn new_request_id() -> String {
     id
 }
 
-// ANCHOR: log_requests
 /// Logs every request with its status and how long the app took, at info.
 /// (http-raw logs the same request at the transport level; this line adds
 /// what only the app knows: the request id.)
@@ -126,7 +128,11 @@ pub async fn log_requests<S: Send + Sync + 'static>(req: Req<S>, next: Next<S>) 
     );
     response
 }
-// ANCHOR_END: log_requests
+
+// The two middlewares below take a setting, so they are made by a function
+// that returns the middleware. Why `BoxFuture` and not `async move`: that
+// function would have to return `impl Fn(..) -> impl Future`, which stable
+// Rust cannot write; a boxed future is a type we can name.
 
 /// Refuses request bodies larger than `limit` bytes with 413, without
 /// calling the rest of the chain. (http-raw already caps every body at 1 MiB
