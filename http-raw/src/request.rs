@@ -185,20 +185,9 @@ impl Request {
         &self.body
     }
 
-    /// The head exactly as it arrived, `\r\n`s and all.
-    pub fn raw_head(&self) -> &[u8] {
-        &self.head
-    }
-
     /// The client's address and port (`None` for requests parsed in a test).
     pub fn peer(&self) -> Option<SocketAddr> {
         self.peer
-    }
-
-    /// Parses one complete request (head and body) from `bytes`; for tests
-    /// and examples that need a `Request` without a socket.
-    pub fn parse(bytes: &[u8]) -> Result<Request, crate::HttpError> {
-        crate::parse::parse_complete_request(bytes)
     }
 
     /// The head's text in `range`. Request lines and header names were

@@ -2,23 +2,31 @@
 //!
 //! What to notice: routing, at its simplest, is a `match` on the path and the
 //! method. It reads well for eight routes; lesson 4 shows why it stops
-//! reading well at eighty, and builds a router. The pitfall demos are here
-//! too: `/sleep` waits the right way, `/block` the wrong way, and `/visits`
-//! shows that the process, and its memory, outlive every request.
+//! reading well at eighty, and builds a router. The same `match` decides,
+//! from the head alone, how much body a request may send (`body_limit`):
+//! only `POST /echo` takes one. The pitfall demos are here too: `/sleep`
+//! waits the right way, `/block` the wrong way, and `/visits` shows that the
+//! process, and its memory, outlive every request.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::request::{Method, Request};
 use crate::response::Response;
+use crate::service::Service;
 
 /// The longest `/sleep` or `/block` we accept, so that a typo cannot tie up
 /// the server for an hour.
 pub const MAX_DEMO_WAIT_MS: u64 = 10_000;
 
-/// State shared by every request: it lives as long as the process.
+/// The largest body `POST /echo` takes: 1 MiB. It is read into memory
+/// whole, so with the head and write buffers this sets the most memory one
+/// connection can hold (see `limits.rs`).
+pub const ECHO_BODY_LIMIT: usize = crate::limits::DEFAULT_BODY_LIMIT;
+
+/// The demo application. Its state is shared by every request and lives as
+/// long as the process.
 #[derive(Debug)]
 pub struct DemoApp {
     /// How many times `/visits` was requested, by anyone.
@@ -29,17 +37,40 @@ pub struct DemoApp {
 
 impl DemoApp {
     /// Fresh state: no visits yet.
-    pub fn new() -> Arc<DemoApp> {
-        Arc::new(DemoApp {
+    pub fn new() -> DemoApp {
+        DemoApp {
             visits: AtomicU64::new(0),
             started: Instant::now(),
-        })
+        }
     }
 }
 
+impl Default for DemoApp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// ANCHOR: body_limit
+impl Service for DemoApp {
+    async fn call(&self, request: Request) -> Response {
+        respond(self, request).await
+    }
+
+    /// Only `POST /echo` takes a body; any other request that announces one
+    /// gets 413 before a byte of it is read.
+    fn body_limit(&self, request: &Request) -> usize {
+        match (request.path(), request.method()) {
+            ("/echo", Method::Post) => ECHO_BODY_LIMIT,
+            _ => 0,
+        }
+    }
+}
+// ANCHOR_END: body_limit
+
 // ANCHOR: respond
 /// Answers one request.
-pub async fn respond(app: Arc<DemoApp>, request: Request) -> Response {
+pub async fn respond(app: &DemoApp, request: Request) -> Response {
     use Method::{Get, Head, Post};
     match (request.path(), request.method()) {
         ("/", Get | Head) => index_page(&request),
@@ -49,7 +80,7 @@ pub async fn respond(app: Arc<DemoApp>, request: Request) -> Response {
         ("/echo", Post) => echo(request),
         ("/sleep", Get | Head) => sleep(&request).await,
         ("/block", Get | Head) => block(&request),
-        ("/visits", Get | Head) => visits(&app),
+        ("/visits", Get | Head) => visits(app),
         // The path exists but not with this method: 405, and `Allow` says
         // which methods would work.
         ("/" | "/hello" | "/seed-a-plant" | "/headers" | "/sleep" | "/block" | "/visits", _) => {

@@ -15,6 +15,7 @@ use crate::config::HttpConfig;
 use crate::connection::{Timeouts, serve_connection};
 use crate::request::Request;
 use crate::response::Response;
+use crate::service::Service;
 
 // ANCHOR: serve
 /// Serves HTTP on `listener`, answering each request with `handler`, until
@@ -23,7 +24,8 @@ use crate::response::Response;
 /// connections at once, and returns within the grace period.
 ///
 /// The handler is any `async fn(Request) -> Response` (or a closure
-/// returning such a future); it is shared by every connection.
+/// returning such a future); it is shared by every connection, and takes
+/// bodies of up to `DEFAULT_BODY_LIMIT` bytes.
 pub async fn serve<H, F>(
     listener: TcpListener,
     config: &HttpConfig,
@@ -33,14 +35,25 @@ pub async fn serve<H, F>(
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
+    serve_service(listener, config, handler, shutdown).await;
+}
+
+/// Like [`serve`], for an application that also decides each request's body
+/// limit and shapes the error responses (see `service.rs`).
+pub async fn serve_service<S: Service>(
+    listener: TcpListener,
+    config: &HttpConfig,
+    service: S,
+    shutdown: impl Future,
+) {
     let limits = AcceptLimits {
         max_connections: config.max_connections,
         shutdown_grace: config.server.shutdown_grace,
     };
     let timeouts = Timeouts::from(config);
-    let handler = Arc::new(handler);
+    let service = Arc::new(service);
     accept_loop::serve(listener, limits, shutdown, move |connection| {
-        serve_connection(connection, Arc::clone(&handler), timeouts)
+        serve_connection(connection, Arc::clone(&service), timeouts)
     })
     .await;
 }

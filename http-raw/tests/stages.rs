@@ -281,19 +281,34 @@ mod stage_05_read_a_body {
     }
 
     #[tokio::test]
-    async fn a_get_with_a_body_has_its_body_read_and_skipped() {
+    async fn a_body_sent_to_a_route_that_takes_none_is_413_before_it_is_sent() {
         let server = start_server(config()).await;
         let mut client = server.client().await;
-        let response = client
-            .exchange(
-                &get("/hello", "Content-Length: 5\r\n")
-                    .into_iter()
-                    .chain(*b"xxxxx")
-                    .collect::<Vec<_>>(),
+        // Only the head: a server that waited for the announced body would
+        // never answer.
+        client
+            .send(&get("/hello", "Content-Length: 1000000\r\n"))
+            .await;
+        let response = client.read_response().await;
+        assert_eq!(response.status, 413, "{}", response.head);
+        assert!(response.says_close(), "{}", response.head);
+        assert!(
+            response.body_text().contains("takes no body"),
+            "{}",
+            response.body_text()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_to_a_route_that_takes_none_is_413_at_its_first_size_line() {
+        let server = start_server(config()).await;
+        let mut client = server.client().await;
+        client
+            .send(
+                b"POST /hello HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n100000\r\n",
             )
             .await;
-        assert_eq!(response.status, 200);
-        assert_eq!(client.exchange(&get("/hello", "")).await.status, 200);
+        assert_eq!(client.read_response().await.status, 413);
     }
 }
 
