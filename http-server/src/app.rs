@@ -7,6 +7,13 @@
 //! `Err` becomes an error response here, and a handler that *panics* is
 //! caught here too: that request gets a 500, and the server goes on serving
 //! everyone else.
+//!
+//! http-raw asks the app two more things (its `Service` trait), and both are
+//! answered here: how large a body a request may have, decided from its
+//! head before any body byte is read (the route decides: one that takes no
+//! body reads none); and how to shape the answer to a request that http-raw
+//! refused itself (400, 408, 413, ...), so that it too carries a request id,
+//! and is JSON under `/api` like every other error of the API.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -15,12 +22,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
-use http_raw::{HttpConfig, Method, Request, Response};
+use http_raw::{HttpConfig, HttpError, Method, Request, Response, Service};
 use tokio::net::TcpListener;
-use tracing::debug;
+use tracing::{debug, info};
 
 use crate::error::Error;
-use crate::middleware::Next;
+use crate::middleware::{Next, request_id_for};
 use crate::panic_log::panic_message;
 use crate::req::Req;
 use crate::router::{Routed, Router};
@@ -40,6 +47,12 @@ pub type Middleware<S> = Arc<dyn Fn(Req<S>, Next<S>) -> BoxFuture<Response> + Se
 /// (`{"error": "..."}`), and their responses are marked `no-store`.
 pub const API_PREFIX: &str = "/api";
 
+/// The largest body a route that takes one (POST, PUT, PATCH) accepts,
+/// unless the app says otherwise (`App::body_limit`). 16 KiB is far more
+/// than any JSON form needs, and keeps what a thousand clients can make the
+/// server hold to 16 MB, not http-raw's 1 GiB (1 MiB each).
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
+
 /// An application: state, middleware, routes, and optionally static files.
 ///
 /// Built once, then shared by every connection as an `Arc<App<S>>`.
@@ -51,6 +64,8 @@ pub struct App<S> {
     router: Router<Handler<S>>,
     /// For GET and HEAD requests that no route matches.
     static_files: Option<StaticFiles>,
+    /// The largest body of a request to a route that takes one.
+    body_limit: usize,
 }
 
 impl<S: Send + Sync + 'static> App<S> {
@@ -61,6 +76,7 @@ impl<S: Send + Sync + 'static> App<S> {
             middleware: Vec::new(),
             router: Router::new(),
             static_files: None,
+            body_limit: DEFAULT_BODY_LIMIT,
         }
     }
 
@@ -129,23 +145,23 @@ impl<S: Send + Sync + 'static> App<S> {
         Ok(self)
     }
 
-    /// Runs the app on `listener` with http-raw until `shutdown` completes.
-    pub async fn serve(self, listener: TcpListener, config: &HttpConfig, shutdown: impl Future) {
-        let app = Arc::new(self);
-        http_raw::serve(
-            listener,
-            config,
-            move |request| Arc::clone(&app).handle(request),
-            shutdown,
-        )
-        .await;
+    /// Bodies of up to `limit` bytes for the routes that take one (POST,
+    /// PUT, PATCH; default [`DEFAULT_BODY_LIMIT`]). Every other request may
+    /// have no body: a larger one is refused with 413 from its head alone.
+    pub fn body_limit(mut self, limit: usize) -> App<S> {
+        self.body_limit = limit;
+        self
     }
 
-    /// The app as a plain `async fn(Request) -> Response`, for tests and for
-    /// serving it some other way.
-    pub fn into_handler(self) -> impl Fn(Request) -> BoxFuture<Response> + Send + Sync + 'static {
-        let app = Arc::new(self);
-        move |request| Box::pin(Arc::clone(&app).handle(request))
+    /// Runs the app on `listener` with http-raw until `shutdown` completes.
+    pub async fn serve(self, listener: TcpListener, config: &HttpConfig, shutdown: impl Future) {
+        http_raw::serve_service(listener, config, self.into_service(), shutdown).await;
+    }
+
+    /// The app as http-raw's `Service`, for tests and for serving it some
+    /// other way.
+    pub fn into_service(self) -> impl Service {
+        Served(Arc::new(self))
     }
 
     // ANCHOR: handle
@@ -164,6 +180,35 @@ impl<S: Send + Sync + 'static> App<S> {
         response
     }
     // ANCHOR_END: handle
+
+    // ANCHOR: body_limit
+    /// How large a body `request` may have, from its head alone: the limit
+    /// if it reaches a route that takes a body, else 0. (A POST to a path
+    /// with no POST route would get 405; with a body it gets 413 first,
+    /// since no body is read for a request that nothing will use.)
+    fn body_limit_for(&self, request: &Request) -> usize {
+        let takes_body = matches!(request.method(), Method::Post | Method::Put | Method::Patch);
+        match self.router.find(request.method(), request.path()) {
+            Routed::Found(..) if takes_body => self.body_limit,
+            _ => 0,
+        }
+    }
+    // ANCHOR_END: body_limit
+
+    /// The answer to a request that http-raw refused (`request` is its head,
+    /// if one was parsed): it gets a request id, like every response, and
+    /// under `/api` the API's JSON shape.
+    fn shape_refusal(&self, error: &HttpError, request: Option<&Request>, response: &mut Response) {
+        let id = request_id_for(request.and_then(|request| request.header("x-request-id")));
+        info!(request_id = %id, status = error.status(), "app: refused: {error}");
+        response.set_header("x-request-id", id);
+        if request.is_some_and(|request| is_api_path(request.path())) {
+            let body = serde_json::json!({ "error": error.to_string() }).to_string();
+            response.set_header("Content-Type", "application/json");
+            response.set_header("Cache-Control", "no-store");
+            response.set_body(body);
+        }
+    }
 
     // ANCHOR: dispatch
     /// The end of the middleware chain: route, run the handler, turn errors
@@ -211,4 +256,26 @@ impl<S: Send + Sync + 'static> App<S> {
 fn is_api_path(path: &str) -> bool {
     path.strip_prefix(API_PREFIX)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// An app being served: what http-raw's connection loop calls.
+struct Served<S>(Arc<App<S>>);
+
+impl<S: Send + Sync + 'static> Service for Served<S> {
+    fn call(&self, request: Request) -> impl Future<Output = Response> + Send {
+        Arc::clone(&self.0).handle(request)
+    }
+
+    fn body_limit(&self, request: &Request) -> usize {
+        self.0.body_limit_for(request)
+    }
+
+    fn error_response(
+        &self,
+        error: &HttpError,
+        request: Option<&Request>,
+        response: &mut Response,
+    ) {
+        self.0.shape_refusal(error, request, response);
+    }
 }

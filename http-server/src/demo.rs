@@ -12,12 +12,13 @@ use tokio::net::TcpListener;
 
 use crate::config::HttpServerConfig;
 use crate::memory_store::MemoryStore;
-use crate::middleware::{limit_body, log_requests, request_id};
+use crate::middleware::{log_requests, request_id};
 use crate::plants::{self, PlantStore};
 use crate::shared_state::{greet_right, greet_wrong, identify_user};
 use crate::{App, Error, Req};
 
-/// JSON bodies are small; anything bigger than this is refused with 413.
+/// JSON bodies are small; anything bigger than this is refused with 413,
+/// from the request's head, before the body is read.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
 /// `GET /hello`: the same answer as lesson 3's, for comparing the two.
@@ -34,9 +35,9 @@ async fn crash<S>(_req: Req<S>) -> Result<Response, Error> {
 /// The demo app, its plants kept in `plants`.
 pub fn demo_app<P: PlantStore>(plants: P, config: &HttpServerConfig) -> io::Result<App<P>> {
     App::new(plants)
+        .body_limit(BODY_LIMIT)
         .middleware(request_id)
         .middleware(log_requests)
-        .middleware(limit_body(BODY_LIMIT))
         .middleware(identify_user)
         .get("/hello", hello)
         .get("/api/plants", plants::list)
