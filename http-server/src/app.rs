@@ -66,6 +66,8 @@ pub struct App<S> {
     static_files: Option<StaticFiles>,
     /// The largest body of a request to a route that takes one.
     body_limit: usize,
+    /// Headers set on every response (e.g. which copy of the server answered).
+    every_response: Vec<(&'static str, String)>,
 }
 
 impl<S: Send + Sync + 'static> App<S> {
@@ -77,6 +79,7 @@ impl<S: Send + Sync + 'static> App<S> {
             router: Router::new(),
             static_files: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            every_response: Vec::new(),
         }
     }
 
@@ -153,6 +156,17 @@ impl<S: Send + Sync + 'static> App<S> {
         self
     }
 
+    /// Sends the header `name: value` on every response, the ones http-raw
+    /// refuses included.
+    pub fn header_on_every_response(
+        mut self,
+        name: &'static str,
+        value: impl Into<String>,
+    ) -> App<S> {
+        self.every_response.push((name, value.into()));
+        self
+    }
+
     /// Runs the app on `listener` with http-raw until `shutdown` completes.
     pub async fn serve(self, listener: TcpListener, config: &HttpConfig, shutdown: impl Future) {
         http_raw::serve_service(listener, config, self.into_service(), shutdown).await;
@@ -170,7 +184,10 @@ impl<S: Send + Sync + 'static> App<S> {
         let mut req = Req::new(request, Arc::clone(&self.state));
         let for_api = is_api_path(req.path());
         req.json_errors = for_api;
-        let mut response = Next::start(self).run(req).await;
+        let mut response = Next::start(Arc::clone(&self)).run(req).await;
+        for (name, value) in &self.every_response {
+            response.set_header(*name, value.clone());
+        }
         // The API's answers are about this moment and often this client:
         // no cache on the way (a proxy, a CDN, the browser) may keep one
         // and hand it to the next request (RFC 9111 5.2.2.5).
@@ -202,6 +219,9 @@ impl<S: Send + Sync + 'static> App<S> {
         let id = request_id_for(request.and_then(|request| request.header("x-request-id")));
         info!(request_id = %id, status = error.status(), "app: refused: {error}");
         response.set_header("x-request-id", id);
+        for (name, value) in &self.every_response {
+            response.set_header(*name, value.clone());
+        }
         if request.is_some_and(|request| is_api_path(request.path())) {
             let body = serde_json::json!({ "error": error.to_string() }).to_string();
             response.set_header("Content-Type", "application/json");

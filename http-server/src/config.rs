@@ -30,6 +30,45 @@ pub struct HttpServerConfig {
     /// How many plants the store holds: [`MAX_PLANTS`]. Not an environment
     /// setting; tests lower it to fill the store in a few requests.
     pub max_plants: usize,
+    /// `REDIS_URL` (`redis://HOST:PORT[/DB]`): keep the plants in that Redis,
+    /// shared by every copy of the server that names it. Unset: in memory.
+    pub redis_url: Option<String>,
+    /// `INSTANCE_NAME`: which copy this is, sent as `x-instance` on every
+    /// response. Unset: the address the server listens on, `HOST:PORT`.
+    pub instance_name: Option<String>,
+}
+
+/// A Redis URL that the `redis` crate accepts (what `REDIS_URL` must be),
+/// or none.
+struct RedisUrl(Option<String>);
+
+impl FromStr for RedisUrl {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<RedisUrl, ()> {
+        match redis::Client::open(text) {
+            Ok(_) => Ok(RedisUrl(Some(text.to_string()))),
+            Err(_) => Err(()),
+        }
+    }
+}
+
+/// A name that can go in a header as it is: 1 to 64 visible ASCII
+/// characters (what `INSTANCE_NAME` must be), or none.
+struct InstanceName(Option<String>);
+
+impl FromStr for InstanceName {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<InstanceName, ()> {
+        let fits =
+            (1..=64).contains(&text.len()) && text.bytes().all(|byte| byte.is_ascii_graphic());
+        if fits {
+            Ok(InstanceName(Some(text.to_string())))
+        } else {
+            Err(())
+        }
+    }
 }
 
 /// A path that names an existing directory (what `PUBLIC_DIR` must be).
@@ -57,10 +96,22 @@ impl HttpServerConfig {
             Directory(PathBuf::from(DEFAULT_PUBLIC_DIR)),
             "an existing directory",
         )?;
+        let RedisUrl(redis_url) = parse_var(
+            "REDIS_URL",
+            RedisUrl(None),
+            "a Redis URL such as redis://127.0.0.1:6379",
+        )?;
+        let InstanceName(instance_name) = parse_var(
+            "INSTANCE_NAME",
+            InstanceName(None),
+            "1 to 64 visible ASCII characters, no spaces",
+        )?;
         Ok(HttpServerConfig {
             http,
             public_dir,
             max_plants: MAX_PLANTS,
+            redis_url,
+            instance_name,
         })
     }
 
@@ -70,6 +121,8 @@ impl HttpServerConfig {
             http: HttpConfig::with_defaults(server),
             public_dir: PathBuf::from(DEFAULT_PUBLIC_DIR),
             max_plants: MAX_PLANTS,
+            redis_url: None,
+            instance_name: None,
         }
     }
 }

@@ -3,9 +3,13 @@
 //! What to notice: `demo_app` reads like an Express app, one line per
 //! middleware and per route, and it is a library function, not the body of
 //! `main`: the binary and the tests serve the very same app through `run`.
+//! `run` picks where the plants live: in this process (the default), or in
+//! the Redis that `REDIS_URL` names, shared with every other copy.
 
+use std::fmt;
 use std::future::Future;
 use std::io;
+use std::path::PathBuf;
 
 use http_raw::Response;
 use tokio::net::TcpListener;
@@ -14,6 +18,7 @@ use crate::config::HttpServerConfig;
 use crate::memory_store::MemoryStore;
 use crate::middleware::{log_requests, request_id};
 use crate::plants::{self, PlantStore};
+use crate::redis_store::RedisStore;
 use crate::shared_state::{greet_right, greet_wrong, identify_user};
 use crate::{App, Error, Req};
 
@@ -52,14 +57,72 @@ pub fn demo_app<P: PlantStore>(plants: P, config: &HttpServerConfig) -> io::Resu
 }
 // ANCHOR_END: app
 
-/// Serves the demo app on `listener` until `shutdown` completes. An error
-/// means the app could not be built (the public directory is gone).
+/// Why the demo app could not start. `Display` is the one line `main` prints.
+#[derive(Debug)]
+pub enum StartError {
+    /// `PUBLIC_DIR` cannot be served (it was removed after the check, ...).
+    PublicDir(PathBuf, io::Error),
+    /// `REDIS_URL` is set, and that Redis cannot be used.
+    Redis(String, String),
+    /// The bound address cannot be read (for the default `INSTANCE_NAME`).
+    LocalAddr(io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::PublicDir(dir, error) => {
+                write!(f, "PUBLIC_DIR={dir:?} cannot be served: {error}")
+            }
+            StartError::Redis(url, problem) => write!(f, "REDIS_URL={url:?}: {problem}"),
+            StartError::LocalAddr(error) => write!(f, "cannot read the bound address: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+// ANCHOR: run
+/// Serves the demo app on `listener` until `shutdown` completes, with its
+/// plants in Redis if `config.redis_url` is set, else in memory.
 pub async fn run(
     listener: TcpListener,
     config: &HttpServerConfig,
     shutdown: impl Future,
-) -> io::Result<()> {
-    let app = demo_app(MemoryStore::new(config.max_plants), config)?;
+) -> Result<(), StartError> {
+    match &config.redis_url {
+        None => {
+            let plants = MemoryStore::new(config.max_plants);
+            serve_demo(plants, listener, config, shutdown).await
+        }
+        Some(url) => {
+            let plants = RedisStore::connect(url, config.max_plants)
+                .await
+                .map_err(|problem| StartError::Redis(url.clone(), problem))?;
+            serve_demo(plants, listener, config, shutdown).await
+        }
+    }
+}
+// ANCHOR_END: run
+
+/// The demo app with `plants`, named, served.
+async fn serve_demo<P: PlantStore>(
+    plants: P,
+    listener: TcpListener,
+    config: &HttpServerConfig,
+    shutdown: impl Future,
+) -> Result<(), StartError> {
+    let instance = match &config.instance_name {
+        Some(name) => name.clone(),
+        None => listener
+            .local_addr()
+            .map_err(StartError::LocalAddr)?
+            .to_string(),
+    };
+    let app = demo_app(plants, config)
+        .map_err(|error| StartError::PublicDir(config.public_dir.clone(), error))?
+        // Which copy answered: behind a load balancer, the way to tell.
+        .header_on_every_response("x-instance", instance);
     app.serve(listener, &config.http, shutdown).await;
     Ok(())
 }

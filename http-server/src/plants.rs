@@ -62,9 +62,19 @@ pub enum StoreError {
         /// That maximum.
         limit: usize,
     },
+    /// The store cannot be reached just now (Redis is down or too slow).
+    Unavailable,
 }
 
+/// What a 503 from the store tells the client to wait before trying again,
+/// in seconds (RFC 9110 10.2.3): about how long a restarted Redis takes to
+/// be found again.
+pub const RETRY_AFTER_SECS: u32 = 1;
+
 // ANCHOR: full
+/// A store that cannot be reached is `503 Service Unavailable` with
+/// `Retry-After`: the server's trouble, and a retry will work once it is over.
+///
 /// A full store is `409 Conflict`, not `507 Insufficient Storage`: the cap is
 /// a rule of this collection, like a unique name would be, and the client
 /// can resolve it by deleting a plant (RFC 9110 15.5.10: "a conflict with
@@ -77,6 +87,10 @@ impl From<StoreError> for Error {
                 409,
                 format!("the store is full ({limit} plants); delete one first"),
             ),
+            StoreError::Unavailable => {
+                Error::new(503, "the plant store is unavailable; try again shortly")
+                    .with_header("Retry-After", RETRY_AFTER_SECS.to_string())
+            }
         }
     }
 }

@@ -172,3 +172,28 @@ async fn a_head_too_slow_is_408_with_a_request_id() {
         response.head
     );
 }
+
+#[tokio::test]
+async fn every_response_names_the_copy_that_sent_it() {
+    // By default, the copy is named by the address it listens on.
+    let server = start_demo().await;
+    let mut client = server.client().await;
+    let response = client.exchange(&get("/hello", "")).await;
+    assert_eq!(
+        response.header("x-instance"),
+        Some(server.addr.to_string().as_str())
+    );
+
+    let server = start_demo_with(|config| config.instance_name = Some("copy-a".into())).await;
+    let mut client = server.client().await;
+    for path in ["/hello", "/api/plants", "/api/nothing", "/style.css"] {
+        let response = client.exchange(&get(path, "")).await;
+        assert_eq!(response.header("x-instance"), Some("copy-a"), "{path}");
+    }
+    // A request http-raw refuses too.
+    let response = client
+        .exchange(b"GET /hello HTTP/2.0\r\nHost: t\r\n\r\n")
+        .await;
+    assert_eq!(response.status, 505);
+    assert_eq!(response.header("x-instance"), Some("copy-a"));
+}
