@@ -220,12 +220,7 @@ impl Failure {
                 addr,
                 error: error.clone(),
             }),
-            ..Failure::new(
-                sent,
-                format!("a connection to {addr}"),
-                format!("no connection: {error}"),
-                hint,
-            )
+            ..Failure::new(sent, format!("a server at {addr}"), error, hint)
         }
     }
 }
