@@ -126,9 +126,13 @@ impl Request {
         let target = self.target();
         // An absolute-form target (`http://host/path`, sent to proxies) still
         // names a path; we serve it as if the client had sent the path alone.
+        // Only a target that does not start with `/` is one: `/hello?next=http://a/b`
+        // is the path `/hello`.
         let target = match target.split_once("://") {
-            Some((_scheme, rest)) => rest.find('/').map_or("/", |slash| &rest[slash..]),
-            None => target,
+            Some((_scheme, rest)) if !target.starts_with('/') => {
+                rest.find('/').map_or("/", |slash| &rest[slash..])
+            }
+            _ => target,
         };
         target.split_once('?').map_or(target, |(path, _)| path)
     }
