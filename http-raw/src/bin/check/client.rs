@@ -7,15 +7,20 @@
 //! failed check can quote both. Blocking `std` sockets with read timeouts are
 //! enough here: the checker is one client, and the concurrency it needs
 //! (several connections open at once) is a handful of sockets in one thread.
+//! [`blocking`] runs such a stage on tokio's blocking pool for the shared
+//! runner in `tcp_echo::check`, which prints the report and picks the exit
+//! status.
 //!
 //! http-server's checker uses this file too (included by path).
 
 #![allow(dead_code)] // Each checker uses the part of this client it needs.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
+
+use tcp_echo::check::{self, StageFuture};
 
 /// The most response bytes the checker reads for one response: far more than
 /// any stage needs, and a bound on what a runaway server can make it buffer.
@@ -28,45 +33,43 @@ const MAX_RESPONSE_HEADERS: usize = 64;
 /// is summarised as a count.
 const SHOW_BYTES: usize = 600;
 
-/// The server under test.
+/// The server under test, as the stages see it.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// Where to connect.
     pub addr: SocketAddr,
-    /// What to send as `Host` (the `host:port` the learner typed).
+    /// What to send as `Host`: the `host:port` the learner typed.
     pub host: String,
     /// How long to wait for any one thing the server should do.
     pub patience: Duration,
 }
 
-impl Target {
-    /// Parses `host:port`, `http://host:port` or `http://host:port/`.
-    pub fn parse(text: &str, patience: Duration) -> Result<Target, String> {
-        let rest = text.strip_prefix("http://").unwrap_or(text);
-        if rest.starts_with("https://") || text.starts_with("https://") {
-            return Err(format!(
-                "{text}: the checker speaks plain HTTP; start your server without TLS"
-            ));
+impl From<check::Target> for Target {
+    fn from(target: check::Target) -> Target {
+        Target {
+            addr: target.addr(),
+            host: target.authority,
+            patience: target.timeout,
         }
-        let host = rest.trim_end_matches('/');
-        if host.is_empty() || host.contains('/') {
-            return Err(format!(
-                "{text:?} is not an address: give host:port or http://host:port"
-            ));
-        }
-        let addr = host
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut addrs| addrs.next())
-            .ok_or_else(|| {
-                format!("{text:?} is not an address: give host:port, such as 127.0.0.1:3000")
-            })?;
-        Ok(Target {
-            addr,
-            host: host.to_string(),
-            patience,
-        })
     }
+}
+
+/// Runs a blocking `stage` on tokio's blocking pool, as a stage of the
+/// shared runner.
+pub fn blocking(target: &mut Target, stage: fn(&Target) -> Result<(), Failure>) -> StageFuture<'_> {
+    let target = target.clone();
+    Box::pin(async move {
+        let addr = target.addr;
+        match tokio::task::spawn_blocking(move || stage(&target)).await {
+            Ok(result) => result.map_err(|failure| failure.into_report(addr)),
+            Err(_) => Err(check::Failure::new(
+                "",
+                "the stage to finish",
+                "the stage stopped with a panic",
+                "this is a bug in the checker, not in your server: please report it",
+            )),
+        }
+    })
 }
 
 /// Why a check failed: what was sent, what was expected, what came back, and
@@ -74,11 +77,14 @@ impl Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub sent: Vec<u8>,
-    pub expected: String,
+    pub expected: Box<str>,
     pub got: Vec<u8>,
     /// Said in words when there are no bytes to show (a timeout, a close).
     pub got_note: String,
-    pub hint: String,
+    pub hint: Box<str>,
+    /// Set when the connection itself failed (`got_note` says how): before
+    /// any stage has passed, that means nothing is listening at ADDR.
+    pub refused: bool,
 }
 
 impl Failure {
@@ -86,41 +92,65 @@ impl Failure {
     pub fn new(expected: impl Into<String>, hint: impl Into<String>) -> Failure {
         Failure {
             sent: Vec::new(),
-            expected: expected.into(),
+            expected: expected.into().into(),
             got: Vec::new(),
             got_note: String::new(),
-            hint: hint.into(),
+            hint: hint.into().into(),
+            refused: false,
+        }
+    }
+
+    /// The runner's report: bytes escaped, notes in words.
+    pub fn into_report(self, addr: SocketAddr) -> check::Failure {
+        let sent = if self.sent.is_empty() {
+            "nothing".to_string()
+        } else {
+            quote(&self.sent)
+        };
+        let got = match (self.got.is_empty(), self.got_note.is_empty()) {
+            (false, true) => quote(&self.got),
+            (false, false) => format!("{} ({})", quote(&self.got), self.got_note),
+            (true, false) => self.got_note,
+            (true, true) => "nothing".to_string(),
+        };
+        if self.refused {
+            check::Failure::nothing_answering(addr, got, sent, self.hint)
+        } else {
+            check::Failure::new(sent, self.expected, got, self.hint)
         }
     }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.sent.is_empty() {
-            writeln!(f, "  sent:     {}", quote(&self.sent))?;
-        }
-        writeln!(f, "  expected: {}", self.expected)?;
-        match (self.got.is_empty(), self.got_note.is_empty()) {
-            (false, true) => writeln!(f, "  got:      {}", quote(&self.got))?,
-            (false, false) => writeln!(f, "  got:      {} ({})", quote(&self.got), self.got_note)?,
-            (true, false) => writeln!(f, "  got:      {}", self.got_note)?,
-            (true, true) => writeln!(f, "  got:      nothing")?,
-        }
-        write!(f, "  hint:     {}", self.hint)
+        write!(f, "expected {}; hint: {}", self.expected, self.hint)
     }
 }
 
-/// Bytes as an escaped string, `\r\n` and all, cut after [`SHOW_BYTES`].
+/// Bytes escaped the way Rust writes a byte string (`\r\n`, `\x00`), cut
+/// after [`SHOW_BYTES`], with the length: `"HTTP/1.1 200 OK\r\n..." (123 bytes)`.
 pub fn quote(bytes: &[u8]) -> String {
-    if bytes.len() <= SHOW_BYTES {
-        format!("\"{}\"", bytes.escape_ascii())
-    } else {
-        format!(
-            "\"{}\"... ({} bytes in all)",
-            bytes[..SHOW_BYTES].escape_ascii(),
-            bytes.len()
-        )
+    let end = bytes.len().min(SHOW_BYTES);
+    let mut text = String::from("\"");
+    for &byte in &bytes[..end] {
+        match byte {
+            b'\n' => text.push_str("\\n"),
+            b'\r' => text.push_str("\\r"),
+            b'\t' => text.push_str("\\t"),
+            b'"' => text.push_str("\\\""),
+            b'\\' => text.push_str("\\\\"),
+            0x20..=0x7e => text.push(char::from(byte)),
+            _ => {
+                let _ = write!(text, "\\x{byte:02x}");
+            }
+        }
     }
+    text.push('"');
+    if end < bytes.len() {
+        text.push_str("...");
+    }
+    let _ = write!(text, " ({} bytes)", bytes.len());
+    text
 }
 
 /// One response as it came off the wire.
@@ -161,10 +191,11 @@ impl Response {
     pub fn fail(&self, expected: impl Into<String>, hint: impl Into<String>) -> Failure {
         Failure {
             sent: self.sent.clone(),
-            expected: expected.into(),
+            expected: expected.into().into(),
             got: self.raw.clone(),
             got_note: String::new(),
-            hint: hint.into(),
+            hint: hint.into().into(),
+            refused: false,
         }
     }
 
@@ -194,7 +225,8 @@ impl Conn {
     pub fn open(target: &Target) -> Result<Conn, Failure> {
         let stream =
             TcpStream::connect_timeout(&target.addr, target.patience).map_err(|error| Failure {
-                got_note: format!("connecting to {} failed: {error}", target.addr),
+                got_note: error.to_string(),
+                refused: true,
                 ..Failure::new(
                     "to connect",
                     "the server stopped accepting connections; did it crash? Look at its output",
@@ -248,10 +280,9 @@ impl Conn {
         let mut raw = std::mem::take(&mut self.unread);
         let fail = |raw: &[u8], note: String, hint: &str| Failure {
             sent: sent.clone(),
-            expected: expected.to_string(),
             got: raw.to_vec(),
             got_note: note,
-            hint: hint.to_string(),
+            ..Failure::new(expected, hint)
         };
         // The head: up to the blank line.
         let (status, headers, head_len) = loop {
@@ -323,6 +354,8 @@ impl Conn {
         let no_body = to_head || status < 200 || status == 204 || status == 304;
         let chunked = response.header_has("transfer-encoding", "chunked");
         if no_body {
+            // Whatever follows the head belongs to the next response.
+            self.unread = rest;
         } else if chunked {
             loop {
                 match decode_chunked(&rest) {

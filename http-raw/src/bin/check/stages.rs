@@ -10,63 +10,59 @@
 
 use std::time::Duration;
 
-use crate::client::{Conn, Failure, Target, get, request};
+use tcp_echo::check::Stage;
 
-/// One stage: a name, and the check that passes or says why not.
-pub struct Stage {
-    pub name: &'static str,
-    pub check: fn(&Target) -> Result<(), Failure>,
-}
+use crate::client::{Conn, Failure, Target, blocking, get, request};
 
 /// Every stage, in order.
-pub const STAGES: &[Stage] = &[
+pub const STAGES: &[Stage<Target>] = &[
     Stage {
         name: "respond",
-        check: respond,
+        check: |target| blocking(target, respond),
     },
     Stage {
         name: "route",
-        check: route,
+        check: |target| blocking(target, route),
     },
     Stage {
         name: "headers",
-        check: headers,
+        check: |target| blocking(target, headers),
     },
     Stage {
         name: "body by Content-Length",
-        check: content_length_body,
+        check: |target| blocking(target, content_length_body),
     },
     Stage {
         name: "concurrent clients",
-        check: concurrent_clients,
+        check: |target| blocking(target, concurrent_clients),
     },
     Stage {
         name: "keep-alive",
-        check: keep_alive,
+        check: |target| blocking(target, keep_alive),
     },
     Stage {
         name: "chunked body",
-        check: chunked_body,
+        check: |target| blocking(target, chunked_body),
     },
     Stage {
         name: "pipelining",
-        check: pipelining,
+        check: |target| blocking(target, pipelining),
     },
     Stage {
         name: "HEAD",
-        check: head,
+        check: |target| blocking(target, head),
     },
     Stage {
         name: "error statuses",
-        check: error_statuses,
+        check: |target| blocking(target, error_statuses),
     },
     Stage {
         name: "limits",
-        check: limits,
+        check: |target| blocking(target, limits),
     },
     Stage {
         name: "Connection: close",
-        check: connection_close,
+        check: |target| blocking(target, connection_close),
     },
 ];
 
@@ -268,7 +264,7 @@ fn concurrent_clients(target: &Target) -> Result<(), Failure> {
         let response = conn.request(&hello, HELLO).map_err(|failure| Failure {
             hint: format!(
                 "client {client} of 4 got no answer while another client had sent half a request: serve each connection in its own task (`tokio::spawn`) or thread, so one slow client cannot hold up the rest"
-            ),
+            ).into(),
             ..failure
         })?;
         expect_hello(&response)?;
@@ -411,7 +407,10 @@ fn refuse(
     then_close: bool,
 ) -> Result<crate::client::Response, Failure> {
     let mut conn = Conn::open(target)?;
-    let response = conn.request(bytes, expected)?;
+    let response = conn.request(bytes, expected).map_err(|failure| Failure {
+        hint: hint.into(),
+        ..failure
+    })?;
     response.expect_status(status, expected, hint)?;
     if then_close {
         if let Err(note) = conn.wait_closed() {
