@@ -26,8 +26,8 @@ use tcp_echo::check::{self, StageFuture};
 /// any stage needs, and a bound on what a runaway server can make it buffer.
 pub const MAX_RESPONSE: usize = 4 * 1024 * 1024;
 
-/// Most header lines the checker parses in one response head.
-const MAX_RESPONSE_HEADERS: usize = 64;
+/// The largest response head the checker reads.
+const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
 /// How many bytes of a request or response a failure report shows; the rest
 /// is summarised as a count.
@@ -286,28 +286,14 @@ impl Conn {
         };
         // The head: up to the blank line.
         let (status, headers, head_len) = loop {
-            let mut slots = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-            let mut parsed = httparse::Response::new(&mut slots);
-            match parsed.parse(&raw) {
-                Ok(httparse::Status::Complete(len)) => {
-                    let headers = parsed
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.name.to_string(),
-                                String::from_utf8_lossy(h.value).into_owned(),
-                            )
-                        })
-                        .collect::<Vec<_>>();
-                    break (parsed.code.unwrap_or(0), headers, len);
-                }
-                Ok(httparse::Status::Partial) => {}
-                Err(error) => {
+            match parse_head(&raw) {
+                Ok(Some(head)) => break head,
+                Ok(None) => {}
+                Err(why) => {
                     return Err(fail(
                         &raw,
-                        format!("not an HTTP response: {error}"),
-                        "a response starts `HTTP/1.1 200 OK\\r\\n`, then header lines, each ending \\r\\n, then an empty line (RFC 9112 section 4)",
+                        format!("not an HTTP response: {why}"),
+                        "a response starts `HTTP/1.1 200 OK\\r\\n`, then header lines `Name: value\\r\\n`, then an empty line `\\r\\n` (RFC 9112 section 4)",
                     ));
                 }
             }
@@ -508,6 +494,48 @@ fn is_timeout(error: &io::Error) -> bool {
         error.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
+}
+
+/// A response head: status, headers, and its length with the empty line.
+type Head = (u16, Vec<(String, String)>, usize);
+
+/// Parses a response head at the start of `bytes`: `Ok(None)` until its
+/// empty line has arrived. Parsed by hand, strictly: the checker must see
+/// exactly what a server sent, `\r\n` and all.
+pub fn parse_head(bytes: &[u8]) -> Result<Option<Head>, String> {
+    let Some(end) = find(bytes, b"\r\n\r\n") else {
+        if find(bytes, b"\n\n").is_some() {
+            return Err("lines end with \\n alone; HTTP lines end with \\r\\n".into());
+        }
+        if bytes.len() > MAX_RESPONSE_HEAD {
+            return Err(format!(
+                "no end of head in the first {MAX_RESPONSE_HEAD} bytes"
+            ));
+        }
+        if !bytes.is_empty() && !b"HTTP/1.".starts_with(&bytes[..bytes.len().min(7)]) {
+            return Err("it does not start with `HTTP/1.`".into());
+        }
+        return Ok(None);
+    };
+    let head = String::from_utf8_lossy(&bytes[..end]);
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    // `HTTP/1.1 200 OK`: version, space, three digits, space, reason.
+    let status = status_line
+        .strip_prefix("HTTP/1.")
+        .and_then(|rest| rest.get(2..5))
+        .filter(|code| code.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("the status line {status_line:?} is not `HTTP/1.1 NNN Reason`"))?;
+    let mut headers = Vec::new();
+    for line in lines {
+        let (name, value) = line
+            .split_once(':')
+            .filter(|(name, _)| !name.is_empty() && !name.contains(' '))
+            .ok_or_else(|| format!("the header line {line:?} is not `Name: value`"))?;
+        headers.push((name.to_string(), value.trim().to_string()));
+    }
+    Ok(Some((status, headers, end + 4)))
 }
 
 /// Decodes a whole chunked body at the start of `bytes`: `Ok(None)` if more
