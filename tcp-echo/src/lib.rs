@@ -20,6 +20,7 @@
 
 pub mod accept_loop;
 pub mod bind;
+pub mod check;
 pub mod config;
 pub mod idle_timer;
 pub mod logging;
