@@ -23,9 +23,12 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
-/// How long the checker waits for any one thing: generous, so a server
-/// under a debugger or on a busy machine still passes.
-pub const WAIT: Duration = Duration::from_secs(5);
+use tcp_echo::check::{Failure, STEP_TIMEOUT, Target, show, tcp};
+
+/// How long the checker waits for any one thing (a reply, a line, a pong):
+/// the framework's step timeout, generous for a debug build on a busy
+/// machine.
+pub const WAIT: Duration = STEP_TIMEOUT;
 
 /// The most bytes of a handshake response the checker reads: any real 101
 /// is a few hundred bytes.
@@ -34,57 +37,34 @@ const MAX_RESPONSE_HEAD_BYTES: usize = 16 * 1024;
 /// The fixed GUID of RFC 6455 section 1.3.
 const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-/// Where the server under test listens: `host:port` and the WebSocket path.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// `host:port`, used to connect and as the `Host` header.
-    pub authority: String,
-    /// The path of the upgrade request, `/ws` unless the address names one.
+/// The server under test: where it listens (resolved by the checker
+/// framework) and the path of its WebSocket.
+#[derive(Debug)]
+pub struct ChatTarget {
+    /// `host:port` and its addresses.
+    pub target: Target,
+    /// The path of the upgrade request: `/ws`, unless ADDR is a URL that
+    /// names another (`ws://127.0.0.1:9000/chat`).
     pub path: String,
 }
 
-impl Target {
-    /// Reads `host:port`, `ws://host:port` or `ws://host:port/path`.
-    pub fn parse(address: &str) -> Option<Target> {
-        let rest = ["ws://", "http://"]
-            .iter()
-            .find_map(|scheme| address.strip_prefix(scheme))
-            .unwrap_or(address);
-        let (authority, path) = match rest.find('/') {
-            Some(slash) => (&rest[..slash], &rest[slash..]),
-            None => (rest, "/ws"),
-        };
-        let (host, port) = authority.rsplit_once(':')?;
-        if host.is_empty()
-            || port.parse::<u16>().is_err()
-            || address.contains("://") && rest == address
-        {
-            return None;
-        }
-        Some(Target {
-            authority: authority.to_string(),
-            path: if path == "/" {
-                "/ws".to_string()
-            } else {
-                path.to_string()
-            },
-        })
+impl ChatTarget {
+    /// The path comes from ADDR when it is a URL with one.
+    pub fn new(target: Target) -> ChatTarget {
+        let path = target
+            .given
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|slash| &rest[slash..]))
+            .filter(|path| *path != "/")
+            .unwrap_or("/ws")
+            .to_string();
+        ChatTarget { target, path }
     }
 
     /// `ws://host:port/path`, for messages.
     pub fn url(&self) -> String {
-        format!("ws://{}{}", self.authority, self.path)
+        format!("ws://{}{}", self.target.authority, self.path)
     }
-}
-
-/// Why a stage failed: what was sent, what was expected, what came back,
-/// and what to look at.
-#[derive(Debug)]
-pub struct Failure {
-    pub sent: String,
-    pub expected: String,
-    pub got: String,
-    pub hint: String,
 }
 
 /// The raw upgrade: the request sent, the response head received, and the
@@ -98,34 +78,24 @@ pub struct Handshake {
 
 /// Sends the upgrade request and reads the response head; checks nothing
 /// but that a whole head arrived in time.
-pub async fn upgrade(target: &Target) -> Result<Handshake, Failure> {
+pub async fn upgrade(target: &ChatTarget) -> Result<Handshake, Failure> {
     let key = BASE64.encode(nonce());
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        target.path, target.authority
+        target.path, target.target.authority
     );
-    let fail = |got: String, hint: &str| Failure {
-        sent: escape(request.as_bytes()),
-        expected: "an HTTP response head ending in a blank line (\\r\\n\\r\\n)".to_string(),
-        got,
-        hint: hint.to_string(),
+    let fail = |got: String, hint: &str| {
+        Failure::new(
+            show_head(request.as_bytes()),
+            "an HTTP response head ending in a blank line (\\r\\n\\r\\n)",
+            got,
+            hint,
+        )
     };
-    let mut stream = match timeout(WAIT, TcpStream::connect(&target.authority)).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(error)) => {
-            return Err(fail(
-                format!("cannot connect: {error}"),
-                "is the server still running?",
-            ));
-        }
-        Err(_) => {
-            return Err(fail(
-                format!("no connection within {WAIT:?}"),
-                "is the server still running?",
-            ));
-        }
-    };
+    // A refused connection before any stage passed means nothing is
+    // listening: the framework ends the run with exit status 2.
+    let mut stream = tcp::connect(&target.target).await?;
     let written = timeout(WAIT, stream.write_all(request.as_bytes())).await;
     if !matches!(written, Ok(Ok(()))) {
         return Err(fail(
@@ -141,7 +111,7 @@ pub async fn upgrade(target: &Target) -> Result<Handshake, Failure> {
         }
         if head.len() > MAX_RESPONSE_HEAD_BYTES {
             return Err(fail(
-                escape(&head),
+                show_head(&head),
                 "a 101 response is a status line and a few headers",
             ));
         }
@@ -150,20 +120,20 @@ pub async fn upgrade(target: &Target) -> Result<Handshake, Failure> {
             Ok(Ok(read)) => read,
             Ok(Err(error)) => {
                 return Err(fail(
-                    format!("{}, then an error: {error}", shown(&head)),
+                    format!("{}, then an error: {error}", show_head(&head)),
                     HINT_101,
                 ));
             }
             Err(_) => {
                 return Err(fail(
-                    format!("{}, then nothing for {WAIT:?}", shown(&head)),
+                    format!("{}, then nothing for {}", show_head(&head), seconds(WAIT)),
                     HINT_101,
                 ));
             }
         };
         if read == 0 {
             return Err(fail(
-                format!("{}, then the connection closed", shown(&head)),
+                format!("{}, then the connection closed", show_head(&head)),
                 HINT_101,
             ));
         }
@@ -182,12 +152,18 @@ pub async fn upgrade(target: &Target) -> Result<Handshake, Failure> {
 const HINT_101: &str = "answer the upgrade with `HTTP/1.1 101 Switching Protocols`, `Upgrade: websocket`, \
      `Connection: Upgrade` and `Sec-WebSocket-Accept`, then a blank line (RFC 6455 section 4.2.2)";
 
-fn shown(bytes: &[u8]) -> String {
+/// A handshake's bytes in full (a head is short, and the line that is wrong
+/// may be its last), escaped: `"HTTP/1.1 101 ...\r\n\r\n" (129 bytes)`.
+pub fn show_head(bytes: &[u8]) -> String {
     if bytes.is_empty() {
-        "nothing".to_string()
-    } else {
-        format!("\"{}\"", escape(bytes))
+        return "nothing".to_string();
     }
+    format!("\"{}\" ({} bytes)", bytes.escape_ascii(), bytes.len())
+}
+
+/// `5 s`.
+pub fn seconds(duration: Duration) -> String {
+    format!("{} s", duration.as_secs_f32())
 }
 
 /// `Sec-WebSocket-Accept` for a key: `base64(SHA-1(key + GUID))`.
@@ -229,13 +205,8 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Bytes as text with everything unprintable escaped (`\r\n`, `\x00`).
-pub fn escape(bytes: &[u8]) -> String {
-    bytes.escape_ascii().to_string()
-}
-
 /// A line for a message: quoted and escaped, and cut short if long.
-pub fn show(line: &str) -> String {
+pub fn show_line(line: &str) -> String {
     const SHOWN_CHARS: usize = 120;
     if line.chars().count() <= SHOWN_CHARS {
         return format!("{line:?}");
@@ -256,7 +227,7 @@ pub enum Event {
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Event::Line(line) => f.write_str(&show(line)),
+            Event::Line(line) => f.write_str(&show_line(line)),
             Event::Binary(bytes) => write!(f, "a binary frame of {bytes} bytes"),
             Event::Close(Some((code, reason))) => write!(f, "a close frame ({code} {reason:?})"),
             Event::Close(None) => f.write_str("a close frame (no code)"),
@@ -287,17 +258,17 @@ pub struct Expectation<'a> {
 impl Peer {
     /// Opens a WebSocket and waits for the welcome; a failure here is
     /// reported as a failure of the stage that needed this client.
-    pub async fn join(target: &Target, label: &'static str) -> Result<Peer, Failure> {
+    pub async fn join(target: &ChatTarget, label: &'static str) -> Result<Peer, Failure> {
         let handshake = upgrade(target).await?;
         let accept = accept_key(&handshake.key);
         let head = String::from_utf8_lossy(&handshake.response_head);
         if !head.starts_with("HTTP/1.1 101") || !head.contains(&accept) {
-            return Err(Failure {
-                sent: escape(handshake.request.as_bytes()),
-                expected: "HTTP/1.1 101 with the right Sec-WebSocket-Accept".to_string(),
-                got: format!("\"{}\"", escape(&handshake.response_head)),
-                hint: "stage 1 (handshake) must pass first".to_string(),
-            });
+            return Err(Failure::new(
+                show_head(handshake.request.as_bytes()),
+                "HTTP/1.1 101 with the right Sec-WebSocket-Accept".to_string(),
+                show_head(&handshake.response_head),
+                "stage 1 (handshake) must pass first".to_string(),
+            ));
         }
         let mut peer = Peer {
             label,
@@ -321,22 +292,22 @@ impl Peer {
 
     /// Sends a text frame.
     pub async fn say(&mut self, text: &str) -> Result<(), Failure> {
-        self.send(Message::text(text), &show(text)).await
+        self.send(Message::text(text), &show_line(text)).await
     }
 
     /// Sends any frame; `what` names it in a failure.
     pub async fn send(&mut self, message: Message, what: &str) -> Result<(), Failure> {
         match timeout(WAIT, self.socket.send(message)).await {
             Ok(Ok(())) => Ok(()),
-            outcome => Err(Failure {
-                sent: format!("client {} sent {what}", self.label),
-                expected: "the server to read it".to_string(),
-                got: match outcome {
+            outcome => Err(Failure::new(
+                format!("client {} sent {what}", self.label),
+                "the server to read it".to_string(),
+                match outcome {
                     Ok(Err(error)) => format!("an error while sending: {error}"),
-                    _ => format!("the frame still unsent after {WAIT:?}"),
+                    _ => format!("the frame still unsent after {}", seconds(WAIT)),
                 },
-                hint: "keep reading every client's frames while it is connected".to_string(),
-            }),
+                "keep reading every client's frames while it is connected".to_string(),
+            )),
         }
     }
 
@@ -353,12 +324,12 @@ impl Peer {
             match self.next_event(deadline).await {
                 Some(Event::Line(line)) if matches(&line) => return Ok((line, before)),
                 Some(Event::Line(line)) => {
-                    seen.push(show(&line));
+                    seen.push(show_line(&line));
                     before.push(line);
                 }
                 Some(event @ (Event::Close(_) | Event::Ended(_))) => break event.to_string(),
                 Some(event) => seen.push(event.to_string()),
-                None => break format!("nothing more for {WAIT:?}"),
+                None => break format!("nothing more within {}", seconds(WAIT)),
             }
         };
         let got = if seen.is_empty() {
@@ -366,12 +337,12 @@ impl Peer {
         } else {
             format!("{}; then {end}", seen.join(", "))
         };
-        Err(Failure {
-            sent: expectation.sent.to_string(),
-            expected: format!("client {}: {}", self.label, expectation.expected),
-            got: format!("client {}: {got}", self.label),
-            hint: expectation.hint.to_string(),
-        })
+        Err(Failure::new(
+            expectation.sent.to_string(),
+            format!("client {}: {}", self.label, expectation.expected),
+            format!("client {}: {got}", self.label),
+            expectation.hint.to_string(),
+        ))
     }
 
     /// The next thing the server sends, or `None` at the deadline. Pings
@@ -401,12 +372,12 @@ impl Peer {
         let deadline = Instant::now() + WAIT;
         loop {
             match timeout_at(deadline, self.socket.next()).await {
-                Err(_) => return Err(format!("no pong within {WAIT:?}")),
+                Err(_) => return Err(format!("no pong within {}", seconds(WAIT))),
                 Ok(Some(Ok(Message::Pong(data)))) if data.as_ref() == payload => return Ok(()),
                 Ok(Some(Ok(Message::Pong(data)))) => {
                     return Err(format!(
-                        "a pong carrying \"{}\", not the ping's payload",
-                        escape(&data)
+                        "a pong carrying {}, not the ping's payload",
+                        show(&data)
                     ));
                 }
                 Ok(Some(Ok(Message::Close(frame)))) => {

@@ -10,47 +10,43 @@
 
 use tokio_tungstenite::tungstenite::Message;
 
+use tcp_echo::check::{Failure, Stage};
+
 use crate::peer::{
-    Event, Expectation, Failure, Peer, Target, WAIT, accept_key, escape, show, upgrade,
+    ChatTarget, Event, Expectation, Peer, WAIT, accept_key, seconds, show_head, show_line, upgrade,
 };
 
-/// The stages, in order: a number (from 1), a name, and the check.
-pub const STAGES: [(&str, Stage); 7] = [
-    ("handshake", Stage::Handshake),
-    ("welcome", Stage::Welcome),
-    ("broadcast", Stage::Broadcast),
-    ("join and leave notices", Stage::Notices),
-    ("nick", Stage::Nick),
-    ("rooms", Stage::Rooms),
-    ("limits and close", Stage::Limits),
+/// The stages, in order; a stage's number is its place here, from 1.
+pub const STAGES: &[Stage<ChatTarget>] = &[
+    Stage {
+        name: "handshake",
+        check: |target| Box::pin(handshake(target)),
+    },
+    Stage {
+        name: "welcome",
+        check: |target| Box::pin(welcome(target)),
+    },
+    Stage {
+        name: "broadcast",
+        check: |target| Box::pin(broadcast(target)),
+    },
+    Stage {
+        name: "join and leave notices",
+        check: |target| Box::pin(notices(target)),
+    },
+    Stage {
+        name: "nick",
+        check: |target| Box::pin(nick(target)),
+    },
+    Stage {
+        name: "rooms",
+        check: |target| Box::pin(rooms(target)),
+    },
+    Stage {
+        name: "limits and close",
+        check: |target| Box::pin(limits(target)),
+    },
 ];
-
-/// One stage of the chat checker.
-#[derive(Debug, Clone, Copy)]
-pub enum Stage {
-    Handshake,
-    Welcome,
-    Broadcast,
-    Notices,
-    Nick,
-    Rooms,
-    Limits,
-}
-
-impl Stage {
-    /// Runs the stage against a server.
-    pub async fn run(self, target: &Target) -> Result<(), Failure> {
-        match self {
-            Stage::Handshake => handshake(target).await,
-            Stage::Welcome => welcome(target).await,
-            Stage::Broadcast => broadcast(target).await,
-            Stage::Notices => notices(target).await,
-            Stage::Nick => nick(target).await,
-            Stage::Rooms => rooms(target).await,
-            Stage::Limits => limits(target).await,
-        }
-    }
-}
 
 /// A word no other run of the checker uses: lowercase letters and digits,
 /// so it fits in a nick and a room name.
@@ -68,23 +64,23 @@ fn token() -> String {
 // ANCHOR: handshake
 /// Stage 1: `101 Switching Protocols` with the right accept key, checked
 /// byte by byte, then a ping answered with a pong.
-async fn handshake(target: &Target) -> Result<(), Failure> {
+async fn handshake(target: &ChatTarget) -> Result<(), Failure> {
     let handshake = upgrade(target).await?;
-    let sent = escape(handshake.request.as_bytes());
+    let sent = show_head(handshake.request.as_bytes());
     let head = String::from_utf8_lossy(&handshake.response_head).into_owned();
-    let got = format!("\"{}\"", escape(&handshake.response_head));
+    let got = show_head(&handshake.response_head);
     let status_line = head.lines().next().unwrap_or_default();
     if !status_line.starts_with("HTTP/1.1 101") {
-        return Err(Failure {
+        return Err(Failure::new(
             sent,
-            expected: "a status line `HTTP/1.1 101 Switching Protocols`".to_string(),
+            "a status line `HTTP/1.1 101 Switching Protocols`".to_string(),
             got,
-            hint: format!(
+            format!(
                 "is {} the WebSocket endpoint? A server answers an upgrade it accepts with 101 \
                  (RFC 6455 section 4.2.2)",
                 target.url()
             ),
-        });
+        ));
     }
     let header = |name: &str| {
         head.lines().skip(1).find_map(|line| {
@@ -103,38 +99,36 @@ async fn handshake(target: &Target) -> Result<(), Failure> {
         })
     };
     if !has_token("upgrade", "websocket") || !has_token("connection", "upgrade") {
-        return Err(Failure {
+        return Err(Failure::new(
             sent,
-            expected: "headers `Upgrade: websocket` and `Connection: Upgrade` in the 101"
-                .to_string(),
+            "headers `Upgrade: websocket` and `Connection: Upgrade` in the 101".to_string(),
             got,
-            hint: "RFC 6455 section 4.2.2: the 101 carries both headers".to_string(),
-        });
+            "RFC 6455 section 4.2.2: the 101 carries both headers".to_string(),
+        ));
     }
     let expected_accept = accept_key(&handshake.key);
     if header("sec-websocket-accept").as_deref() != Some(expected_accept.as_str()) {
-        return Err(Failure {
+        return Err(Failure::new(
             sent,
-            expected: format!("`Sec-WebSocket-Accept: {expected_accept}`"),
+            format!("`Sec-WebSocket-Accept: {expected_accept}`"),
             got,
-            hint: format!(
+            format!(
                 "the accept key is base64(SHA-1(key + \"258EAFA5-E914-47DA-95CA-C5AB0DC85B11\")) of the \
                  key exactly as sent (here {}), without spaces; base64 of the 20-byte digest, not of its hex",
                 handshake.key
             ),
-        });
+        ));
     }
     let mut peer = Peer::from_socket(handshake.socket, "A");
     if let Err(got) = peer.ping(b"checker").await {
-        return Err(Failure {
-            sent: "after the handshake, a ping frame carrying \"checker\"".to_string(),
-            expected: "a pong frame carrying \"checker\"".to_string(),
+        return Err(Failure::new(
+            "after the handshake, a ping frame carrying \"checker\"".to_string(),
+            "a pong frame carrying \"checker\"".to_string(),
             got,
-            hint:
-                "after the 101 the connection carries WebSocket frames: answer a ping with a pong \
+            "after the 101 the connection carries WebSocket frames: answer a ping with a pong \
                    (RFC 6455 section 5.5.3); a WebSocket library does it if you keep reading"
-                    .to_string(),
-        });
+                .to_string(),
+        ));
     }
     peer.leave().await;
     Ok(())
@@ -142,17 +136,17 @@ async fn handshake(target: &Target) -> Result<(), Failure> {
 // ANCHOR_END: handshake
 
 /// Stage 2: each newcomer is welcomed with its own nick, in the lobby.
-async fn welcome(target: &Target) -> Result<(), Failure> {
+async fn welcome(target: &ChatTarget) -> Result<(), Failure> {
     let a = Peer::join(target, "A").await?;
     let b = Peer::join(target, "B").await?;
     if a.nick == b.nick {
-        return Err(Failure {
-            sent: "clients A and B connected".to_string(),
-            expected: "two different nicks in their welcomes".to_string(),
-            got: format!("both were welcomed as {}", a.nick),
-            hint: "number the guests: guest-1, guest-2, ... (a counter shared by every connection)"
+        return Err(Failure::new(
+            "clients A and B connected".to_string(),
+            "two different nicks in their welcomes".to_string(),
+            format!("both were welcomed as {}", a.nick),
+            "number the guests: guest-1, guest-2, ... (a counter shared by every connection)"
                 .to_string(),
-        });
+        ));
     }
     a.leave().await;
     b.leave().await;
@@ -160,17 +154,17 @@ async fn welcome(target: &Target) -> Result<(), Failure> {
 }
 
 /// Stage 3: a line reaches everyone in the room, the sender included.
-async fn broadcast(target: &Target) -> Result<(), Failure> {
+async fn broadcast(target: &ChatTarget) -> Result<(), Failure> {
     let mut a = Peer::join(target, "A").await?;
     let mut b = Peer::join(target, "B").await?;
     let text = format!("hello from the checker {}", token());
     a.say(&text).await?;
     let line = format!("<{}> {text}", a.nick);
-    let sent = format!("client A ({}) sent {}", a.nick, show(&text));
+    let sent = format!("client A ({}) sent {}", a.nick, show_line(&text));
     a.expect(
         Expectation {
             sent: &sent,
-            expected: &format!("{} (its own line comes back)", show(&line)),
+            expected: &format!("{} (its own line comes back)", show_line(&line)),
             hint: "send every chat line to everyone in the room, the sender included, as `<nick> text`",
         },
         |got| got == line,
@@ -179,7 +173,7 @@ async fn broadcast(target: &Target) -> Result<(), Failure> {
     b.expect(
         Expectation {
             sent: &sent,
-            expected: &format!("{} (B is in the same room)", show(&line)),
+            expected: &format!("{} (B is in the same room)", show_line(&line)),
             hint: "keep every connected client's sender (a queue per client) and send the line to all of them, \
                    not only to the connection it came from",
         },
@@ -192,14 +186,14 @@ async fn broadcast(target: &Target) -> Result<(), Failure> {
 }
 
 /// Stage 4: the room hears who arrives and who leaves.
-async fn notices(target: &Target) -> Result<(), Failure> {
+async fn notices(target: &ChatTarget) -> Result<(), Failure> {
     let mut a = Peer::join(target, "A").await?;
     let c = Peer::join(target, "C").await?;
     let joined = format!("* {} joined #lobby", c.nick);
     a.expect(
         Expectation {
             sent: &format!("client C connected and was welcomed as {}", c.nick),
-            expected: &show(&joined),
+            expected: &show_line(&joined),
             hint: "when a client arrives, tell the others in its room `* NICK joined #ROOM`",
         },
         |got| got == joined,
@@ -211,7 +205,7 @@ async fn notices(target: &Target) -> Result<(), Failure> {
     a.expect(
         Expectation {
             sent: &format!("client C ({c_nick}) sent a close frame"),
-            expected: &show(&left),
+            expected: &show_line(&left),
             hint: "when a connection ends (a close frame, or the TCP connection just drops), tell the room \
                    `* NICK left #ROOM`",
         },
@@ -223,19 +217,19 @@ async fn notices(target: &Target) -> Result<(), Failure> {
 }
 
 /// Stage 5: `/nick`, its notice, and errors for the requester only.
-async fn nick(target: &Target) -> Result<(), Failure> {
+async fn nick(target: &ChatTarget) -> Result<(), Failure> {
     let mut a = Peer::join(target, "A").await?;
     let mut b = Peer::join(target, "B").await?;
     let new = format!("chk{}", token());
     let command = format!("/nick {new}");
     a.say(&command).await?;
     let renamed = format!("* {} is now known as {new}", a.nick);
-    let sent = format!("client A ({}) sent {}", a.nick, show(&command));
+    let sent = format!("client A ({}) sent {}", a.nick, show_line(&command));
     for peer in [&mut a, &mut b] {
         peer.expect(
             Expectation {
                 sent: &sent,
-                expected: &show(&renamed),
+                expected: &show_line(&renamed),
                 hint: "`/nick NAME` (1-24 of A-Z a-z 0-9 _ -) renames; the whole room, the renamed included, \
                        gets `* OLD is now known as NEW`",
             },
@@ -248,7 +242,7 @@ async fn nick(target: &Target) -> Result<(), Failure> {
         b.say(&bad).await?;
         b.expect(
             Expectation {
-                sent: &format!("client B sent {}", show(&bad)),
+                sent: &format!("client B sent {}", show_line(&bad)),
                 expected: "a line starting with `* error: `",
                 hint: "a taken or invalid nick is refused with `* error: ...` to the one who asked",
             },
@@ -262,21 +256,20 @@ async fn nick(target: &Target) -> Result<(), Failure> {
     let (_, before) = a
         .expect(
             Expectation {
-                sent: &format!("client A sent {}", show(&marker)),
-                expected: &format!("{} (chat lines carry the new nick)", show(&echo)),
+                sent: &format!("client A sent {}", show_line(&marker)),
+                expected: &format!("{} (chat lines carry the new nick)", show_line(&echo)),
                 hint: "after a rename, the client's lines carry its new nick",
             },
             |got| got == echo,
         )
         .await?;
     if let Some(leak) = before.iter().find(|line| line.starts_with("* error: ")) {
-        return Err(Failure {
-            sent: "client B sent two bad /nick commands".to_string(),
-            expected: "client A: no error lines (they were B's errors)".to_string(),
-            got: format!("client A: {}", show(leak)),
-            hint: "send `* error: ...` to the client that caused it only, not to the room"
-                .to_string(),
-        });
+        return Err(Failure::new(
+            "client B sent two bad /nick commands".to_string(),
+            "client A: no error lines (they were B's errors)".to_string(),
+            format!("client A: {}", show_line(leak)),
+            "send `* error: ...` to the client that caused it only, not to the room".to_string(),
+        ));
     }
     a.leave().await;
     b.leave().await;
@@ -284,18 +277,18 @@ async fn nick(target: &Target) -> Result<(), Failure> {
 }
 
 /// Stage 6: `/join`, lines that stay in their room, `/who` and `/rooms`.
-async fn rooms(target: &Target) -> Result<(), Failure> {
+async fn rooms(target: &ChatTarget) -> Result<(), Failure> {
     let mut a = Peer::join(target, "A").await?;
     let mut b = Peer::join(target, "B").await?;
     let room = format!("chk-{}", token());
     let command = format!("/join {room}");
     a.say(&command).await?;
-    let sent = format!("client A ({}) sent {}", a.nick, show(&command));
+    let sent = format!("client A ({}) sent {}", a.nick, show_line(&command));
     let left = format!("* {} left #lobby", a.nick);
     b.expect(
         Expectation {
             sent: &sent,
-            expected: &show(&left),
+            expected: &show_line(&left),
             hint: "`/join ROOM` tells the old room `* NICK left #OLD`",
         },
         |got| got == left,
@@ -305,7 +298,7 @@ async fn rooms(target: &Target) -> Result<(), Failure> {
     a.expect(
         Expectation {
             sent: &sent,
-            expected: &show(&joined),
+            expected: &show_line(&joined),
             hint: "`/join ROOM` tells the new room, the one who joined included, `* NICK joined #NEW`",
         },
         |got| got == joined,
@@ -317,8 +310,8 @@ async fn rooms(target: &Target) -> Result<(), Failure> {
     let secret_line = format!("<{}> {secret}", a.nick);
     a.expect(
         Expectation {
-            sent: &format!("client A sent {}", show(&secret)),
-            expected: &show(&secret_line),
+            sent: &format!("client A sent {}", show_line(&secret)),
+            expected: &show_line(&secret_line),
             hint: "a line goes to the sender's room, the sender included",
         },
         |got| got == secret_line,
@@ -330,20 +323,20 @@ async fn rooms(target: &Target) -> Result<(), Failure> {
     let (_, before) = b
         .expect(
             Expectation {
-                sent: &format!("client B, still in #lobby, sent {}", show(&marker)),
-                expected: &show(&marker_line),
+                sent: &format!("client B, still in #lobby, sent {}", show_line(&marker)),
+                expected: &show_line(&marker_line),
                 hint: "a line goes to the sender's room, the sender included",
             },
             |got| got == marker_line,
         )
         .await?;
     if before.contains(&secret_line) {
-        return Err(Failure {
-            sent: format!("client A, in #{room}, sent {}", show(&secret)),
-            expected: "client B, in #lobby: not that line".to_string(),
-            got: format!("client B: {}", show(&secret_line)),
-            hint: "send a chat line only to the members of the sender's room".to_string(),
-        });
+        return Err(Failure::new(
+            format!("client A, in #{room}, sent {}", show_line(&secret)),
+            "client B, in #lobby: not that line".to_string(),
+            format!("client B: {}", show_line(&secret_line)),
+            "send a chat line only to the members of the sender's room".to_string(),
+        ));
     }
 
     let who = format!("* users in #{room}: {}", a.nick);
@@ -351,7 +344,7 @@ async fn rooms(target: &Target) -> Result<(), Failure> {
     a.expect(
         Expectation {
             sent: &format!("client A, alone in #{room}, sent \"/who\""),
-            expected: &show(&who),
+            expected: &show_line(&who),
             hint: "`/who` answers the asker with `* users in #ROOM: nick, nick` for its own room",
         },
         |got| got == who,
@@ -387,7 +380,7 @@ async fn rooms(target: &Target) -> Result<(), Failure> {
 const MAX_MESSAGE_BYTES: usize = 4096;
 
 /// Stage 7: over-long and binary messages refused, a clean close answered.
-async fn limits(target: &Target) -> Result<(), Failure> {
+async fn limits(target: &ChatTarget) -> Result<(), Failure> {
     let mut a = Peer::join(target, "A").await?;
     let longest = "x".repeat(MAX_MESSAGE_BYTES);
     a.say(&longest).await?;
@@ -395,7 +388,7 @@ async fn limits(target: &Target) -> Result<(), Failure> {
     a.expect(
         Expectation {
             sent: &format!("client A sent a message of exactly {MAX_MESSAGE_BYTES} bytes"),
-            expected: &format!("{} (the limit itself is allowed)", show(&longest_line)),
+            expected: &format!("{} (the limit itself is allowed)", show_line(&longest_line)),
             hint: "accept messages up to 4096 bytes; count bytes, not characters",
         },
         |got| got == longest_line,
@@ -414,12 +407,12 @@ async fn limits(target: &Target) -> Result<(), Failure> {
         )
         .await?;
     if let Some(broadcast) = before.iter().find(|line| line.ends_with(&too_long)) {
-        return Err(Failure {
-            sent: format!("client A sent a message of {} bytes", MAX_MESSAGE_BYTES + 1),
-            expected: "only an error, not the message itself".to_string(),
-            got: format!("client A: {}", show(broadcast)),
-            hint: "check the length before sending the line to the room".to_string(),
-        });
+        return Err(Failure::new(
+            format!("client A sent a message of {} bytes", MAX_MESSAGE_BYTES + 1),
+            "only an error, not the message itself".to_string(),
+            format!("client A: {}", show_line(broadcast)),
+            "check the length before sending the line to the room".to_string(),
+        ));
     }
     a.send(
         Message::binary(vec![0, 1, 2, 255]),
@@ -442,19 +435,16 @@ async fn limits(target: &Target) -> Result<(), Failure> {
     loop {
         match a.next_event(deadline).await {
             Some(Event::Close(_)) => break,
-            Some(Event::Line(line)) => seen.push(show(&line)),
+            Some(Event::Line(line)) => seen.push(show_line(&line)),
             other => {
-                let end = other.map_or(format!("nothing for {WAIT:?}"), |event| event.to_string());
+                let end = other.map_or(format!("nothing within {}", seconds(WAIT)), |event| {
+                    event.to_string()
+                });
                 seen.push(end);
-                return Err(Failure {
-                    sent: "client A sent a close frame (1000 \"checker done\")".to_string(),
-                    expected: "client A: a close frame in answer".to_string(),
-                    got: format!("client A: {}", seen.join(", ")),
-                    hint: "answer a close frame with a close frame before closing the TCP connection \
+                return Err(Failure::new("client A sent a close frame (1000 \"checker done\")".to_string(), "client A: a close frame in answer".to_string(), format!("client A: {}", seen.join(", ")), "answer a close frame with a close frame before closing the TCP connection \
                            (RFC 6455 section 5.5.1); a WebSocket library does it if you keep reading \
                            (or close the sink) after the client's close"
-                        .to_string(),
-                });
+                        .to_string()));
             }
         }
     }
