@@ -13,7 +13,8 @@
 //!
 //! Try it: `cargo run -p ws-chat --example step1-echo`, then
 //! `websocat ws://127.0.0.1:8080/ws` and type a line: it comes back.
-//! `cargo run -p ws-chat --bin check -- 127.0.0.1:8080` passes stage 1.
+//! Then `cargo run -p ws-chat --bin check -- 127.0.0.1:8080`.
+//! Checker: passes stage 1; fails stages 2-7.
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};

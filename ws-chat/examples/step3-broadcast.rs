@@ -12,8 +12,8 @@
 //! client leaves without a notice or a close code (steps 4, 5 and 6).
 //!
 //! Try it: `cargo run -p ws-chat --example step3-broadcast`, then two
-//! `websocat ws://127.0.0.1:8080/ws` in two terminals, and talk. The checker
-//! passes stages 1 to 4.
+//! `websocat ws://127.0.0.1:8080/ws` in two terminals, and talk.
+//! Checker: passes stages 1-4; fails stages 5-7.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -10,8 +10,8 @@
 //! Shortcuts: still one room (step 5).
 //!
 //! Try it: `cargo run -p ws-chat --example step4-nick`, then in websocat
-//! `/nick alice`, `/nick no spaces`, `/help`. The checker passes stages 1
-//! to 5.
+//! `/nick alice`, `/nick no spaces`, `/help`.
+//! Checker: passes stages 1-5; fails stages 6-7.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

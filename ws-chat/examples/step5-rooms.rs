@@ -10,7 +10,8 @@
 //! silently ignored (step 6).
 //!
 //! Try it: `cargo run -p ws-chat --example step5-rooms`, then in websocat
-//! `/join rust`, `/who`, `/rooms`. The checker passes stages 1 to 6.
+//! `/join rust`, `/who`, `/rooms`.
+//! Checker: passes stages 1-6; fails stage 7.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};

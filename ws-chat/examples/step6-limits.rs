@@ -15,8 +15,8 @@
 //! and shutdown with code 1001 (`client.rs`), and history for newcomers,
 //! unique guest numbers and lines shared instead of copied (`rooms.rs`).
 //!
-//! Try it: `cargo run -p ws-chat --example step6-limits`; the checker passes
-//! every stage.
+//! Try it: `cargo run -p ws-chat --example step6-limits`, then the checker.
+//! Checker: passes every stage.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
