@@ -1,28 +1,27 @@
-//! Exercises that check themselves.
+//! The exercises of lesson 5's "Build it yourself" page, checking themselves.
 //!
-//! Each exercise in the book's "Build it yourself" page has a test here
-//! named `exercise_...`, switched off (`#[ignore]`) until you switch it on:
+//! Each test is ignored until you switch it on:
+//! `cargo test -p ws-chat --test exercises -- --ignored` runs them against
+//! your code in `examples/exercise-*.rs`, and they fail until the exercise
+//! is done. With `NETLESSONS_SOLUTIONS=1` they run against the solutions in
+//! `examples/solutions/` instead: CI does that, to prove each solution
+//! passes the test you are given.
 //!
-//! ```text
-//! cargo test -p ws-chat --test exercises -- --ignored
-//! ```
-//!
-//! It fails until the exercise is done, and passes once it is. Its solution
-//! is an example too (`examples/solution-*.rs`), and the `solution_...` test
-//! beside it, which always runs, proves the solution passes the very same
-//! check. (CI runs every other ignored test, but skips `exercise_` ones: they
-//! are meant to fail until you do them.)
+//! The chat runs inside the test's process (its `run(listener)`), on a port
+//! the OS picks, and real WebSocket clients talk to it.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+#[allow(dead_code)]
+#[path = "../examples/exercise-me.rs"]
+mod exercise_me;
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+#[allow(dead_code)]
+#[path = "../examples/solutions/me.rs"]
+mod solution_me;
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use process::spawn;
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -31,29 +30,17 @@ const PATIENCE: Duration = Duration::from_secs(10);
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// The built example `name` (built here if `cargo test` did not already).
-fn example(name: &str) -> PathBuf {
-    static EXAMPLES: OnceLock<PathBuf> = OnceLock::new();
-    let dir = EXAMPLES.get_or_init(|| {
-        // This test runs as target/PROFILE/deps/exercises-HASH.
-        let exe = std::env::current_exe().expect("the test knows its own path");
-        let profile_dir = exe
-            .parent()
-            .and_then(|deps| deps.parent())
-            .expect("tests run from target/PROFILE/deps");
-        let mut build = std::process::Command::new(env!("CARGO"));
-        build.args(["build", "--quiet", "-p", "ws-chat", "--examples"]);
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "cargo build --examples failed");
-        profile_dir.join("examples")
-    });
-    dir.join(name)
+/// Starts your chat, or the solution when `NETLESSONS_SOLUTIONS` is set, on
+/// 127.0.0.1 and a port the OS picks; returns the port.
+async fn start_chat() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("local_addr").port();
+    if std::env::var_os("NETLESSONS_SOLUTIONS").is_some() {
+        tokio::spawn(solution_me::run(listener));
+    } else {
+        tokio::spawn(exercise_me::run(listener));
+    }
+    port
 }
 
 /// Connects to the chat at `port` and returns the client and its nick,
@@ -83,18 +70,17 @@ async fn line_where(client: &mut Client, what: &str, matches: impl Fn(&str) -> b
             Ok(Some(Ok(Message::Text(text)))) if matches(&text) => return text.to_string(),
             Ok(Some(Ok(Message::Text(text)))) => seen.push(text.to_string()),
             Ok(Some(Ok(_))) => {}
-            other => panic!("waited {PATIENCE:?} for {what}; got {seen:?}, then {other:?}"),
+            Err(_) => panic!("waited {PATIENCE:?} for {what}; got {seen:?}, then nothing more"),
+            Ok(other) => panic!("waited for {what}; got {seen:?}, then {other:?}"),
         }
     }
 }
 
 // ANCHOR: me_check
-/// The `/me` exercise: `/me waves` reaches the whole room, the sender
-/// included, as `* NICK waves`; `/me` with nothing after it is an error to
-/// the sender.
-async fn me_sends_an_action_to_the_room(program: &str) {
-    let mut server = spawn(program, &[]);
-    let port = server.listening_port("http").await;
+#[tokio::test]
+#[ignore = "exercise: edit examples/exercise-me.rs, then run with -- --ignored"]
+async fn me_sends_an_action_to_the_room_and_an_error_when_empty() {
+    let port = start_chat().await;
     let (mut alice, alice_nick) = join(port).await;
     let (mut bob, _) = join(port).await;
 
@@ -119,14 +105,3 @@ async fn me_sends_an_action_to_the_room(program: &str) {
     );
 }
 // ANCHOR_END: me_check
-
-#[tokio::test]
-#[ignore = "exercise: add /me to examples/step6-limits.rs, then run with --ignored"]
-async fn exercise_me_in_step6() {
-    me_sends_an_action_to_the_room(example("step6-limits").to_str().expect("UTF-8 path")).await;
-}
-
-#[tokio::test]
-async fn solution_me_passes_the_me_exercise() {
-    me_sends_an_action_to_the_room(example("solution-me").to_str().expect("UTF-8 path")).await;
-}

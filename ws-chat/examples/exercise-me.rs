@@ -1,14 +1,16 @@
-//! The solution to the `/me` exercise: step 6, plus `/me ACTION`.
+//! Exercise: `/me`. Make `/me waves` tell the room `* NICK waves`.
 //!
-//! What to notice: a new command is two small changes in the places that
-//! already exist for commands: one arm in `handle_text` (what the line
-//! means, with its error for a missing action) and one method on the hub
-//! (`act`, which is `say` with another line format). Nothing about
-//! sockets, queues or tasks changes.
+//! What to do: this is step 6. Add a command `/me ACTION`: everyone in the
+//! sender's room, the sender included, gets `* NICK ACTION` (`/me waves`
+//! from alice: `* alice waves`); `/me` with nothing after it gets
+//! `* error: ...`, to the sender only. Look at how `/nick` travels from
+//! `handle_text` to the hub.
 //!
-//! Try it: `cargo run -p ws-chat --example solution-me`, then in websocat
-//! `/me waves`: everyone in the room sees `* guest-1 waves`.
-//! `cargo test -p ws-chat --test exercises` checks it.
+//! Check yourself: `cargo test -p ws-chat --test exercises -- --ignored`
+//! fails until `/me` works. Try it by hand:
+//! `cargo run -p ws-chat --example exercise-me`, then
+//! `websocat ws://127.0.0.1:8080/ws`. Hint and solution: the book's "Build
+//! it yourself" page for lesson 5 (the solution is `examples/solutions/me.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,6 +66,12 @@ async fn main() -> std::io::Result<()> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "8080".to_string());
     let listener = TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("listening on http://{}", listener.local_addr()?);
+    run(listener).await
+}
+
+/// Serves the chat on `listener` (`pub`: `tests/exercises.rs` runs it in
+/// the test's own process).
+pub async fn run(listener: TcpListener) -> std::io::Result<()> {
     let hub = Arc::new(Hub::default());
     loop {
         let (stream, peer) = listener.accept().await?;
@@ -115,19 +123,6 @@ impl Hub {
             send_to_room(&mut members, &room, &line);
         }
     }
-
-    // ANCHOR: act
-    /// `/me ACTION`: `* NICK ACTION` to the sender's room, the sender
-    /// included. (It can look like a notice, `* alice joined #rust`, but
-    /// always starts with the sender's own nick.)
-    fn act(&self, id: u64, action: &str) {
-        let mut members = self.lock();
-        if let Some(member) = members.get(&id) {
-            let (room, line) = (member.room.clone(), format!("* {} {action}", member.nick));
-            send_to_room(&mut members, &room, &line);
-        }
-    }
-    // ANCHOR_END: act
 
     /// `/nick NEW`: the room hears `* OLD is now known as NEW`.
     fn rename(&self, id: u64, new: &str) -> Result<(), String> {
@@ -279,15 +274,11 @@ fn handle_text(hub: &Hub, id: u64, text: &str) {
                 hub.tell(id, format!("* error: {why}"));
             }
         }
-        // ANCHOR: me
-        "me" if !argument.trim().is_empty() => hub.act(id, argument.trim()),
-        "me" => hub.tell(id, "* error: usage: /me ACTION".to_string()),
-        // ANCHOR_END: me
         "who" => hub.tell(id, hub.who(id)),
         "rooms" => hub.tell(id, hub.rooms()),
         "help" => hub.tell(
             id,
-            "* commands: /nick NAME, /me ACTION, /join ROOM, /who, /rooms, /help".to_string(),
+            "* commands: /nick NAME, /join ROOM, /who, /rooms, /help".to_string(),
         ),
         _ => hub.tell(id, format!("* error: unknown command /{name}; try /help")),
     }
