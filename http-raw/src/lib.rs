@@ -32,6 +32,7 @@ pub mod response;
 pub mod routes;
 pub mod server;
 pub mod status;
+pub mod tls;
 pub mod write;
 
 pub use config::{DEFAULT_PORT, HttpConfig};
