@@ -25,6 +25,7 @@ pub mod connection;
 pub mod date;
 pub mod deadline;
 pub mod error;
+pub mod handshake;
 pub mod limits;
 pub mod parse;
 pub mod request;
@@ -32,6 +33,7 @@ pub mod response;
 pub mod routes;
 pub mod server;
 pub mod status;
+pub mod stream;
 pub mod tls;
 pub mod write;
 
