@@ -106,7 +106,7 @@ fn config(buffer_size: usize) -> UdpEchoConfig {
     }
 }
 
-async fn start_server(config: UdpEchoConfig) -> InProcess<()> {
+async fn start_server(config: UdpEchoConfig) -> InProcess<std::io::Result<udp_echo::EchoSummary>> {
     let socket = bind_udp(config.server.addr())
         .await
         .expect("bind 127.0.0.1:0");
