@@ -2,26 +2,17 @@
 //! per route before a body byte is read, and every protocol-level error
 //! with an `x-request-id` (and JSON under `/api`), on real sockets.
 
-#[path = "../../http-raw/tests/support/mod.rs"]
-mod support;
+mod demo;
 
 use std::time::Duration;
 
+use demo::support::*;
 use http_server::HttpServerConfig;
 use http_server::demo::BODY_LIMIT;
-use support::*;
 
-/// The demo app, as `run` serves it, with the defaults changed by `change`.
+/// The demo app with the defaults changed by `change`; its server.
 async fn start_demo_with(change: impl FnOnce(&mut HttpServerConfig)) -> TestServer {
-    let mut settings = HttpServerConfig::with_defaults(config().server);
-    change(&mut settings);
-    let listener = tcp_echo::bind::bind_tcp(settings.http.server.addr()).expect("bind");
-    let addr = listener.local_addr().expect("local_addr");
-    run_in_process(addr, move |shutdown| async move {
-        http_server::run(listener, &settings, shutdown)
-            .await
-            .expect("the demo app runs");
-    })
+    demo::start_demo_with(change).await.server
 }
 
 async fn start_demo() -> TestServer {
