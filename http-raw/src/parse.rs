@@ -25,7 +25,7 @@ use bytes::Bytes;
 
 use crate::error::HttpError;
 use crate::limits::{MAX_HEADER_SECTION, MAX_HEADERS, MAX_REQUEST_LINE};
-use crate::request::{HeaderSpan, Method, Request, Version, has_token};
+use crate::request::{HeaderSpan, Method, Request, Version, has_token, strip_scheme};
 
 /// At most this many empty lines before a request line are skipped
 /// (RFC 9112 section 2.2 asks servers to ignore at least one).
@@ -245,8 +245,7 @@ fn has_bare_lf(head: &[u8]) -> bool {
 fn check_target(target: &str, method: Method) -> Result<(), HttpError> {
     let valid = target.starts_with('/')
         || (target == "*" && method == Method::Options)
-        || target.starts_with("http://")
-        || target.starts_with("https://");
+        || strip_scheme(target).is_some();
     if valid {
         Ok(())
     } else {

@@ -71,16 +71,20 @@ impl Service for DemoApp {
 // ANCHOR: respond
 /// Answers one request.
 pub async fn respond(app: &DemoApp, request: Request) -> Response {
-    use Method::{Get, Head, Post};
+    use Method::{Get, Head, Options, Post};
     match (request.path(), request.method()) {
-        ("/", Get | Head) => index_page(&request),
+        ("/", Get | Head) => made_for_this_request(index_page(&request)),
         ("/hello", Get | Head) => Response::text(200, "Hello, world"),
         ("/seed-a-plant", Get | Head) => Response::text(200, "🌱 Plant seeded!"),
-        ("/headers", Get | Head) => Response::text(200, describe_request(&request)),
+        ("/headers", Get | Head) => {
+            made_for_this_request(Response::text(200, describe_request(&request)))
+        }
         ("/echo", Post) => echo(request),
         ("/sleep", Get | Head) => sleep(&request).await,
         ("/block", Get | Head) => block(&request),
-        ("/visits", Get | Head) => visits(app),
+        ("/visits", Get | Head) => made_for_this_request(visits(app)),
+        // `OPTIONS *` asks about the server as a whole (RFC 9110 section 9.3.7).
+        ("*", Options) => Response::new(200).with_header("Allow", SERVER_METHODS),
         // The path exists but not with this method: 405, and `Allow` says
         // which methods would work.
         ("/" | "/hello" | "/seed-a-plant" | "/headers" | "/sleep" | "/block" | "/visits", _) => {
@@ -94,6 +98,17 @@ pub async fn respond(app: &DemoApp, request: Request) -> Response {
     }
 }
 // ANCHOR_END: respond
+
+/// Every method some route here answers, for `OPTIONS *`.
+const SERVER_METHODS: &str = "GET, HEAD, POST, OPTIONS";
+
+/// Marks a response that was made for one request (it shows that request, or
+/// a count that changes each time): no cache may store it and hand it to
+/// someone else (RFC 9111 section 5.2.2.5). The page shows the request's
+/// headers, cookies included.
+fn made_for_this_request(response: Response) -> Response {
+    response.with_header("Cache-Control", "no-store")
+}
 
 fn method_not_allowed(request: &Request, allow: &'static str) -> Response {
     Response::text(
@@ -182,12 +197,14 @@ fn visits(app: &DemoApp) -> Response {
 
 /// The request line and headers as the server parsed them.
 fn describe_request(request: &Request) -> String {
-    let mut text = format!(
-        "{} {} {}\n",
-        request.method_str(),
-        request.target(),
-        request.version()
-    );
+    // A HEAD response must have the headers GET's would have, Content-Length
+    // included (RFC 9110 section 9.3.2), so HEAD describes itself as the GET
+    // it stands for: otherwise the length would differ by one byte.
+    let method = match request.method() {
+        Method::Head => "GET",
+        _ => request.method_str(),
+    };
+    let mut text = format!("{method} {} {}\n", request.target(), request.version());
     for (name, value) in request.headers() {
         let _ = writeln!(text, "{name}: {}", String::from_utf8_lossy(value));
     }

@@ -70,3 +70,17 @@ where
         self(request)
     }
 }
+
+/// The response to a request http-raw refuses with `error`: the default,
+/// reshaped by the application, with the status kept.
+pub(crate) fn refusal_response<S: Service>(
+    service: &S,
+    error: &HttpError,
+    request: Option<&Request>,
+) -> Response {
+    let mut response = error.to_response();
+    service.error_response(error, request, &mut response);
+    // The status is the protocol's verdict, not the application's.
+    response.status = error.status();
+    response
+}

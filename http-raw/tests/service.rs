@@ -108,3 +108,19 @@ async fn the_hook_cannot_change_the_status() {
     assert_eq!(response.status, 413);
     assert_eq!(response.body_text(), "fine");
 }
+
+#[tokio::test]
+async fn the_503_at_the_connection_limit_goes_through_the_hook_too() {
+    let mut config = config();
+    config.max_connections = 1;
+    let server = start_service(config, JsonApi).await;
+    let mut first = server.client().await;
+    first
+        .exchange(b"POST /api/a HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")
+        .await;
+    let mut second = server.client().await;
+    let refused = second.read_response().await;
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.header("x-request-id"), Some("req-1"));
+    assert_eq!(refused.header("retry-after"), Some("1"));
+}
