@@ -188,3 +188,22 @@ async fn every_response_names_the_copy_that_sent_it() {
     assert_eq!(response.status, 505);
     assert_eq!(response.header("x-instance"), Some("copy-a"));
 }
+
+#[tokio::test]
+async fn a_client_past_max_connections_gets_503_with_a_request_id() {
+    let server = start_demo_with(|config| {
+        config.http.max_connections = 1;
+        config.instance_name = Some("full-copy".into());
+    })
+    .await;
+    let mut first = server.client().await;
+    assert_eq!(first.exchange(&get("/hello", "")).await.status, 200);
+    // The first connection is kept alive, so the only slot is taken.
+    let mut second = server.client().await;
+    let refused = second.read_response().await;
+    assert_eq!(refused.status, 503, "{}", refused.head);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert!(refused.header("x-request-id").is_some(), "{}", refused.head);
+    assert_eq!(refused.header("x-instance"), Some("full-copy"));
+    second.expect_closed().await;
+}
