@@ -8,7 +8,7 @@ mod support;
 
 use std::process::Stdio;
 
-use support::process::{STEP_TIMEOUT, spawn};
+use tcp_echo::testing::process::{STEP_TIMEOUT, spawn};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 

@@ -4,8 +4,7 @@
 //! installs it and runs these with `--ignored`, and then a missing `nc` is a
 //! failure, not a skip.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 
 use std::process::Stdio;
 
