@@ -48,6 +48,18 @@ pub fn spawn(program: &str, env: &[(&str, &str)]) -> Running {
     spawn_command(Command::new(program), env)
 }
 
+/// Starts `nc` (netcat-openbsd) with `args`, its stdin and stdout piped,
+/// killed if the test ends early.
+pub fn spawn_nc(args: &[&str]) -> Child {
+    Command::new("nc")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("`nc` must be installed (Debian: apt-get install netcat-openbsd)")
+}
+
 /// Starts `program` under `sh` with at most `max_files` open file descriptors
 /// (`ulimit -n`), to see what the server does when it runs out.
 pub fn spawn_with_fd_limit(program: &str, max_files: u32, env: &[(&str, &str)]) -> Running {
