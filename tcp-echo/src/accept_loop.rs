@@ -144,6 +144,17 @@ pub async fn serve<H, F>(
     F::Output: Display,
 {
     fd_limit::warn_if_too_low(limits.max_connections);
+    let max_connections = limits.max_connections;
+    match limits.refusal {
+        None => info!(
+            max_connections,
+            "at the connection limit, new clients wait in the backlog until one closes"
+        ),
+        Some(_) => info!(
+            max_connections,
+            "at the connection limit, new clients are refused and closed"
+        ),
+    }
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let mut at_limit = LimitEpisode::default();
     let stopping = CancellationToken::new();
