@@ -5,20 +5,23 @@
 //! 1. **Read until a whole head is in the buffer** (`read_head`). Each read
 //!    appends to one buffer and we try the parser again; bytes after the head
 //!    stay there for later.
-//! 2. **Read the body** the head announced (`read_body`): so many bytes, or
+//! 2. **Ask the application how much body it accepts** (`body_limit`), and
+//!    refuse a larger one with 413 before reading any of it.
+//! 3. **Read the body** the head announced (`read_body`): so many bytes, or
 //!    chunks until the last one. If the client sent `Expect: 100-continue`
 //!    it waits for our `100 Continue` before sending the body.
-//! 3. **Call the handler** with the `Request`, get a `Response`.
-//! 4. **Write the response** into the write buffer. It goes out on the socket
+//! 4. **Call the application** with the `Request`, get a `Response`.
+//! 5. **Write the response** into the write buffer. It goes out on the socket
 //!    when there is nothing else to do right now: so the responses to a batch
 //!    of pipelined requests leave in one `write`.
-//! 5. **Keep the connection or close it**: HTTP/1.1 keeps it unless either
+//! 6. **Keep the connection or close it**: HTTP/1.1 keeps it unless either
 //!    side said `Connection: close`; HTTP/1.0 closes it unless the client
 //!    asked for keep-alive. Then back to 1, with a shorter timeout.
 //!
 //! Every wait is bounded by the connection's `Deadline`, and waiting for a
 //! new request also ends when the server shuts down. Errors in the request
-//! get their status code and close the connection; I/O errors just close it.
+//! get their status code (in a response the application may reshape) and
+//! close the connection; I/O errors just close it.
 
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -48,6 +51,7 @@ use crate::limits::{
 use crate::parse::{Framing, ParsedHead, parse_head};
 use crate::request::{Method, Request, Version};
 use crate::response::{Body, ChunkStream, Response, Upgraded};
+use crate::service::{Service, refusal_response};
 use crate::write::{ConnectionHeader, LAST_CHUNK, ResponseFraming, write_chunk_header, write_head};
 
 /// The timeouts a connection needs, copied out of `HttpConfig`.
@@ -121,15 +125,16 @@ impl fmt::Display for ConnectionSummary {
 
 /// Why reading a request stopped short.
 enum ReadError {
-    /// The request is bad: answer with its status.
-    Http(HttpError),
+    /// The request is bad: answer with its status. The request's head, when
+    /// it was parsed, lets the application shape that answer.
+    Http(HttpError, Option<Request>),
     /// The connection ended: nothing to answer.
     End(End),
 }
 
 impl From<HttpError> for ReadError {
     fn from(error: HttpError) -> ReadError {
-        ReadError::Http(error)
+        ReadError::Http(error, None)
     }
 }
 
@@ -172,15 +177,11 @@ struct HttpConnection {
 
 // ANCHOR: serve_connection
 /// Serves HTTP on one accepted connection until it ends.
-pub async fn serve_connection<H, F>(
+pub async fn serve_connection<S: Service>(
     connection: Connection,
-    handler: Arc<H>,
+    service: Arc<S>,
     timeouts: Timeouts,
-) -> ConnectionSummary
-where
-    H: Fn(Request) -> F,
-    F: Future<Output = Response>,
-{
+) -> ConnectionSummary {
     let Connection {
         stream,
         peer,
@@ -203,7 +204,7 @@ where
         requests: 0,
     };
     let end = loop {
-        match connection.serve_one(&*handler).await {
+        match connection.serve_one(&*service).await {
             Ok(Next::Request) => continue,
             Ok(Next::End(end)) => break end,
             Ok(Next::Upgrade(response)) => {
@@ -213,8 +214,8 @@ where
                 return ConnectionSummary { requests, end };
             }
             Err(ReadError::End(end)) => break end,
-            Err(ReadError::Http(error)) => {
-                connection.refuse(&error).await;
+            Err(ReadError::Http(error, request)) => {
+                connection.refuse(&*service, &error, request.as_ref()).await;
                 break End::Refused(error);
             }
         }
@@ -227,12 +228,8 @@ where
 
 impl HttpConnection {
     // ANCHOR: serve_one
-    /// Reads one request, runs the handler, queues the response.
-    async fn serve_one<H, F>(&mut self, handler: &H) -> Result<Next, ReadError>
-    where
-        H: Fn(Request) -> F,
-        F: Future<Output = Response>,
-    {
+    /// Reads one request, runs the application, queues the response.
+    async fn serve_one<S: Service>(&mut self, service: &S) -> Result<Next, ReadError> {
         let head = self.read_head().await?;
         // Timed only when the request's log line will be written.
         let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
@@ -244,21 +241,34 @@ impl HttpConnection {
         trace!(head = %head_bytes.escape_ascii(), "raw head");
         debug!(bytes = head_bytes.len(), framing = ?head.framing, "head parsed");
 
-        let body = self.read_body(&head).await?;
         let close_requested = match head.version {
             Version::Http11 => head.connection_close,
             Version::Http10 => head.connection_close || !head.connection_keep_alive,
         };
         let version = head.version;
-        let request = head.into_request(head_bytes, body, Some(self.peer));
+        let expect_continue = head.expect_continue && version == Version::Http11;
+        let framing = head.framing.clone();
+        let mut request = head.into_request(head_bytes, Bytes::new(), Some(self.peer));
+        let body = match framing {
+            Ok(framing) => {
+                self.read_body(service, &request, framing, expect_continue)
+                    .await
+            }
+            Err(error) => Err(error.into()),
+        };
+        match body {
+            Ok(body) => request.body = body,
+            Err(ReadError::Http(error, _)) => return Err(ReadError::Http(error, Some(request))),
+            Err(end) => return Err(end),
+        }
         let method = request.method();
         let target_for_log = LogTarget::of(&request);
 
-        let mut response = self.handle(handler, request).await?;
+        let mut response = self.handle(service, request).await?;
         debug!(status = response.status(), "handler done");
         self.requests += 1;
 
-        if response.on_upgrade.is_some() && response.status() == 101 {
+        if response.is_upgrade() && response.status() == 101 {
             return Ok(Next::Upgrade(response));
         }
         let close = close_requested
@@ -356,14 +366,29 @@ impl HttpConnection {
     // ANCHOR_END: read_head
 
     // ANCHOR: read_body
-    /// Reads the body that `head` announced.
-    async fn read_body(&mut self, head: &ParsedHead) -> Result<Bytes, ReadError> {
-        let needs_more = match head.framing {
+    /// Reads the body that `request`'s head announced, if the application
+    /// accepts that much; refuses it with 413 before reading it otherwise.
+    async fn read_body<S: Service>(
+        &mut self,
+        service: &S,
+        request: &Request,
+        framing: Framing,
+        expect_continue: bool,
+    ) -> Result<Bytes, ReadError> {
+        if framing == Framing::None {
+            return Ok(Bytes::new());
+        }
+        let limit = service.body_limit(request);
+        let needs_more = match framing {
             Framing::None => return Ok(Bytes::new()),
-            Framing::Length(length) => self.read_buf.len() < length,
+            Framing::Length(length) if length > limit as u64 => {
+                return Err(HttpError::ContentTooLarge { limit }.into());
+            }
+            // Fits in usize: it is at most `limit`.
+            Framing::Length(length) => self.read_buf.len() < length as usize,
             Framing::Chunked => true,
         };
-        if head.expect_continue && head.version == Version::Http11 && needs_more {
+        if expect_continue && needs_more {
             // The client waits for this before sending the body (RFC 9110
             // section 10.1.1). Earlier pipelined responses go first.
             debug!("sending 100 Continue");
@@ -371,9 +396,13 @@ impl HttpConnection {
                 .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
             self.flush().await?;
         }
-        match head.framing {
+        // One deadline for the whole body, not one per read: a client that
+        // sends a byte a second would otherwise hold the connection forever.
+        self.deadline.set(Instant::now() + self.timeouts.body);
+        match framing {
             Framing::None => Ok(Bytes::new()),
             Framing::Length(length) => {
+                let length = length as usize;
                 self.read_buf
                     .reserve(length.saturating_sub(self.read_buf.len()));
                 while self.read_buf.len() < length {
@@ -384,7 +413,7 @@ impl HttpConnection {
                 Ok(body)
             }
             Framing::Chunked => {
-                let mut decoder = ChunkedDecoder::new();
+                let mut decoder = ChunkedDecoder::new(limit);
                 let mut body = BytesMut::new();
                 while !decoder.decode(&mut self.read_buf, &mut body)? {
                     self.read_more_body().await?;
@@ -396,9 +425,8 @@ impl HttpConnection {
     }
     // ANCHOR_END: read_body
 
-    /// One read of body bytes, within the body timeout.
+    /// One read of body bytes, before the body's deadline.
     async fn read_more_body(&mut self) -> Result<(), ReadError> {
-        self.deadline.set(Instant::now() + self.timeouts.body);
         if self.read_buf.capacity() == self.read_buf.len() {
             self.read_buf.reserve(INITIAL_READ_BUFFER);
         }
@@ -413,15 +441,15 @@ impl HttpConnection {
         Ok(())
     }
 
-    /// Runs the handler. If it cannot answer at once (it waits on a timer, a
-    /// database, ...), the responses already queued are sent first, so
-    /// earlier pipelined requests are not held back by a slow later one.
-    async fn handle<H, F>(&mut self, handler: &H, request: Request) -> Result<Response, ReadError>
-    where
-        H: Fn(Request) -> F,
-        F: Future<Output = Response>,
-    {
-        let mut handling = pin!(handler(request));
+    /// Runs the application. If it cannot answer at once (it waits on a
+    /// timer, a database, ...), the responses already queued are sent first,
+    /// so earlier pipelined requests are not held back by a slow later one.
+    async fn handle<S: Service>(
+        &mut self,
+        service: &S,
+        request: Request,
+    ) -> Result<Response, ReadError> {
+        let mut handling = pin!(service.call(request));
         match poll_fn(|context| Poll::Ready(handling.as_mut().poll(context))).await {
             Poll::Ready(response) => Ok(response),
             Poll::Pending => {
@@ -537,15 +565,17 @@ impl HttpConnection {
         }
     }
 
-    /// Sends an error response and closes the connection.
-    async fn refuse(&mut self, error: &HttpError) {
+    /// Sends the error response (as the application shaped it) and closes
+    /// the connection.
+    async fn refuse<S: Service>(
+        &mut self,
+        service: &S,
+        error: &HttpError,
+        request: Option<&Request>,
+    ) {
         let status = error.status();
         debug!(status, %error, "refusing the request");
-        let body = format!(
-            "{status} {}: {error}\n",
-            crate::status::reason_phrase(status)
-        );
-        let response = Response::text(status, body);
+        let mut response = refusal_response(service, error, request);
         let framing = ResponseFraming::of(&response);
         write_head(
             &mut self.write_buf,
@@ -553,8 +583,9 @@ impl HttpConnection {
             framing,
             ConnectionHeader::Close,
         );
-        if let Some(bytes) = response.body().as_bytes() {
-            self.write_buf.extend_from_slice(bytes);
+        let head_only = request.is_some_and(|request| request.method() == Method::Head);
+        if !head_only && framing != ResponseFraming::NoBody {
+            let _ = self.write_body(response.take_body(), framing).await;
         }
         info!(status, "refused: {error}");
         self.close_gracefully().await;

@@ -4,9 +4,7 @@
 //! Ctrl+C or SIGTERM.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use http_raw::routes::{DemoApp, respond};
 use http_raw::{DEFAULT_PORT, HttpConfig};
 use tcp_echo::logging;
 use tcp_echo::shutdown::shutdown_signal;
@@ -26,15 +24,6 @@ async fn main() -> ExitCode {
         Ok(listener) => listener,
         Err(status) => return status,
     };
-
-    // The app's state, shared by every request for as long as we run.
-    let app = DemoApp::new();
-    http_raw::serve(
-        listener,
-        &config,
-        move |request| respond(Arc::clone(&app), request),
-        shutdown,
-    )
-    .await;
+    http_raw::run(listener, &config, shutdown).await;
     ExitCode::SUCCESS
 }

@@ -31,10 +31,12 @@ pub mod summary;
 // Used by every lesson, which build on these rather than copy them: settings
 // (`config.rs`), binding (`bind.rs`), `main`'s first steps (`startup.rs`),
 // logs (`logging.rs`), Ctrl+C and SIGTERM (`shutdown.rs`), the async accept
-// loop with its connection limit (`accept_loop.rs`), and the open-files limit
-// (`fd_limit.rs`).
+// loop with its connection limit (`accept_loop.rs`), the open-files limit
+// (`fd_limit.rs`), and the checker framework every lesson's `check` uses
+// (`check.rs`).
 pub mod accept_loop;
 pub mod bind;
+pub mod check;
 pub mod config;
 pub mod fd_limit;
 pub mod logging;

@@ -1,0 +1,319 @@
+//! The checker (`--bin check`) is fair: the lesson's own server passes every
+//! stage; each build-along step passes exactly the stages its header claims;
+//! a Node server written the way tutorials write one passes what it should
+//! and fails where it should; a server with one deliberate flaw fails at the
+//! stage for that flaw, with a report that quotes the bytes; and nothing
+//! answering is exit status 2 with one sentence.
+//!
+//! The checker runs in this process (its modules are included by path), the
+//! servers as real processes or tasks on real sockets.
+
+#[path = "../src/bin/check/client.rs"]
+mod client;
+use tcp_echo::testing::process;
+#[path = "../src/bin/check/stages.rs"]
+mod stages;
+
+mod flawed;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tcp_echo::check::{self, Verdict};
+
+/// How long each check waits for the server: the checker's own default.
+const PATIENCE: Duration = check::STEP_TIMEOUT;
+
+/// What a run printed.
+struct Report {
+    verdict: Verdict,
+    out: String,
+    err: String,
+}
+
+/// Runs every stage against `addr` (stopping at the first failure).
+async fn check_server(addr: SocketAddr) -> Report {
+    let mut target = client::Target {
+        addr,
+        host: addr.to_string(),
+        patience: PATIENCE,
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let verdict = check::run_stages(&mut target, stages::STAGES, false, &mut out, &mut err)
+        .await
+        .expect("writing to a Vec cannot fail");
+    Report {
+        verdict,
+        out: String::from_utf8_lossy(&out).into_owned(),
+        err: String::from_utf8_lossy(&err).into_owned(),
+    }
+}
+
+impl Report {
+    /// Asserts stages 1..=`passes` passed and, unless that is all of them,
+    /// that the next one failed and the run stopped there.
+    fn assert_stops_after(&self, passes: usize, who: &str) {
+        let lines: Vec<&str> = self
+            .out
+            .lines()
+            .filter(|line| line.starts_with("PASS") || line.starts_with("FAIL"))
+            .collect();
+        let mut wanted: Vec<String> = stages::STAGES[..passes]
+            .iter()
+            .enumerate()
+            .map(|(i, stage)| format!("PASS stage {}: {}", i + 1, stage.name))
+            .collect();
+        if passes < stages::STAGES.len() {
+            wanted.push(format!(
+                "FAIL stage {}: {}",
+                passes + 1,
+                stages::STAGES[passes].name
+            ));
+        }
+        assert_eq!(lines, wanted, "{who}: the checker said\n{}", self.out);
+        let expected_verdict = if passes == stages::STAGES.len() {
+            Verdict::AllPassed
+        } else {
+            Verdict::StageFailed
+        };
+        assert_eq!(self.verdict, expected_verdict, "{who}:\n{}", self.out);
+        assert!(self.err.is_empty(), "{who}: stderr {:?}", self.err);
+        if passes < stages::STAGES.len() {
+            for part in [
+                "  sent:     ",
+                "  expected: ",
+                "  got:      ",
+                "  hint:     ",
+            ] {
+                assert!(
+                    self.out.contains(part),
+                    "{who}: a failure report has `{part}`:\n{}",
+                    self.out
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_lessons_own_server_passes_every_stage() {
+    let mut server = process::spawn(env!("CARGO_BIN_EXE_http-raw"), &[]);
+    let port = server.listening_port("http").await;
+    let report = check_server(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await;
+    report.assert_stops_after(stages::STAGES.len(), "http-raw");
+}
+
+/// Where cargo put this package's examples: next to the test binary's
+/// `deps/` directory. `cargo test -p http-raw` builds them.
+fn example(name: &str) -> String {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let debug_dir: PathBuf = test_binary
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/debug")
+        .to_path_buf();
+    let path = debug_dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test -p http-raw` (which builds the examples) or `cargo build -p http-raw --examples`",
+        path.display()
+    );
+    path.to_string_lossy().into_owned()
+}
+
+/// Runs the build-along step `name` and checks it.
+async fn check_step(name: &str, passes: usize) {
+    let mut step = process::spawn(&example(name), &[]);
+    let port = step.listening_port("http").await;
+    let report = check_server(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await;
+    report.assert_stops_after(passes, name);
+}
+
+// Each step's header says which stages it passes; these hold it to that.
+
+#[tokio::test]
+async fn step1_passes_stage_1_and_fails_route() {
+    check_step("step1-respond", 1).await;
+}
+
+#[tokio::test]
+async fn step2_passes_stages_1_to_2_and_fails_headers() {
+    check_step("step2-route", 2).await;
+}
+
+#[tokio::test]
+async fn step3_passes_stages_1_to_3_and_fails_the_body() {
+    check_step("step3-headers", 3).await;
+}
+
+#[tokio::test]
+async fn step4_passes_stages_1_to_5_and_fails_keep_alive() {
+    check_step("step4-body", 5).await;
+}
+
+#[tokio::test]
+async fn step5_passes_stages_1_to_6_and_fails_chunked() {
+    check_step("step5-keep-alive", 6).await;
+}
+
+#[tokio::test]
+async fn step6_passes_stages_1_to_8_and_fails_head() {
+    check_step("step6-chunked", 8).await;
+}
+
+#[tokio::test]
+async fn a_server_without_flaws_passes_every_stage() {
+    let addr = flawed::start(flawed::Flaw::None).await;
+    check_server(addr)
+        .await
+        .assert_stops_after(stages::STAGES.len(), "the flawless test server");
+}
+
+/// Starts the server with `flaw` and asserts the checker stops at `stage`
+/// with `hint_part` in its hint.
+async fn assert_flaw_caught(flaw: flawed::Flaw, hint_part: &str) {
+    let (_, stage) = flawed::FLAWS
+        .iter()
+        .find(|(candidate, _)| *candidate == flaw)
+        .copied()
+        .expect("every flaw is in FLAWS");
+    let addr = flawed::start(flaw).await;
+    let report = check_server(addr).await;
+    report.assert_stops_after(stage - 1, &format!("{flaw:?}"));
+    let hint = report
+        .out
+        .lines()
+        .find(|line| line.starts_with("  hint:"))
+        .unwrap_or_default();
+    assert!(
+        hint.contains(hint_part),
+        "{flaw:?}: the hint should mention {hint_part:?}:\n{}",
+        report.out
+    );
+}
+
+#[tokio::test]
+async fn no_content_length_fails_respond() {
+    assert_flaw_caught(flawed::Flaw::NoContentLength, "Content-Length: 12").await;
+}
+
+#[tokio::test]
+async fn routing_on_the_query_string_fails_route() {
+    assert_flaw_caught(flawed::Flaw::RoutesOnQueryString, "first `?`").await;
+}
+
+#[tokio::test]
+async fn trusting_one_read_fails_headers() {
+    assert_flaw_caught(flawed::Flaw::TrustsOneRead, "two pieces").await;
+}
+
+#[tokio::test]
+async fn a_body_read_as_text_fails_the_body_stage() {
+    assert_flaw_caught(flawed::Flaw::BodyAsText, "keep them as bytes").await;
+}
+
+#[tokio::test]
+async fn one_client_at_a_time_fails_concurrent_clients() {
+    assert_flaw_caught(flawed::Flaw::OneClientAtATime, "own task").await;
+}
+
+#[tokio::test]
+async fn closing_every_connection_fails_keep_alive() {
+    assert_flaw_caught(flawed::Flaw::NoKeepAlive, "keep HTTP/1.1 connections open").await;
+}
+
+#[tokio::test]
+async fn ignoring_chunked_fails_the_chunked_stage() {
+    assert_flaw_caught(flawed::Flaw::IgnoresChunked, "RFC 9112 section 7.1").await;
+}
+
+#[tokio::test]
+async fn a_fresh_buffer_per_request_fails_pipelining() {
+    assert_flaw_caught(
+        flawed::Flaw::FreshBufferPerRequest,
+        "keep the bytes after it",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_body_after_head_fails_head() {
+    assert_flaw_caught(flawed::Flaw::BodyOnHead, "no body").await;
+}
+
+#[tokio::test]
+async fn a_405_without_allow_fails_error_statuses() {
+    assert_flaw_caught(flawed::Flaw::NoAllowOn405, "Allow: GET, HEAD").await;
+}
+
+#[tokio::test]
+async fn no_body_limit_fails_limits() {
+    assert_flaw_caught(flawed::Flaw::NoBodyLimit, "1 MiB").await;
+}
+
+#[tokio::test]
+async fn ignoring_connection_close_fails_the_last_stage() {
+    assert_flaw_caught(flawed::Flaw::IgnoresConnectionClose, "close the connection").await;
+}
+
+#[tokio::test]
+async fn the_report_quotes_bytes_escaped() {
+    let addr = flawed::start(flawed::Flaw::NoContentLength).await;
+    let report = check_server(addr).await;
+    let host = addr.to_string();
+    assert!(
+        report.out.contains(&format!(
+            "  sent:     \"GET /hello HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n\""
+        )),
+        "{}",
+        report.out
+    );
+    assert!(
+        report.out.contains("Hello, world\" ("),
+        "the got: line shows the body: {}",
+        report.out
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs node; .ci/run runs it"]
+async fn a_node_tutorial_server_passes_stages_1_to_3_and_fails_the_binary_body() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/server.js");
+    let mut node = process::spawn(script, &[]);
+    let port = node.listening_port("http").await;
+    let report = check_server(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await;
+    report.assert_stops_after(3, "tests/node/server.js");
+    assert!(report.out.contains("keep them as bytes"), "{}", report.out);
+}
+
+#[tokio::test]
+async fn nothing_answering_is_exit_status_2_and_one_sentence() {
+    // A port that was free a moment ago: nothing listens there now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let verdict = check::run(
+        "http-raw",
+        "127.0.0.1:3000",
+        &[format!("127.0.0.1:{port}")],
+        stages::STAGES,
+        client::Target::from,
+        &mut out,
+        &mut err,
+    )
+    .await
+    .expect("writing to a Vec cannot fail");
+    assert_eq!(verdict, Verdict::Unusable);
+    assert_eq!(verdict.exit_code(), 2);
+    let err = String::from_utf8_lossy(&err);
+    assert_eq!(err.lines().count(), 1, "one sentence: {err:?}");
+    assert!(err.contains("nothing is answering"), "{err:?}");
+    assert!(
+        out.is_empty(),
+        "no stage lines: {:?}",
+        String::from_utf8_lossy(&out)
+    );
+}
