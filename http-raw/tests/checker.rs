@@ -10,8 +10,7 @@
 
 #[path = "../src/bin/check/client.rs"]
 mod client;
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 #[path = "../src/bin/check/stages.rs"]
 mod stages;
 

@@ -3,8 +3,7 @@
 //! the server. Needs `redis-server` on the PATH (CI installs it).
 
 mod demo;
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 
 use std::collections::HashSet;
 use std::process::Stdio;

@@ -18,11 +18,9 @@
 #[path = "../src/bin/check/stages.rs"]
 mod stages;
 
-#[path = "../../tcp-echo/tests/support/in_process.rs"]
-mod in_process;
+use tcp_echo::testing::in_process;
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -103,6 +101,7 @@ fn config(buffer_size: usize) -> UdpEchoConfig {
             shutdown_grace: Duration::from_secs(5),
         },
         buffer_size,
+        loop_window: udp_echo::loop_guard::LOOP_WINDOW,
     }
 }
 

@@ -15,8 +15,7 @@
 //! itself with `cargo run -p ws-chat --bin check`, since every lesson's
 //! checker is called `check` and they share `target/debug/check`.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 
 #[path = "../src/bin/check/peer.rs"]
 #[allow(dead_code)]
