@@ -93,6 +93,7 @@ fn config(buffer_size: usize) -> UdpEchoConfig {
     UdpEchoConfig {
         server: ServerConfig::localhost_any_port(),
         buffer_size,
+        loop_window: udp_echo::loop_guard::LOOP_WINDOW,
     }
 }
 
