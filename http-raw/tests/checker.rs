@@ -15,120 +15,36 @@ mod process;
 #[path = "../src/bin/check/stages.rs"]
 mod stages;
 
+mod check_support;
 mod flawed;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-use std::time::Duration;
 
+use check_support::{check_server, example};
 use tcp_echo::check::{self, Verdict};
-
-/// How long each check waits for the server: the checker's own default.
-const PATIENCE: Duration = check::STEP_TIMEOUT;
-
-/// What a run printed.
-struct Report {
-    verdict: Verdict,
-    out: String,
-    err: String,
-}
-
-/// Runs every stage against `addr` (stopping at the first failure).
-async fn check_server(addr: SocketAddr) -> Report {
-    let mut target = client::Target {
-        addr,
-        host: addr.to_string(),
-        patience: PATIENCE,
-    };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let verdict = check::run_stages(&mut target, stages::STAGES, false, &mut out, &mut err)
-        .await
-        .expect("writing to a Vec cannot fail");
-    Report {
-        verdict,
-        out: String::from_utf8_lossy(&out).into_owned(),
-        err: String::from_utf8_lossy(&err).into_owned(),
-    }
-}
-
-impl Report {
-    /// Asserts stages 1..=`passes` passed and, unless that is all of them,
-    /// that the next one failed and the run stopped there.
-    fn assert_stops_after(&self, passes: usize, who: &str) {
-        let lines: Vec<&str> = self
-            .out
-            .lines()
-            .filter(|line| line.starts_with("PASS") || line.starts_with("FAIL"))
-            .collect();
-        let mut wanted: Vec<String> = stages::STAGES[..passes]
-            .iter()
-            .enumerate()
-            .map(|(i, stage)| format!("PASS stage {}: {}", i + 1, stage.name))
-            .collect();
-        if passes < stages::STAGES.len() {
-            wanted.push(format!(
-                "FAIL stage {}: {}",
-                passes + 1,
-                stages::STAGES[passes].name
-            ));
-        }
-        assert_eq!(lines, wanted, "{who}: the checker said\n{}", self.out);
-        let expected_verdict = if passes == stages::STAGES.len() {
-            Verdict::AllPassed
-        } else {
-            Verdict::StageFailed
-        };
-        assert_eq!(self.verdict, expected_verdict, "{who}:\n{}", self.out);
-        assert!(self.err.is_empty(), "{who}: stderr {:?}", self.err);
-        if passes < stages::STAGES.len() {
-            for part in [
-                "  sent:     ",
-                "  expected: ",
-                "  got:      ",
-                "  hint:     ",
-            ] {
-                assert!(
-                    self.out.contains(part),
-                    "{who}: a failure report has `{part}`:\n{}",
-                    self.out
-                );
-            }
-        }
-    }
-}
 
 #[tokio::test]
 async fn the_lessons_own_server_passes_every_stage() {
     let mut server = process::spawn(env!("CARGO_BIN_EXE_http-raw"), &[]);
     let port = server.listening_port("http").await;
-    let report = check_server(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await;
-    report.assert_stops_after(stages::STAGES.len(), "http-raw");
-}
-
-/// Where cargo put this package's examples: next to the test binary's
-/// `deps/` directory. `cargo test -p http-raw` builds them.
-fn example(name: &str) -> String {
-    let test_binary = std::env::current_exe().expect("the test binary's path");
-    let debug_dir: PathBuf = test_binary
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/debug")
-        .to_path_buf();
-    let path = debug_dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo test -p http-raw` (which builds the examples) or `cargo build -p http-raw --examples`",
-        path.display()
-    );
-    path.to_string_lossy().into_owned()
+    let report = check_server(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        stages::STAGES,
+    )
+    .await;
+    report.assert_stops_after(stages::STAGES, stages::STAGES.len(), "http-raw");
 }
 
 /// Runs the build-along step `name` and checks it.
 async fn check_step(name: &str, passes: usize) {
     let mut step = process::spawn(&example(name), &[]);
     let port = step.listening_port("http").await;
-    let report = check_server(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await;
-    report.assert_stops_after(passes, name);
+    let report = check_server(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        stages::STAGES,
+    )
+    .await;
+    report.assert_stops_after(stages::STAGES, passes, name);
 }
 
 // Each step's header says which stages it passes; these hold it to that.
@@ -166,9 +82,11 @@ async fn step6_passes_stages_1_to_8_and_fails_head() {
 #[tokio::test]
 async fn a_server_without_flaws_passes_every_stage() {
     let addr = flawed::start(flawed::Flaw::None).await;
-    check_server(addr)
-        .await
-        .assert_stops_after(stages::STAGES.len(), "the flawless test server");
+    check_server(addr, stages::STAGES).await.assert_stops_after(
+        stages::STAGES,
+        stages::STAGES.len(),
+        "the flawless test server",
+    );
 }
 
 /// Starts the server with `flaw` and asserts the checker stops at `stage`
@@ -180,15 +98,10 @@ async fn assert_flaw_caught(flaw: flawed::Flaw, hint_part: &str) {
         .copied()
         .expect("every flaw is in FLAWS");
     let addr = flawed::start(flaw).await;
-    let report = check_server(addr).await;
-    report.assert_stops_after(stage - 1, &format!("{flaw:?}"));
-    let hint = report
-        .out
-        .lines()
-        .find(|line| line.starts_with("  hint:"))
-        .unwrap_or_default();
+    let report = check_server(addr, stages::STAGES).await;
+    report.assert_stops_after(stages::STAGES, stage - 1, &format!("{flaw:?}"));
     assert!(
-        hint.contains(hint_part),
+        report.hint().contains(hint_part),
         "{flaw:?}: the hint should mention {hint_part:?}:\n{}",
         report.out
     );
@@ -261,7 +174,7 @@ async fn ignoring_connection_close_fails_the_last_stage() {
 #[tokio::test]
 async fn the_report_quotes_bytes_escaped() {
     let addr = flawed::start(flawed::Flaw::NoContentLength).await;
-    let report = check_server(addr).await;
+    let report = check_server(addr, stages::STAGES).await;
     let host = addr.to_string();
     assert!(
         report.out.contains(&format!(
@@ -283,8 +196,12 @@ async fn a_node_tutorial_server_passes_stages_1_to_3_and_fails_the_binary_body()
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/server.js");
     let mut node = process::spawn(script, &[]);
     let port = node.listening_port("http").await;
-    let report = check_server(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await;
-    report.assert_stops_after(3, "tests/node/server.js");
+    let report = check_server(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        stages::STAGES,
+    )
+    .await;
+    report.assert_stops_after(stages::STAGES, 3, "tests/node/server.js");
     assert!(report.out.contains("keep them as bytes"), "{}", report.out);
 }
 
