@@ -54,11 +54,16 @@
 //!   ended; [`Reply::describe`] is the `got:` line.
 //! - [`show`] escapes bytes for the `sent:` and `expected:` lines (long
 //!   payloads are cut, with their length). [`first_difference`] finds where
-//!   two payloads part.
+//!   two payloads part, [`show_window`] shows a few bytes from there.
 //! - Tests run a checker in-process with [`run`], which writes to any
 //!   `Write`, or through the binary. Every lesson's binary is named `check`,
 //!   so they all build to the same `target/debug/check`: run a lesson's
 //!   checker with `cargo run -p LESSON --bin check`, never from that path.
+//!   Examples share one directory the same way (`target/debug/examples/`):
+//!   give build-along steps names no other lesson uses.
+//! - tcp-echo's `tests/checker.rs` shows the fairness tests: the lesson's
+//!   server, each step, broken servers and Node servers, in-process and
+//!   through the binary.
 //!
 //! The stages are the spec the lesson's chapter gives: a learner's server
 //! that does what the chapter says passes them, whatever it is written in.
@@ -75,7 +80,7 @@ use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
 
-pub use escape::{first_difference, show, show_from};
+pub use escape::{first_difference, show, show_from, show_window};
 pub use tcp::{Reply, ReplyEnd};
 
 /// How long any one network step (connect, a send, a reply) may take before
@@ -215,12 +220,7 @@ impl Failure {
                 addr,
                 error: error.clone(),
             }),
-            ..Failure::new(
-                sent,
-                format!("a connection to {addr}"),
-                format!("no connection: {error}"),
-                hint,
-            )
+            ..Failure::new(sent, format!("a server at {addr}"), error, hint)
         }
     }
 }

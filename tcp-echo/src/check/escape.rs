@@ -39,6 +39,25 @@ pub fn show_from(bytes: &[u8], offset: usize) -> String {
     text
 }
 
+/// At most this many bytes are shown on each side of a difference.
+pub const DIFFERENCE_WINDOW: usize = 12;
+
+/// Up to [`DIFFERENCE_WINDOW`] bytes of `bytes` from `offset`, escaped and
+/// quoted, with `...` if more follow: for showing where two payloads part.
+pub fn show_window(bytes: &[u8], offset: usize) -> String {
+    let offset = offset.min(bytes.len());
+    let end = bytes.len().min(offset + DIFFERENCE_WINDOW);
+    let mut text = String::from("\"");
+    for &byte in &bytes[offset..end] {
+        push_escaped(&mut text, byte);
+    }
+    text.push('"');
+    if end < bytes.len() {
+        text.push_str("...");
+    }
+    text
+}
+
 /// Where `expected` and `got` first differ, or `None` if they are equal.
 /// When one is a prefix of the other, that is the shorter one's length.
 pub fn first_difference(expected: &[u8], got: &[u8]) -> Option<usize> {

@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
 
-use super::escape::{first_difference, show, show_from};
+use super::escape::{SHOWN_BYTES, first_difference, show, show_window};
 use super::{Failure, Target};
 
 /// Reads ask for at most 64 KiB at a time.
@@ -62,21 +62,29 @@ impl Reply {
     /// payload, how much of it came and where it first differs, rather than
     /// its first 64 bytes, which are likely fine.
     pub fn describe_against(&self, expected: &[u8]) -> String {
+        let short = expected.len().max(self.bytes.len()) <= SHOWN_BYTES;
         match first_difference(expected, &self.bytes) {
             None => self.describe(),
-            Some(at) if at == self.bytes.len() && at > 0 => format!(
+            _ if short => self.describe(),
+            Some(0) => self.describe(),
+            Some(at) if at == self.bytes.len() => format!(
                 "the first {at} of the {} bytes (right so far){}",
                 expected.len(),
                 self.end_phrase()
             ),
-            Some(at) if at > 0 => format!(
-                "{} bytes, right up to byte {at}, then {} where {} was expected{}",
-                self.bytes.len(),
-                show_from(&self.bytes, at),
-                show_from(expected, at),
+            Some(at) if at == expected.len() => format!(
+                "the {at} bytes, then {} bytes more: {}{}",
+                self.bytes.len() - at,
+                show_window(&self.bytes, at),
                 self.end_phrase()
             ),
-            Some(_) => self.describe(),
+            Some(at) => format!(
+                "{} bytes, which differ from byte {at} on: {} where {} was expected{}",
+                self.bytes.len(),
+                show_window(&self.bytes, at),
+                show_window(expected, at),
+                self.end_phrase()
+            ),
         }
     }
 
@@ -262,7 +270,7 @@ mod tests {
         assert!(
             wrong
                 .describe_against(&expected)
-                .starts_with(r#"1000 bytes, right up to byte 500, then from byte 500: "\x08\x07"#),
+                .starts_with(r#"1000 bytes, which differ from byte 500 on: "\x08\x07"#),
             "{}",
             wrong.describe_against(&expected)
         );
