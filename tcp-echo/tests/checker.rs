@@ -26,10 +26,10 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use support::process::spawn;
 use support::{config, start_server};
 use tcp_echo::EchoMode;
 use tcp_echo::check::{self, Verdict, echo_stages::STAGES};
+use tcp_echo::testing::process::spawn;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
