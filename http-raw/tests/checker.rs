@@ -10,8 +10,6 @@
 
 #[path = "../src/bin/check/client.rs"]
 mod client;
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
 #[path = "../src/bin/check/stages.rs"]
 mod stages;
 
@@ -22,6 +20,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use check_support::{check_server, example};
 use tcp_echo::check::{self, Verdict};
+use tcp_echo::testing::process;
 
 #[tokio::test]
 async fn the_lessons_own_server_passes_every_stage() {

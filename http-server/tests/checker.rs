@@ -9,8 +9,6 @@
 mod check_support;
 #[path = "../../http-raw/src/bin/check/client.rs"]
 mod client;
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
 #[path = "../src/bin/check/stages.rs"]
 mod stages;
 #[path = "../../http-raw/tests/support/mod.rs"]
@@ -22,6 +20,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use check_support::{check_server, example};
 use tcp_echo::check::{self, Verdict};
+use tcp_echo::testing::process;
 
 fn local(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
