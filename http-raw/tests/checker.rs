@@ -3,7 +3,8 @@
 //! a Node server written the way tutorials write one passes what it should
 //! and fails where it should; a server with one deliberate flaw fails at the
 //! stage for that flaw, with a report that quotes the bytes; and nothing
-//! answering is exit status 2 with one sentence.
+//! answering is exit status 2 with one sentence. The checker's own response
+//! parser and chunked decoder are tested too, on every prefix of their input.
 //!
 //! The checker runs in this process (its modules are included by path), the
 //! servers as real processes or tasks on real sockets.
@@ -233,4 +234,52 @@ async fn nothing_answering_is_exit_status_2_and_one_sentence() {
         "no stage lines: {:?}",
         String::from_utf8_lossy(&out)
     );
+}
+
+#[test]
+fn the_checkers_response_parser_waits_for_the_whole_head_and_refuses_bad_ones() {
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    let parsed = client::parse_head(head).expect("a valid head");
+    let (status, headers, length) = parsed.expect("complete");
+    assert_eq!(status, 200);
+    assert_eq!(headers, [("Content-Length".to_string(), "2".to_string())]);
+    assert_eq!(length, head.len() - 2);
+    for cut in 0..length {
+        assert_eq!(
+            client::parse_head(&head[..cut]),
+            Ok(None),
+            "{cut} bytes are not a whole head yet"
+        );
+    }
+    for bad in [
+        &b"HTTP/1.1 200 OK\nContent-Length: 2\n\nhi"[..],
+        b"HTTP/1.1 2x0 OK\r\n\r\n",
+        b"hello world\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+    ] {
+        assert!(
+            client::parse_head(bad).is_err(),
+            "{:?} is not a valid head",
+            String::from_utf8_lossy(bad)
+        );
+    }
+}
+
+#[test]
+fn the_checkers_chunked_decoder_stops_exactly_after_the_last_chunk() {
+    let body = b"7\r\nHello, \r\n5;ext=1\r\nworld\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+    let end = body.len() - 4;
+    assert_eq!(
+        client::decode_chunked(body),
+        Ok(Some((b"Hello, world".to_vec(), end)))
+    );
+    for cut in 0..end {
+        assert_eq!(
+            client::decode_chunked(&body[..cut]),
+            Ok(None),
+            "{cut} bytes are not a whole chunked body yet"
+        );
+    }
+    assert!(client::decode_chunked(b"zz\r\n").is_err());
+    assert!(client::decode_chunked(b"2\r\nabc\r\n").is_err());
 }
