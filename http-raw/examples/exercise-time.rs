@@ -5,8 +5,9 @@
 //! format of the `Date` header: `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110
 //! section 5.6.7). Any other method on `/time` answers 405 with
 //! `Allow: GET, HEAD`. A query string changes nothing (`/time?x=1` is
-//! `/time`). Every other request returns `None`, and the lesson's own routes
-//! answer it. The server around it is lesson 3's real one.
+//! `/time`). Every other request returns `None`. The server around it is
+//! lesson 3's library, `http_raw::serve`, which does the HTTP; anything
+//! `time_route` leaves gets 404.
 //!
 //! Check yourself: `cargo test -p http-raw --test exercises -- --ignored`
 //! fails until `time_route` is done. Try it by hand:
@@ -16,9 +17,7 @@
 //! `examples/solutions/time.rs`).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use http_raw::routes::{DemoApp, respond};
 use http_raw::{DEFAULT_PORT, HttpConfig, Request, Response};
 use tcp_echo::shutdown::shutdown_signal;
 use tcp_echo::startup::{fail, listen};
@@ -26,7 +25,7 @@ use tcp_echo::startup::{fail, listen};
 // ANCHOR: time_route
 /// `GET /time`: the current time as an HTTP date; `None` for any other path.
 pub fn time_route(request: &Request) -> Option<Response> {
-    // Your code here. As it is, `/time` is left to the lesson's routes: 404.
+    // Your code here. As it is, nothing is answered here: `/time` gets 404.
     let _ = request;
     None
 }
@@ -44,15 +43,13 @@ async fn main() -> ExitCode {
         Ok(listener) => listener,
         Err(status) => return status,
     };
-    let app = DemoApp::new();
-    let handler = move |request: Request| {
-        let app = Arc::clone(&app);
-        async move {
-            match time_route(&request) {
-                Some(response) => response,
-                None => respond(app, request).await,
-            }
-        }
+    let handler = |request: Request| async move {
+        time_route(&request).unwrap_or_else(|| {
+            Response::text(
+                404,
+                format!("404 Not Found: nothing at {}; try /time\n", request.path()),
+            )
+        })
     };
     http_raw::serve(listener, &config, handler, shutdown_signal()).await;
     ExitCode::SUCCESS

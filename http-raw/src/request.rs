@@ -123,18 +123,20 @@ impl Request {
 
     /// The target's path, without the query: `/search`.
     pub fn path(&self) -> &str {
+        // The query goes first: whatever it holds (`?next=http://a/b`) never
+        // changes the route.
         let target = self.target();
+        let target = target.split_once('?').map_or(target, |(path, _)| path);
         // An absolute-form target (`http://host/path`, sent to proxies) still
         // names a path; we serve it as if the client had sent the path alone.
-        // Only a target that does not start with `/` is one: `/hello?next=http://a/b`
-        // is the path `/hello`.
-        let target = match target.split_once("://") {
-            Some((_scheme, rest)) if !target.starts_with('/') => {
-                rest.find('/').map_or("/", |slash| &rest[slash..])
-            }
-            _ => target,
-        };
-        target.split_once('?').map_or(target, |(path, _)| path)
+        // It is recognised by its start only (RFC 9112 section 3.2.2): the
+        // parser accepts no other target that does not begin with `/`.
+        match strip_scheme(target) {
+            Some(authority_and_path) => authority_and_path
+                .find('/')
+                .map_or("/", |slash| &authority_and_path[slash..]),
+            None => target,
+        }
     }
 
     /// The query string after `?`, if any: `q=rust`.
@@ -228,6 +230,14 @@ impl fmt::Debug for Request {
             .field("body_len", &self.body.len())
             .finish()
     }
+}
+
+/// What follows `http://` or `https://` at the start of an absolute-form
+/// target; `None` for any other target.
+pub(crate) fn strip_scheme(target: &str) -> Option<&str> {
+    target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))
 }
 
 /// Whether a comma-separated header value contains `token`, ignoring case

@@ -7,9 +7,12 @@
 //! `examples/solutions/` instead: CI does that, to prove each solution
 //! passes the test you are given.
 
+mod support;
+
 use std::time::{Duration, SystemTime};
 
 use http_raw::{Request, Response};
+use support::{RawClient, config, get, start_with};
 
 #[allow(dead_code)]
 #[path = "../examples/exercise-time.rs"]
@@ -27,36 +30,38 @@ fn under_test<T>(yours: T, solution: T) -> T {
     }
 }
 
-fn request(text: &str) -> Request {
-    Request::parse(text.as_bytes()).expect("a valid request")
-}
-
-fn body_text(response: &Response) -> String {
-    let bytes = response.body().as_bytes().expect("a body in memory");
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[test]
-#[ignore = "exercise: edit examples/exercise-time.rs, then run with -- --ignored"]
-fn get_time_answers_the_current_time_as_an_http_date() {
+/// `time_route` (yours or the solution) behind `http_raw::serve` on
+/// 127.0.0.1:0; what it leaves gets 404, as in the exercise's server.
+async fn start() -> support::TestServer {
     let time_route = under_test::<fn(&Request) -> Option<Response>>(
         exercise_time::time_route,
         solution_time::time_route,
     );
+    start_with(config(), move |request: Request| async move {
+        time_route(&request).unwrap_or_else(|| Response::text(404, "left to the lesson's routes\n"))
+    })
+    .await
+}
+
+async fn client(server: &support::TestServer) -> RawClient {
+    server.client().await
+}
+
+#[tokio::test]
+#[ignore = "exercise: edit examples/exercise-time.rs, then run with -- --ignored"]
+async fn get_time_answers_the_current_time_as_an_http_date() {
+    let server = start().await;
     for target in ["/time", "/time?format=anything"] {
-        let response = time_route(&request(&format!(
-            "GET {target} HTTP/1.1\r\nHost: x\r\n\r\n"
-        )))
-        .unwrap_or_else(|| panic!("GET {target} returned None: answer it"));
-        assert_eq!(response.status(), 200, "GET {target}");
+        let response = client(&server).await.exchange(&get(target, "")).await;
+        assert_eq!(response.status, 200, "GET {target}: {}", response.head);
         assert!(
             response
                 .header("content-type")
                 .is_some_and(|value| value.starts_with("text/plain")),
-            "GET {target}: Content-Type should be text/plain, is {:?}",
-            response.header("content-type")
+            "GET {target}: Content-Type should be text/plain: {}",
+            response.head
         );
-        let text = body_text(&response);
+        let text = response.body_text();
         let time = httpdate::parse_http_date(text.trim()).unwrap_or_else(|_| {
             panic!(
                 "GET {target}: {text:?} is not an HTTP date like `Sun, 06 Nov 1994 08:49:37 GMT`"
@@ -70,34 +75,31 @@ fn get_time_answers_the_current_time_as_an_http_date() {
             "GET {target}: {text:?} is not the current time"
         );
     }
-    let head = time_route(&request("HEAD /time HTTP/1.1\r\nHost: x\r\n\r\n"))
-        .expect("HEAD /time is answered too");
-    assert_eq!(head.status(), 200, "HEAD /time");
+    let mut head = client(&server).await;
+    head.send(b"HEAD /time HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let response = head.read_response_to(true).await;
+    assert_eq!(response.status, 200, "HEAD /time: {}", response.head);
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "exercise: edit examples/exercise-time.rs, then run with -- --ignored"]
-fn other_methods_on_time_get_405_and_other_paths_are_left_alone() {
-    let time_route = under_test::<fn(&Request) -> Option<Response>>(
-        exercise_time::time_route,
-        solution_time::time_route,
-    );
-    let response = time_route(&request(
-        "POST /time HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
-    ))
-    .expect("POST /time returned None: answer it with 405");
-    assert_eq!(response.status(), 405, "POST /time");
+async fn other_methods_on_time_get_405_and_other_paths_are_left_alone() {
+    let server = start().await;
+    let response = client(&server)
+        .await
+        .exchange(b"POST /time HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        .await;
+    assert_eq!(response.status, 405, "POST /time: {}", response.head);
     let allow = response.header("allow").unwrap_or_default();
     assert!(
         allow.contains("GET") && allow.contains("HEAD"),
         "a 405 says what is allowed: Allow: GET, HEAD (got {allow:?})"
     );
     for other in ["/hello", "/timer", "/"] {
-        assert!(
-            time_route(&request(&format!(
-                "GET {other} HTTP/1.1\r\nHost: x\r\n\r\n"
-            )))
-            .is_none(),
+        let response = client(&server).await.exchange(&get(other, "")).await;
+        assert_eq!(
+            response.body_text(),
+            "left to the lesson's routes\n",
             "GET {other} is not yours: return None so the lesson's routes answer it"
         );
     }

@@ -17,7 +17,7 @@ mod solution_auth;
 #[path = "../../http-raw/tests/support/mod.rs"]
 mod support;
 
-use support::{RawClient, config, start_with};
+use support::{RawClient, config, run_in_process};
 
 /// The exercise's app, with your middleware or, when `NETLESSONS_SOLUTIONS`
 /// is set, the solution's, on 127.0.0.1:0 in this process.
@@ -28,7 +28,12 @@ async fn start() -> support::TestServer {
         exercise_auth::app(exercise_auth::require_token)
     };
     let app = app.expect("the lesson's public directory");
-    start_with(config(), app.into_handler()).await
+    let config = config();
+    let listener = tcp_echo::bind::bind_tcp(config.server.addr()).expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local_addr");
+    run_in_process(addr, move |shutdown| async move {
+        app.serve(listener, &config, shutdown).await
+    })
 }
 
 fn create(authorization: &str) -> Vec<u8> {

@@ -5,10 +5,10 @@
 //! answer without calling `next` at all: the handler never sees a request
 //! it should not. The error goes through `req.error_response`, so it is JSON
 //! like every other API error, and `WWW-Authenticate` names the scheme the
-//! client should use (RFC 9110 section 11.6.1).
+//! client should use (RFC 9110 section 11.6.1). It is generic over the
+//! app's state, since it never looks at it: any app can put it in front.
 
 use http_raw::{Method, Response};
-use http_server::plants::AppState;
 use http_server::{Error, Next, Req};
 
 /// The token this exercise accepts.
@@ -16,7 +16,7 @@ const TOKEN: &str = "letmein";
 
 // ANCHOR: require_token
 /// Lets reads through; a change under `/api/` needs `Authorization: Bearer TOKEN`.
-pub async fn require_token(req: Req<AppState>, next: Next<AppState>) -> Response {
+pub async fn require_token<S: Send + Sync + 'static>(req: Req<S>, next: Next<S>) -> Response {
     let reading = matches!(req.method(), Method::Get | Method::Head);
     // `Bearer letmein`: the scheme in any case (RFC 9110 section 11.1), a
     // space, the token.

@@ -1,21 +1,25 @@
 //! Deliberately flawed web apps, for proving lesson 4's checker fair.
 //!
-//! Each is the lesson's own app (its router, plants API and static files)
-//! with one piece swapped for a mistake people really make: a JSON list sent
-//! as text, 200 instead of 201, errors as plain text, a static file server
-//! that joins the client's path onto its directory, files without ETag, a
-//! Range header ignored. The checker's tests start each and assert the run
-//! stops at that flaw's stage.
+//! One small plants app on lesson 4's framework (`App`, its router and its
+//! static files), and a [`Flaw`] for each stage that swaps one piece for a
+//! mistake people really make: a JSON list sent as text, 200 instead of
+//! 201, errors as plain text, a static file server that joins the client's
+//! path onto its directory, files without ETag, a Range header ignored. The
+//! checker's tests start it with each flaw and assert the run stops at that
+//! flaw's stage.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 
 use http_raw::Response;
-use http_server::plants::{self, AppState};
 use http_server::{App, DEFAULT_PUBLIC_DIR, Error, Req, json};
+use serde::Deserialize;
+use serde_json::json as to_json;
 
-use crate::support::{TestServer, config, start_with};
+use crate::support::{TestServer, config, run_in_process};
 
-/// One mistake, and the comment says which stage catches it.
+/// One mistake; the comment says which stage catches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flaw {
     /// Stage 1: `Hello, World!` instead of `Hello, world`.
@@ -51,55 +55,167 @@ pub const FLAWS: &[(Flaw, usize)] = &[
     (Flaw::IgnoresRange, 9),
 ];
 
-async fn hello(_req: Req<AppState>) -> Result<Response, Error> {
-    Ok(Response::text(200, "Hello, world"))
+/// The app's state: the plants, and which mistake to make.
+struct Plants {
+    flaw: Flaw,
+    names: Mutex<(u64, BTreeMap<u64, String>)>,
 }
 
-async fn wrong_greeting(_req: Req<AppState>) -> Result<Response, Error> {
-    Ok(Response::text(200, "Hello, World!"))
+#[derive(Deserialize)]
+struct Input {
+    name: String,
 }
 
-async fn list_as_text(req: Req<AppState>) -> Result<Response, Error> {
-    let mut response = plants::list(req).await?;
-    response.set_header("Content-Type", "text/plain");
+type Reply = Result<Response, Error>;
+
+/// An API error: JSON, unless the flaw is to send text.
+fn api_error(req: &Req<Plants>, status: u16, message: &str) -> Reply {
+    if req.state().flaw == Flaw::TextErrors {
+        return Ok(Response::text(status, format!("{message}\n")));
+    }
+    json(status, &to_json!({ "error": message }))
+}
+
+fn plant(id: u64, name: &str) -> serde_json::Value {
+    to_json!({ "id": id, "name": name })
+}
+
+/// The `:id` in the path, as a number.
+fn id_of(req: &Req<Plants>) -> Option<u64> {
+    req.param("id").and_then(|id| id.parse().ok())
+}
+
+/// The name in the JSON body, or the 400 to send.
+fn input(req: &Req<Plants>) -> Result<String, Reply> {
+    match serde_json::from_slice::<Input>(req.request().body()) {
+        Ok(input) => Ok(input.name),
+        Err(_) => Err(api_error(req, 400, "send {\"name\": \"...\"}")),
+    }
+}
+
+async fn hello(req: Req<Plants>) -> Reply {
+    let greeting = if req.state().flaw == Flaw::WrongGreeting {
+        "Hello, World!"
+    } else {
+        "Hello, world"
+    };
+    Ok(Response::text(200, greeting))
+}
+
+async fn list(req: Req<Plants>) -> Reply {
+    let names = req
+        .state()
+        .names
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let plants: Vec<_> = names.1.iter().map(|(id, name)| plant(*id, name)).collect();
+    let mut response = json(200, &plants)?;
+    if req.state().flaw == Flaw::ListAsText {
+        response.set_header("Content-Type", "text/plain");
+    }
     Ok(response)
 }
 
-async fn create_with_200(req: Req<AppState>) -> Result<Response, Error> {
-    let mut response = plants::create(req).await?;
-    response.set_status(200);
-    Ok(response)
+async fn create(req: Req<Plants>) -> Reply {
+    let name = match input(&req) {
+        Ok(name) => name,
+        Err(reply) => return reply,
+    };
+    let id = {
+        let mut names = req
+            .state()
+            .names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        names.0 += 1;
+        let id = names.0;
+        names.1.insert(id, name.clone());
+        id
+    };
+    let status = if req.state().flaw == Flaw::CreatedIs200 {
+        200
+    } else {
+        201
+    };
+    Ok(json(status, &plant(id, &name))?.with_header("Location", format!("/api/plants/{id}")))
 }
 
-async fn delete_with_200(req: Req<AppState>) -> Result<Response, Error> {
-    plants::delete(req).await?;
-    json(200, &serde_json::json!({ "deleted": true }))
+async fn get(req: Req<Plants>) -> Reply {
+    let found = id_of(&req).and_then(|id| {
+        let names = req
+            .state()
+            .names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        names.1.get(&id).map(|name| plant(id, name))
+    });
+    match found {
+        Some(plant) => json(200, &plant),
+        None => api_error(&req, 404, "no such plant"),
+    }
 }
 
-/// Static files the way a first attempt serves them. `check_dots`: refuse
-/// `..`; `etag`: send an ETag and honour If-None-Match. Never a Range.
-async fn first_attempt_static(
-    req: Req<AppState>,
-    check_dots: bool,
-    etag: bool,
-) -> Result<Response, Error> {
+async fn update(req: Req<Plants>) -> Reply {
+    let name = match input(&req) {
+        Ok(name) => name,
+        Err(reply) => return reply,
+    };
+    let renamed = id_of(&req).and_then(|id| {
+        let mut names = req
+            .state()
+            .names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let slot = names.1.get_mut(&id)?;
+        slot.clone_from(&name);
+        Some(plant(id, &name))
+    });
+    match renamed {
+        Some(plant) => json(200, &plant),
+        None => api_error(&req, 404, "no such plant"),
+    }
+}
+
+async fn delete(req: Req<Plants>) -> Reply {
+    let removed = id_of(&req).and_then(|id| {
+        let mut names = req
+            .state()
+            .names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        names.1.remove(&id)
+    });
+    match removed {
+        Some(_) if req.state().flaw == Flaw::DeleteIs200 => {
+            json(200, &to_json!({ "deleted": true }))
+        }
+        Some(_) => Ok(Response::new(204)),
+        None => api_error(&req, 404, "no such plant"),
+    }
+}
+
+/// Static files the way a first attempt serves them: `..` refused unless
+/// the flaw is not to; an ETag (and 304) only past that flaw; never a Range.
+async fn first_attempt_static(req: Req<Plants>) -> Reply {
+    let flaw = req.state().flaw;
     let decoded = percent_encoding::percent_decode_str(req.path())
         .decode_utf8_lossy()
         .into_owned();
-    if check_dots && decoded.split(['/', '\\']).any(|segment| segment == "..") {
-        return Err(Error::not_found("no such file"));
+    let climbs = decoded.split(['/', '\\']).any(|segment| segment == "..");
+    if climbs && flaw != Flaw::JoinsPathUnchecked {
+        return Ok(Response::text(404, "no such file\n"));
     }
     let mut file = PathBuf::from(DEFAULT_PUBLIC_DIR);
     file.push(decoded.trim_start_matches('/'));
     if decoded.ends_with('/') {
         file.push("index.html");
     }
-    let bytes = tokio::fs::read(&file)
-        .await
-        .map_err(|_| Error::not_found("no such file"))?;
+    let Ok(bytes) = tokio::fs::read(&file).await else {
+        return Ok(Response::text(404, "no such file\n"));
+    };
     let content_type = mime_guess::from_path(&file).first_or_octet_stream();
     let mut response = Response::new(200).with_header("Content-Type", content_type.to_string());
-    if etag {
+    if flaw == Flaw::IgnoresRange {
         let tag = format!("\"{}\"", bytes.len());
         if req.header("if-none-match") == Some(tag.as_str()) {
             return Ok(Response::new(304).with_header("ETag", tag));
@@ -109,51 +225,32 @@ async fn first_attempt_static(
     Ok(response.with_body(bytes))
 }
 
-async fn static_unchecked(req: Req<AppState>) -> Result<Response, Error> {
-    first_attempt_static(req, false, false).await
-}
-
-async fn static_without_etag(req: Req<AppState>) -> Result<Response, Error> {
-    first_attempt_static(req, true, false).await
-}
-
-async fn static_without_range(req: Req<AppState>) -> Result<Response, Error> {
-    first_attempt_static(req, true, true).await
-}
-
-/// Starts the lesson's app with `flaw`, in this process.
+/// Starts the app with `flaw` on 127.0.0.1:0, in this process.
 pub async fn start(flaw: Flaw) -> TestServer {
-    let mut app = App::new(AppState::new());
-    app = match flaw {
-        Flaw::WrongGreeting => app.get("/hello", wrong_greeting),
-        _ => app.get("/hello", hello),
+    let state = Plants {
+        flaw,
+        names: Mutex::new((0, BTreeMap::new())),
     };
-    app = app
-        .get("/api/plants/:id", plants::get)
-        .put("/api/plants/:id", plants::update);
-    app = match flaw {
-        Flaw::ListAsText => app.get("/api/plants", list_as_text),
-        _ => app.get("/api/plants", plants::list),
-    };
-    app = match flaw {
-        Flaw::CreatedIs200 => app.post("/api/plants", create_with_200),
-        _ => app.post("/api/plants", plants::create),
-    };
-    app = match flaw {
-        Flaw::DeleteIs200 => app.delete("/api/plants/:id", delete_with_200),
-        _ => app.delete("/api/plants/:id", plants::delete),
-    };
-    if flaw == Flaw::TextErrors {
-        app = app.json_errors_under("/no-json-errors-anywhere");
-    }
+    let mut app = App::new(state)
+        .get("/hello", hello)
+        .get("/api/plants", list)
+        .post("/api/plants", create)
+        .get("/api/plants/:id", get)
+        .put("/api/plants/:id", update)
+        .delete("/api/plants/:id", delete);
     app = match flaw {
         Flaw::NoStaticFiles => app,
-        Flaw::JoinsPathUnchecked => app.get("/*path", static_unchecked),
-        Flaw::NoEtag => app.get("/*path", static_without_etag),
-        Flaw::IgnoresRange => app.get("/*path", static_without_range),
+        Flaw::JoinsPathUnchecked | Flaw::NoEtag | Flaw::IgnoresRange => {
+            app.get("/*path", first_attempt_static)
+        }
         _ => app
-            .static_files(Path::new(DEFAULT_PUBLIC_DIR))
+            .static_files(DEFAULT_PUBLIC_DIR)
             .expect("the lesson's public directory"),
     };
-    start_with(config(), app.into_handler()).await
+    let config = config();
+    let listener = tcp_echo::bind::bind_tcp(config.server.addr()).expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local_addr");
+    run_in_process(addr, move |shutdown| async move {
+        app.serve(listener, &config, shutdown).await
+    })
 }
