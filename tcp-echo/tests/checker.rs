@@ -148,6 +148,10 @@ fn example(name: &str) -> PathBuf {
         if profile_dir.ends_with("release") {
             build.arg("--release");
         }
+        // The same target directory as this test, however it was chosen.
+        if let Some(target_dir) = profile_dir.parent() {
+            build.arg("--target-dir").arg(target_dir);
+        }
         let status = build
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()

@@ -93,6 +93,7 @@ fn config(buffer_size: usize) -> UdpEchoConfig {
     UdpEchoConfig {
         server: ServerConfig::localhost_any_port(),
         buffer_size,
+        loop_window: udp_echo::loop_guard::LOOP_WINDOW,
     }
 }
 
@@ -170,6 +171,10 @@ fn example(name: &str) -> PathBuf {
         build.args(["build", "--quiet", "-p", "udp-echo", "--examples"]);
         if profile_dir.ends_with("release") {
             build.arg("--release");
+        }
+        // The same target directory as this test, however it was chosen.
+        if let Some(target_dir) = profile_dir.parent() {
+            build.arg("--target-dir").arg(target_dir);
         }
         let status = build
             .current_dir(env!("CARGO_MANIFEST_DIR"))

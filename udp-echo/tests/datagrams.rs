@@ -14,6 +14,7 @@ fn config() -> UdpEchoConfig {
     UdpEchoConfig {
         server: ServerConfig::localhost_any_port(),
         buffer_size: MAX_DATAGRAM,
+        loop_window: udp_echo::loop_guard::LOOP_WINDOW,
     }
 }
 

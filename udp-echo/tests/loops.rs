@@ -24,6 +24,9 @@ fn config() -> UdpEchoConfig {
     UdpEchoConfig {
         server: ServerConfig::localhost_any_port(),
         buffer_size: MAX_DATAGRAM,
+        // A minute, not half a second: however slow this machine is today,
+        // an echo coming back is still recognised.
+        loop_window: Duration::from_secs(60),
     }
 }
 
