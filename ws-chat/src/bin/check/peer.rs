@@ -413,8 +413,16 @@ impl Peer {
     }
 
     /// Leaves politely, without waiting long: the stage is over.
+    /// Leaves politely: a close frame, then reading until the server's
+    /// answer (or [`LEAVE_WAIT`]), so the server has seen this client go
+    /// before the next stage's clients arrive and hear about it.
     pub async fn leave(mut self) {
-        let _ = timeout(Duration::from_secs(1), self.socket.close(None)).await;
+        let goodbye = async {
+            self.socket.close(None).await?;
+            while self.socket.next().await.transpose()?.is_some() {}
+            Ok::<(), tokio_tungstenite::tungstenite::Error>(())
+        };
+        let _ = timeout(LEAVE_WAIT, goodbye).await;
     }
 }
 
@@ -425,10 +433,16 @@ pub const WELCOME: &str = "a line starting with `* ` that names its nick (guest-
 pub const HINT_WELCOME: &str = "as soon as the WebSocket is open, send the new client one text frame \
      such as `* welcome, guest-1! you are in #lobby`";
 
+/// How long a stage's client waits for the server to answer its goodbye:
+/// a stage is over, so not long.
+const LEAVE_WAIT: Duration = Duration::from_secs(1);
+
 /// The nick a welcome names: `guest-` and digits, in a `* ` line that also
-/// names the lobby.
+/// names the lobby and is not someone's join or leave notice (those can
+/// arrive first: `* guest-1 left #lobby`).
 pub fn welcome_nick(line: &str) -> Option<String> {
-    if !line.starts_with("* ") || !line.contains("lobby") {
+    let is_notice = line.contains(" joined #") || line.contains(" left #");
+    if !line.starts_with("* ") || !line.contains("lobby") || is_notice {
         return None;
     }
     let start = line.find("guest-")?;
