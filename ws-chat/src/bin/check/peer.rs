@@ -70,9 +70,13 @@ impl ChatTarget {
 /// The raw upgrade: the request sent, the response head received, and the
 /// stream ready for frames.
 pub struct Handshake {
+    /// The upgrade request, exactly as sent.
     pub request: String,
+    /// Its `Sec-WebSocket-Key`.
     pub key: String,
+    /// The response up to and including its blank line.
     pub response_head: Vec<u8>,
+    /// The connection, with any bytes read past the head, as a WebSocket.
     pub socket: WebSocketStream<TcpStream>,
 }
 
@@ -152,14 +156,20 @@ pub async fn upgrade(target: &ChatTarget) -> Result<Handshake, Failure> {
 const HINT_101: &str = "answer the upgrade with `HTTP/1.1 101 Switching Protocols`, `Upgrade: websocket`, \
      `Connection: Upgrade` and `Sec-WebSocket-Accept`, then a blank line (RFC 6455 section 4.2.2)";
 
-/// A handshake's bytes in full (a head is short, and the line that is wrong
-/// may be its last), escaped: `"HTTP/1.1 101 ...\r\n\r\n" (129 bytes)`.
+/// A handshake's bytes, escaped: `"HTTP/1.1 101 ...\r\n\r\n" (129 bytes)`.
+/// Up to [`SHOWN_HEAD_BYTES`] in full: a head is short, and the line that is
+/// wrong may well be its last.
 pub fn show_head(bytes: &[u8]) -> String {
     if bytes.is_empty() {
         return "nothing".to_string();
     }
-    format!("\"{}\" ({} bytes)", bytes.escape_ascii(), bytes.len())
+    let shown = &bytes[..bytes.len().min(SHOWN_HEAD_BYTES)];
+    let more = if shown.len() < bytes.len() { "..." } else { "" };
+    format!("\"{}\"{more} ({} bytes)", shown.escape_ascii(), bytes.len())
 }
+
+/// A whole 101 fits in this many bytes many times over.
+const SHOWN_HEAD_BYTES: usize = 1024;
 
 /// `5 s`.
 pub fn seconds(duration: Duration) -> String {
@@ -218,9 +228,13 @@ pub fn show_line(line: &str) -> String {
 /// Something the server sent, as the checker reports it.
 #[derive(Debug)]
 pub enum Event {
+    /// A text frame: one chat line.
     Line(String),
+    /// A binary frame, by its length (the chat never sends one).
     Binary(usize),
+    /// A close frame, with its code and reason if it had them.
     Close(Option<(u16, String)>),
+    /// The connection ended without a close frame, or failed.
     Ended(String),
 }
 
