@@ -16,7 +16,8 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 
-/// 4 KiB: one page of memory, plenty for what a person types.
+/// 4 KiB: one page of memory, plenty for what a person types; more
+/// simply takes several reads.
 const BUFFER_SIZE: usize = 4096;
 
 // ANCHOR: main
@@ -42,13 +43,13 @@ fn main() -> std::io::Result<()> {
 }
 // ANCHOR_END: main
 
-/// Echoes every byte until the client has finished sending (as in step 2).
+/// Echoes every byte until the client has finished sending.
 fn echo(mut stream: TcpStream) -> std::io::Result<()> {
     let mut buf = [0u8; BUFFER_SIZE];
     loop {
         let n = stream.read(&mut buf)?;
         if n == 0 {
-            return Ok(());
+            return Ok(()); // the client finished sending; dropping `stream` closes ours
         }
         stream.write_all(&buf[..n])?;
     }

@@ -14,7 +14,8 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// 4 KiB: one page of memory, plenty for what a person types.
+/// 4 KiB: one page of memory, plenty for what a person types; more
+/// simply takes several reads.
 const BUFFER_SIZE: usize = 4096;
 
 // ANCHOR: main
@@ -45,7 +46,7 @@ async fn echo(mut stream: TcpStream) -> std::io::Result<()> {
     loop {
         let n = stream.read(&mut buf).await?;
         if n == 0 {
-            return Ok(());
+            return Ok(()); // the client finished sending; dropping `stream` closes ours
         }
         stream.write_all(&buf[..n]).await?;
     }

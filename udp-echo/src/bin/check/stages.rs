@@ -18,6 +18,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use tcp_echo::check::escape::SHOWN_BYTES;
 use tcp_echo::check::{Failure, Stage, Target, first_difference, show, show_window};
 use tokio::net::UdpSocket;
 
@@ -180,13 +181,15 @@ fn describe_against(received: &Received, expected: &[u8]) -> String {
     let Received::Datagram(bytes, from) = received else {
         return received.describe();
     };
+    if expected.len() <= SHOWN_BYTES {
+        return received.describe();
+    }
     match first_difference(expected, bytes) {
         Some(at) if at == bytes.len() && at > 0 => format!(
-            "{} from {from}: the first {at} of the {} bytes, the rest cut off",
-            show(bytes),
+            "{at} bytes from {from}: the first {at} of the {} bytes, the rest cut off",
             expected.len(),
         ),
-        Some(at) if at > 0 && expected.len() > 64 => format!(
+        Some(at) if at > 0 => format!(
             "{} bytes from {from}, which differ from byte {at} on: {} where {} was expected",
             bytes.len(),
             show_window(bytes, at),
