@@ -7,7 +7,9 @@
 //! answers and errors: `* error: ...` goes to whoever caused it, not to the
 //! room).
 //!
-//! Shortcuts: still one room (step 5).
+//! Shortcuts: still one room (step 5), and a newcomer's `guest-N` is not
+//! checked against nicks taken with `/nick` (the lesson's `rooms.rs` skips
+//! those numbers).
 //!
 //! Try it: `cargo run -p ws-chat --example step4-nick`, then in websocat
 //! `/nick alice`, `/nick no spaces`, `/help`.
