@@ -10,14 +10,17 @@
      <!-- transcript: server=NAME [VAR=VALUE ...] -->
                                          start NAME first, then run the block
      <!-- transcript: untested: WHY; covered by PATH -->
-
-   A marker may also name extra variable parts, e.g. `vary=content-length`
-   for a body that contains the port.
                                          cannot run unattended (a browser, typing
                                          into nc, a load test); PATH must exist
 
+   A marker may also name extra variable parts, e.g. `vary=content-length`
+   for a body that contains the port.
+
    Lines starting with `$ ` are commands; the lines up to the next `$ ` are
-   the output expected.
+   the output expected. Servers listen on a port the OS picks (PORT=0); the
+   book's port in each command is replaced by the real one, and back in the
+   output. The only other parts allowed to differ are the variable ones
+   listed in VARIABLE_PARTS (dates, request ids, ETags, uptimes).
 
    `cargo run -p NAME --example EXAMPLE` runs target/debug/examples/EXAMPLE
    (CI builds them with `cargo build --examples`): as a server, started for
@@ -25,10 +28,7 @@
    `listening on` line (its port is the book's port), else to completion.
    `cargo run -p NAME --bin BIN -- ARGS` (a lesson's checker) is run as
    `cargo run -q ...`, because every lesson's checker is called `check` and
-   they share target/debug/check. Servers listen on a port the OS picks (PORT=0); the
-   book's port in each command is replaced by the real one, and back in the
-   output. The only other parts allowed to differ are the variable ones
-   listed in VARIABLE_PARTS (dates, request ids, ETags, uptimes).
+   they share target/debug/check.
 
 2. Every relative link in those files points at a file that exists, and
    every image exists (SVG diagrams must be well-formed).

@@ -33,10 +33,7 @@ pub async fn serve<H, F>(
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
-    let limits = AcceptLimits {
-        max_connections: config.max_connections,
-        shutdown_grace: config.server.shutdown_grace,
-    };
+    let limits = AcceptLimits::new(config.max_connections, config.server.shutdown_grace);
     let timeouts = Timeouts::from(config);
     let handler = Arc::new(handler);
     accept_loop::serve(listener, limits, shutdown, move |connection| {

@@ -1,8 +1,7 @@
 //! The demo app (the `http-server` binary) through a real HTTP client:
 //! the plants API, the shared-state pitfall, panics, request ids.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 
 use std::collections::HashSet;
 

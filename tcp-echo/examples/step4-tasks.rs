@@ -2,9 +2,10 @@
 //!
 //! What to notice: the same shape as step 3, with `tokio::spawn` for
 //! `thread::spawn` and `.await` wherever the code waits (accept, read,
-//! write). A task waiting for its client is a few hundred bytes of state
-//! that tokio's runtime parks, not a thread, so 10,000 idle clients cost a
-//! few megabytes. `docs/src/async.md` explains what `.await` does.
+//! write). A task waiting for its client is its state (the 4 KiB buffer
+//! and a few hundred bytes more) parked by tokio's runtime, with no stack
+//! or thread of its own: a few threads serve every client.
+//! `docs/src/async.md` explains what `.await` does.
 //!
 //! Checker: passes every stage.
 //!

@@ -1,7 +1,7 @@
-//! The UDP echo contract on real sockets: each datagram back to its sender,
+//! What a UDP echo server promises, on real sockets: each datagram back to its sender,
 //! unchanged, boundaries kept, up to 65507 bytes. Run with `cargo test -p udp-echo`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tcp_echo::config::ServerConfig;
@@ -12,21 +12,17 @@ const PATIENCE: Duration = Duration::from_secs(10);
 
 fn config() -> UdpEchoConfig {
     UdpEchoConfig {
-        server: ServerConfig {
-            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port: 0,
-            shutdown_grace: Duration::from_secs(5),
-        },
+        server: ServerConfig::localhost_any_port(),
         buffer_size: MAX_DATAGRAM,
+        loop_window: udp_echo::loop_guard::LOOP_WINDOW,
     }
 }
 
-#[path = "../../tcp-echo/tests/support/in_process.rs"]
-mod in_process;
+use tcp_echo::testing::in_process;
 
 use in_process::{InProcess, run_in_process};
 
-async fn start_server(config: UdpEchoConfig) -> InProcess<()> {
+async fn start_server(config: UdpEchoConfig) -> InProcess<std::io::Result<udp_echo::EchoSummary>> {
     let socket = bind_udp(config.server.addr())
         .await
         .expect("bind 127.0.0.1:0");
@@ -149,5 +145,6 @@ async fn shutdown_stops_the_loop() {
     socket.send(b"before").await.expect("send");
     assert_eq!(receive(&socket).await, b"before");
     server.begin_shutdown();
-    server.wait_stopped(PATIENCE).await;
+    let summary = server.wait_stopped(PATIENCE).await.expect("run returns Ok");
+    assert_eq!(summary.echoed, 1);
 }
