@@ -7,7 +7,9 @@
 //! 16 KiB (close code 1009); a binary frame gets `* error: ...`; a client the
 //! hub dropped for not reading gets close code 1008 (RFC 6455 section 7.4.1).
 //! When we close, we keep reading until the client's close frame arrives,
-//! the closing handshake of section 7, for at most two seconds.
+//! the closing handshake of section 7, for at most two seconds. And a failed
+//! `accept` (out of file descriptors, say) is logged and retried instead of
+//! ending the server.
 //!
 //! What the real thing adds, and where (`ws-chat/src/`): the request checks
 //! and the `Origin` check (`handshake.rs`, on lesson 3's parser and
@@ -56,6 +58,9 @@ const MAX_MESSAGE_BYTES: usize = 4096;
 /// connection is closed with 1009. Between the two, a polite error line.
 const MAX_FRAME_BYTES: usize = 16 * 1024;
 
+/// How long to pause after a failed `accept` before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
 /// How long we wait for the client's half of the closing handshake.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -74,7 +79,16 @@ async fn main() -> std::io::Result<()> {
     println!("listening on http://{}", listener.local_addr()?);
     let hub = Arc::new(Hub::default());
     loop {
-        let (stream, peer) = listener.accept().await?;
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            // Out of file descriptors, say: that client is lost, the server
+            // is not. The pause gives other connections time to close.
+            Err(error) => {
+                eprintln!("accept failed: {error}");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
         let hub = Arc::clone(&hub);
         tokio::spawn(async move {
             if let Err(error) = serve(hub, stream).await {

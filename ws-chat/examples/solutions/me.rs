@@ -48,6 +48,9 @@ const MAX_MESSAGE_BYTES: usize = 4096;
 /// connection is closed with 1009. Between the two, a polite error line.
 const MAX_FRAME_BYTES: usize = 16 * 1024;
 
+/// How long to pause after a failed `accept` before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
 /// How long we wait for the client's half of the closing handshake.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -72,7 +75,16 @@ async fn main() -> std::io::Result<()> {
 pub async fn run(listener: TcpListener) -> std::io::Result<()> {
     let hub = Arc::new(Hub::default());
     loop {
-        let (stream, peer) = listener.accept().await?;
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            // Out of file descriptors, say: that client is lost, the server
+            // is not. The pause gives other connections time to close.
+            Err(error) => {
+                eprintln!("accept failed: {error}");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
         let hub = Arc::clone(&hub);
         tokio::spawn(async move {
             if let Err(error) = serve(hub, stream).await {
