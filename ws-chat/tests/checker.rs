@@ -16,7 +16,6 @@
 //! checker is called `check` and they share `target/debug/check`.
 
 #[path = "../src/bin/check/peer.rs"]
-#[allow(dead_code)]
 mod peer;
 #[path = "../src/bin/check/stages.rs"]
 mod stages;
