@@ -466,3 +466,48 @@ pub fn welcome_nick(line: &str) -> Option<String> {
         .collect();
     (!digits.is_empty()).then(|| format!("guest-{digits}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_welcome_names_a_guest_and_the_lobby_and_is_not_a_notice() {
+        let welcome = "* welcome, guest-12! you are in #lobby; type /help for commands";
+        assert_eq!(welcome_nick(welcome).as_deref(), Some("guest-12"));
+        assert_eq!(
+            welcome_nick("* hi guest-3, this is the lobby").as_deref(),
+            Some("guest-3")
+        );
+        for not_a_welcome in [
+            // Someone else's notices can reach a newcomer first.
+            "* guest-1 left #lobby",
+            "* guest-2 joined #lobby",
+            "<guest-1> welcome to #lobby",
+            "* welcome, guest-! you are in #lobby",
+            "* welcome, guest-1! you are in #rust",
+        ] {
+            assert_eq!(welcome_nick(not_a_welcome), None, "{not_a_welcome}");
+        }
+    }
+
+    #[test]
+    fn a_head_is_shown_escaped_and_cut_after_1_kib() {
+        assert_eq!(
+            show_head(b"HTTP/1.1 101 OK\r\n\r\n"),
+            r#""HTTP/1.1 101 OK\r\n\r\n" (19 bytes)"#
+        );
+        assert_eq!(show_head(b""), "nothing");
+        let long = show_head(&[b'x'; 2000]);
+        assert!(long.ends_with(r#""... (2000 bytes)"#), "{long}");
+        assert_eq!(long.matches('x').count(), SHOWN_HEAD_BYTES);
+    }
+
+    #[test]
+    fn the_accept_key_matches_rfc_6455s_example() {
+        assert_eq!(
+            accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+}
