@@ -7,7 +7,9 @@
 //! 16 KiB (close code 1009); a binary frame gets `* error: ...`; a client the
 //! hub dropped for not reading gets close code 1008 (RFC 6455 section 7.4.1).
 //! When we close, we keep reading until the client's close frame arrives,
-//! the closing handshake of section 7, for at most two seconds.
+//! the closing handshake of section 7, for at most two seconds. And a failed
+//! `accept` (out of file descriptors, say) is logged and retried instead of
+//! ending the server.
 //!
 //! What the real thing adds, and where (`ws-chat/src/`): the request checks
 //! and the `Origin` check (`handshake.rs`, on lesson 3's parser and
@@ -56,6 +58,9 @@ const MAX_MESSAGE_BYTES: usize = 4096;
 /// connection is closed with 1009. Between the two, a polite error line.
 const MAX_FRAME_BYTES: usize = 16 * 1024;
 
+/// How long to pause after a failed `accept` before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
 /// How long we wait for the client's half of the closing handshake.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -74,7 +79,16 @@ async fn main() -> std::io::Result<()> {
     println!("listening on http://{}", listener.local_addr()?);
     let hub = Arc::new(Hub::default());
     loop {
-        let (stream, peer) = listener.accept().await?;
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            // Out of file descriptors, say: that client is lost, the server
+            // is not. The pause gives other connections time to close.
+            Err(error) => {
+                eprintln!("accept failed: {error}");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
         let hub = Arc::clone(&hub);
         tokio::spawn(async move {
             if let Err(error) = serve(hub, stream).await {
@@ -146,6 +160,7 @@ impl Hub {
         Ok(())
     }
 
+    // ANCHOR: rooms
     /// `/join ROOM`: the old room hears `left`, the new one (the mover
     /// included) `joined`.
     fn move_to(&self, id: u64, room: &str) -> Result<(), String> {
@@ -196,6 +211,8 @@ impl Hub {
         format!("* rooms: {}", list.join(", "))
     }
 
+    // ANCHOR_END: rooms
+
     /// A line to one client only.
     fn tell(&self, id: u64, line: String) {
         let mut members = self.lock();
@@ -222,12 +239,15 @@ impl Hub {
     }
 }
 
+// ANCHOR: send_to_room
 /// Queues `line` for every member of `room`. `try_send` never waits: a
 /// member whose queue is full (or closed) is removed, and nobody waits for it.
 fn send_to_room(members: &mut HashMap<u64, Member>, room: &str, line: &str) {
     members
         .retain(|_, member| member.room != room || member.queue.try_send(line.to_string()).is_ok());
 }
+
+// ANCHOR_END: send_to_room
 
 /// 1 to 32 of `a-z 0-9 _ -`.
 fn is_valid_room(room: &str) -> bool {
@@ -251,11 +271,13 @@ fn is_valid_nick(nick: &str) -> bool {
 /// What a line from a client means: a command, or chat.
 fn handle_text(hub: &Hub, id: u64, text: &str) {
     let text = text.trim_end();
+    // ANCHOR: too_long
     if text.len() > MAX_MESSAGE_BYTES {
         let error = format!("* error: message too long (max {MAX_MESSAGE_BYTES} bytes)");
         hub.tell(id, error);
         return;
     }
+    // ANCHOR_END: too_long
     let Some(command) = text.strip_prefix('/') else {
         if !text.trim().is_empty() {
             hub.say(id, text);
@@ -295,6 +317,20 @@ async fn serve(hub: Arc<Hub>, stream: TcpStream) -> Result<(), BoxError> {
     // `None`: the client closed, or the connection is gone; nothing to say.
     let close: Option<(CloseCode, &str)> = loop {
         tokio::select! {
+            // Our queue first: every answer to a frame is written before
+            // the next frame is read, so a close frame never overtakes the
+            // answers to what came before it, and a client that sends
+            // without reading is slowed down by its own full socket.
+            biased;
+            line = queue.recv() => match line {
+                Some(line) => {
+                    if sink.send(Message::text(line)).await.is_err() {
+                        break None;
+                    }
+                }
+                // The hub dropped us: we stopped reading.
+                None => break Some((CloseCode::Policy, "too slow: you stopped reading")),
+            },
             frame = frames.next() => match frame {
                 Some(Ok(Message::Text(text))) => handle_text(&hub, id, &text),
                 Some(Ok(Message::Binary(_))) => {
@@ -306,15 +342,6 @@ async fn serve(hub: Arc<Hub>, stream: TcpStream) -> Result<(), BoxError> {
                 Some(Err(WsError::Capacity(_))) => break Some((CloseCode::Size, "message too big")),
                 Some(Err(WsError::Utf8(_))) => break Some((CloseCode::Invalid, "text that is not UTF-8")),
                 Some(Err(_)) => break None,
-            },
-            line = queue.recv() => match line {
-                Some(line) => {
-                    if sink.send(Message::text(line)).await.is_err() {
-                        break None;
-                    }
-                }
-                // The hub dropped us: we stopped reading.
-                None => break Some((CloseCode::Policy, "too slow: you stopped reading")),
             },
         }
     };
