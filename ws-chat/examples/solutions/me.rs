@@ -22,6 +22,7 @@ use sha1::{Digest, Sha1};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio::time::timeout;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
@@ -50,6 +51,10 @@ const MAX_FRAME_BYTES: usize = 16 * 1024;
 
 /// How long to pause after a failed `accept` before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How long one write may wait for a client's socket to take a line: a
+/// healthy client takes it in microseconds, even on a poor network.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long we wait for the client's half of the closing handshake.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -336,11 +341,13 @@ async fn serve(hub: Arc<Hub>, stream: TcpStream) -> Result<(), BoxError> {
             // without reading is slowed down by its own full socket.
             biased;
             line = queue.recv() => match line {
-                Some(line) => {
-                    if sink.send(Message::text(line)).await.is_err() {
-                        break None;
-                    }
-                }
+                Some(line) => match timeout(WRITE_TIMEOUT, sink.send(Message::text(line))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break None,
+                    // Its socket stayed full: it stopped reading. Without
+                    // this limit its task would wait here for ever.
+                    Err(_) => break Some((CloseCode::Policy, "too slow: you stopped reading")),
+                },
                 // The hub dropped us: we stopped reading.
                 None => break Some((CloseCode::Policy, "too slow: you stopped reading")),
             },
@@ -377,7 +384,7 @@ async fn serve(hub: Arc<Hub>, stream: TcpStream) -> Result<(), BoxError> {
         }
         Ok(())
     };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
+    let _ = timeout(CLOSE_TIMEOUT, goodbye).await;
     Ok(())
 }
 // ANCHOR_END: serve
