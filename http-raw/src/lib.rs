@@ -27,6 +27,7 @@ pub mod connection;
 pub mod date;
 pub mod deadline;
 pub mod error;
+pub mod handshake;
 pub mod limits;
 pub mod parse;
 pub mod request;
@@ -35,7 +36,9 @@ pub mod routes;
 pub mod server;
 pub mod service;
 pub mod status;
+pub mod stream;
 pub mod summary;
+pub mod tls;
 pub mod write;
 
 use std::future::Future;
