@@ -23,7 +23,6 @@ pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// hold its connection for as long as the client likes.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
-// ANCHOR: config
 /// Everything http-raw can be told through its environment.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -73,4 +72,3 @@ impl HttpConfig {
         }
     }
 }
-// ANCHOR_END: config

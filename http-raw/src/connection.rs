@@ -23,11 +23,10 @@
 //! get their status code (in a response the application may reshape) and
 //! close the connection; I/O errors just close it.
 
-use std::fmt;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -38,7 +37,7 @@ use tcp_echo::accept_loop::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, trace, warn};
 
 use crate::body::ChunkedDecoder;
@@ -49,9 +48,10 @@ use crate::limits::{
     COALESCE_BODY_UNDER, INITIAL_READ_BUFFER, LINGER_BYTES, LINGER_TIME, MAX_WRITE_BATCH,
 };
 use crate::parse::{Framing, ParsedHead, parse_head};
-use crate::request::{Method, Request, Version};
+use crate::request::{Method, Request, Version, has_token};
 use crate::response::{Body, ChunkStream, Response, Upgraded};
 use crate::service::{Service, refusal_response};
+use crate::summary::{ConnectionSummary, End};
 use crate::write::{ConnectionHeader, LAST_CHUNK, ResponseFraming, write_chunk_header, write_head};
 
 /// The timeouts a connection needs, copied out of `HttpConfig`.
@@ -69,57 +69,6 @@ impl From<&HttpConfig> for Timeouts {
             keep_alive: config.keep_alive,
             body: config.body_timeout,
         }
-    }
-}
-
-/// Why a connection ended: the end of its "connection closed" log line.
-#[derive(Debug)]
-pub enum End {
-    /// The client closed the connection between requests.
-    ClientClosed,
-    /// No new request within the keep-alive timeout.
-    IdleTimeout,
-    /// The server is shutting down.
-    Shutdown,
-    /// A `Connection: close` (either side) or HTTP/1.0 without keep-alive.
-    Close,
-    /// The request was refused with an error status.
-    Refused(HttpError),
-    /// The client closed the connection in the middle of a request.
-    ClientGoneMidRequest,
-    /// A read or write failed, e.g. the connection was reset.
-    Failed(io::Error),
-    /// The connection was handed to another protocol (WebSocket).
-    Upgraded,
-}
-
-impl fmt::Display for End {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            End::ClientClosed => f.write_str("client closed"),
-            End::IdleTimeout => f.write_str("idle keep-alive timeout"),
-            End::Shutdown => f.write_str("server shutting down"),
-            End::Close => f.write_str("Connection: close"),
-            End::Refused(error) => write!(f, "refused with {}: {error}", error.status()),
-            End::ClientGoneMidRequest => f.write_str("client closed in the middle of a request"),
-            End::Failed(error) => write!(f, "{error}"),
-            End::Upgraded => f.write_str("upgraded"),
-        }
-    }
-}
-
-/// What one connection did, for the "connection closed" log line.
-#[derive(Debug)]
-pub struct ConnectionSummary {
-    /// Requests answered.
-    pub requests: u64,
-    /// Why it ended.
-    pub end: End,
-}
-
-impl fmt::Display for ConnectionSummary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} requests, {}", self.requests, self.end)
     }
 }
 
@@ -168,14 +117,10 @@ struct HttpConnection {
     timeouts: Timeouts,
     /// Cancelled when the server starts shutting down.
     stopping: CancellationToken,
-    /// Completes when `stopping` is cancelled. Made once per connection and
-    /// kept, rather than made anew for every wait.
-    stopped: Pin<Box<WaitForCancellationFutureOwned>>,
     /// Requests answered so far.
     requests: u64,
 }
 
-// ANCHOR: serve_connection
 /// Serves HTTP on one accepted connection until it ends.
 pub async fn serve_connection<S: Service>(
     connection: Connection,
@@ -199,7 +144,6 @@ pub async fn serve_connection<S: Service>(
         // The first request's head must be complete this soon after accept.
         deadline: Deadline::new(Instant::now() + timeouts.header),
         timeouts,
-        stopped: Box::pin(stopping.clone().cancelled_owned()),
         stopping,
         requests: 0,
     };
@@ -224,15 +168,55 @@ pub async fn serve_connection<S: Service>(
     debug!(reason = %end, "closing");
     ConnectionSummary { requests, end }
 }
-// ANCHOR_END: serve_connection
 
 impl HttpConnection {
     // ANCHOR: serve_one
-    /// Reads one request, runs the application, queues the response.
+    /// One request, start to end: read it, run the application, write the
+    /// response (into the write buffer), then keep the connection or close it.
     async fn serve_one<S: Service>(&mut self, service: &S) -> Result<Next, ReadError> {
+        let (request, close_requested) = self.read_request(service).await?;
+        let log = RequestLog::start(&request);
+        let (method, version) = (request.method(), request.version());
+
+        let response = self.handle(service, request).await?;
+        debug!(status = response.status(), "handler done");
+        self.requests += 1;
+        if response.is_upgrade() && response.status() == 101 {
+            return Ok(Next::Upgrade(response));
+        }
+
+        let close = self.keep_or_close(close_requested, &response);
+        let status = response.status();
+        let sent = self
+            .write_response(response, method, version, close)
+            .await?;
+        log.finish(status, sent);
+        if close {
+            self.close_gracefully().await;
+            return Ok(Next::End(
+                if self.stopping.is_cancelled() && !close_requested {
+                    End::Shutdown
+                } else {
+                    End::ConnectionClose
+                },
+            ));
+        }
+        debug!("keeping the connection alive");
+        if self.write_buf.len() >= MAX_WRITE_BATCH {
+            self.flush().await?;
+        }
+        Ok(Next::Request)
+    }
+    // ANCHOR_END: serve_one
+
+    /// Reads a request's head, asks the application how much body it takes,
+    /// and reads that body. Also says whether the client asked to close
+    /// the connection after this request.
+    async fn read_request<S: Service>(
+        &mut self,
+        service: &S,
+    ) -> Result<(Request, bool), ReadError> {
         let head = self.read_head().await?;
-        // Timed only when the request's log line will be written.
-        let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
         let head_bytes = self
             .read_buf
             .split_to(head.skip + head.len)
@@ -245,8 +229,7 @@ impl HttpConnection {
             Version::Http11 => head.connection_close,
             Version::Http10 => head.connection_close || !head.connection_keep_alive,
         };
-        let version = head.version;
-        let expect_continue = head.expect_continue && version == Version::Http11;
+        let expect_continue = head.expect_continue && head.version == Version::Http11;
         let framing = head.framing.clone();
         let mut request = head.into_request(head_bytes, Bytes::new(), Some(self.peer));
         let body = match framing {
@@ -258,59 +241,49 @@ impl HttpConnection {
         };
         match body {
             Ok(body) => request.body = body,
+            // A refusal from here on comes with the head, for the application.
             Err(ReadError::Http(error, _)) => return Err(ReadError::Http(error, Some(request))),
             Err(end) => return Err(end),
         }
-        let method = request.method();
-        let target_for_log = LogTarget::of(&request);
+        Ok((request, close_requested))
+    }
 
-        let mut response = self.handle(service, request).await?;
-        debug!(status = response.status(), "handler done");
-        self.requests += 1;
-
-        if response.is_upgrade() && response.status() == 101 {
-            return Ok(Next::Upgrade(response));
-        }
-        let close = close_requested
+    // ANCHOR: keep_or_close
+    /// Whether this response is the connection's last: the client asked
+    /// (`Connection: close`, or HTTP/1.0 without keep-alive), the
+    /// application said so in its response, or the server is shutting down.
+    fn keep_or_close(&self, close_requested: bool, response: &Response) -> bool {
+        close_requested
             || self.stopping.is_cancelled()
             || response
                 .header("connection")
-                .is_some_and(|value| crate::request::has_token(value.as_bytes(), "close"));
+                .is_some_and(|value| has_token(value.as_bytes(), "close"))
+    }
+    // ANCHOR_END: keep_or_close
+
+    // ANCHOR: write_response
+    /// Writes the response's head into the write buffer, then its body
+    /// (none for HEAD); returns the body's length.
+    async fn write_response(
+        &mut self,
+        mut response: Response,
+        method: Method,
+        version: Version,
+        close: bool,
+    ) -> Result<u64, ReadError> {
         let connection_header = match (close, version) {
             (true, _) => ConnectionHeader::Close,
             (false, Version::Http10) => ConnectionHeader::KeepAlive,
             (false, Version::Http11) => ConnectionHeader::None,
         };
-        let status = response.status();
         let framing = ResponseFraming::of(&response);
         write_head(&mut self.write_buf, &response, framing, connection_header);
-        let body = response.take_body();
-        let sent = if method == Method::Head || framing == ResponseFraming::NoBody {
-            0
-        } else {
-            self.write_body(body, framing).await?
-        };
-        if let Some(started) = started {
-            info!(status, bytes = sent, duration = ?started.elapsed(), "{} {}", target_for_log.method, target_for_log.target);
+        if method == Method::Head || framing == ResponseFraming::NoBody {
+            return Ok(0);
         }
-
-        if close {
-            self.close_gracefully().await;
-            return Ok(Next::End(
-                if self.stopping.is_cancelled() && !close_requested {
-                    End::Shutdown
-                } else {
-                    End::Close
-                },
-            ));
-        }
-        debug!("keeping the connection alive");
-        if self.write_buf.len() >= MAX_WRITE_BATCH {
-            self.flush().await?;
-        }
-        Ok(Next::Request)
+        self.write_body(response.take_body(), framing).await
     }
-    // ANCHOR_END: serve_one
+    // ANCHOR_END: write_response
 
     // ANCHOR: read_head
     /// Reads until the buffer holds a complete head, and parses it.
@@ -352,7 +325,7 @@ impl HttpConnection {
                     });
                 }
                 // Only between requests: a request that has started may finish.
-                _ = &mut self.stopped, if idle => {
+                _ = self.stopping.cancelled(), if idle => {
                     return Err(ReadError::End(End::Shutdown));
                 }
             };
@@ -459,7 +432,6 @@ impl HttpConnection {
         }
     }
 
-    // ANCHOR: write_body
     /// Queues or writes a response body; returns its length.
     async fn write_body(&mut self, body: Body, framing: ResponseFraming) -> Result<u64, ReadError> {
         match body {
@@ -479,7 +451,6 @@ impl HttpConnection {
             }
         }
     }
-    // ANCHOR_END: write_body
 
     /// Writes a streamed body as it is produced: as-is when its length was
     /// announced, else as chunks. Only one piece is in memory at a time.
@@ -545,7 +516,7 @@ impl HttpConnection {
             return End::Failed(error);
         }
         let Some(on_upgrade) = response.on_upgrade.take() else {
-            return End::Close;
+            return End::ConnectionClose;
         };
         debug!("upgraded: handing the connection over");
         on_upgrade(self.into_upgraded()).await;
@@ -633,44 +604,39 @@ impl HttpConnection {
     /// Writes all of `bytes`, or fails if the client takes none of it for
     /// the body timeout (a client that sends requests but never reads).
     async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        // Usually the kernel takes it all at once, and there is no need to
-        // set a deadline at all.
-        let written = match self.stream.try_write(bytes) {
-            Ok(written) => written,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => 0,
-            Err(error) => return Err(error),
-        };
-        if written == bytes.len() {
-            return Ok(());
-        }
         self.deadline.set(Instant::now() + self.timeouts.body);
         tokio::select! {
             biased;
-            written = self.stream.write_all(&bytes[written..]) => written,
+            written = self.stream.write_all(bytes) => written,
             _ = self.deadline.expired() => Err(io::Error::new(io::ErrorKind::TimedOut, "client is not reading the response")),
         }
     }
 }
 
-/// The method and target of a request, kept for its log line after the
-/// request itself has moved into the handler. Copied only when the line
-/// will be logged.
-struct LogTarget {
-    method: String,
-    target: String,
+/// A request's log line, begun before the request moves into the
+/// application and finished once its response is written:
+/// `GET /hello status=200 bytes=12 duration=35µs`.
+struct RequestLog {
+    /// When the head was read.
+    started: Instant,
+    /// `GET /hello`: the request line up to the target, as sent. A
+    /// reference-counted slice of the head, so keeping it copies nothing.
+    line: Bytes,
 }
 
-impl LogTarget {
-    fn of(request: &Request) -> LogTarget {
-        if !tracing::enabled!(tracing::Level::INFO) {
-            return LogTarget {
-                method: String::new(),
-                target: String::new(),
-            };
+impl RequestLog {
+    /// Notes the request's method and target, and the time.
+    fn start(request: &Request) -> RequestLog {
+        RequestLog {
+            started: Instant::now(),
+            line: request.head.slice(..request.target.end),
         }
-        LogTarget {
-            method: request.method_str().to_string(),
-            target: request.target().to_string(),
-        }
+    }
+
+    /// Logs the request, with its response's status and body length.
+    fn finish(self, status: u16, bytes: u64) {
+        // httparse let only visible ASCII into the method and target.
+        let line = std::str::from_utf8(&self.line).unwrap_or("");
+        info!(status, bytes, duration = ?self.started.elapsed(), "{line}");
     }
 }

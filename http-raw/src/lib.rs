@@ -15,7 +15,7 @@
 //! `service.rs` (what the server asks the application),
 //! `connection.rs` (the connection loop), `parse.rs` (the request parser),
 //! `body.rs` (body decoding), `write.rs` (the response writer), then
-//! `request.rs`, `response.rs`, `error.rs`, `limits.rs`, `deadline.rs`,
+//! `request.rs`, `response.rs`, `error.rs`, `summary.rs`, `limits.rs`, `deadline.rs`,
 //! `date.rs`, `status.rs`.
 //!
 //! Try it: `cargo run -p http-raw`, then open <http://127.0.0.1:3000>, or
@@ -37,6 +37,7 @@ pub mod server;
 pub mod service;
 pub mod status;
 pub mod stream;
+pub mod summary;
 pub mod tls;
 pub mod write;
 

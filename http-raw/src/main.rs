@@ -1,7 +1,8 @@
 //! `cargo run -p http-raw`: HTTP/1.1 by hand, ready for a browser, curl and telnet.
 //!
-//! Read config, bind, say where we listen, serve the demo routes until
-//! Ctrl+C or SIGTERM.
+//! Read config, start logging, listen for signals, bind and say where we
+//! listen, then `run` the demo routes until Ctrl+C or SIGTERM. Everything
+//! else lives in the library (`lib.rs`), where tests start the same `run`.
 
 use std::process::ExitCode;
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use tcp_echo::accept_loop::{self, AcceptLimits};
 use tokio::net::TcpListener;
+use tracing::info;
 
 use crate::config::HttpConfig;
 use crate::connection::{Timeouts, serve_connection};
@@ -59,6 +60,10 @@ pub async fn serve_service<S: Service>(
     let at_capacity = Arc::clone(&service);
     let limits = AcceptLimits::new(config.max_connections, config.server.shutdown_grace)
         .with_refusal(move || at_capacity_bytes(&*at_capacity));
+    info!(
+        max_connections = config.max_connections,
+        "clients past max_connections get 503 Service Unavailable and are closed"
+    );
     let timeouts = Timeouts::from(config);
     accept_loop::serve(listener, limits, shutdown, move |connection| {
         serve_connection(connection, Arc::clone(&service), timeouts)

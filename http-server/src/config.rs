@@ -1,9 +1,11 @@
-//! The demo server's settings: http-raw's, plus where the static files are.
+//! The demo server's settings: http-raw's, plus where the static files are,
+//! where the plants are kept, and what this copy is called.
 //!
 //! What to notice: every setting is checked here, before the server binds
-//! its port, so a typo in `PUBLIC_DIR` is one sentence and exit status 2,
-//! the same as `PORT=abc`, never a server that starts and then 404s
-//! every page.
+//! its port, so a typo in `PUBLIC_DIR` or `REDIS_URL` is one sentence and
+//! exit status 2, the same as `PORT=abc`, never a server that starts and
+//! then 404s every page. (Whether that Redis *answers* can only be known by
+//! asking it: `run` does, and a Redis that is not there is exit status 1.)
 
 use std::path::PathBuf;
 use std::str::FromStr;

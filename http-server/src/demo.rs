@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use http_raw::Response;
 use tokio::net::TcpListener;
+use tracing::info;
 
 use crate::config::HttpServerConfig;
 use crate::memory_store::MemoryStore;
@@ -92,6 +93,10 @@ pub async fn run(
 ) -> Result<(), StartError> {
     match &config.redis_url {
         None => {
+            info!(
+                max = config.max_plants,
+                "plants kept in this process's memory"
+            );
             let plants = MemoryStore::new(config.max_plants);
             serve_demo(plants, listener, config, shutdown).await
         }
@@ -99,6 +104,7 @@ pub async fn run(
             let plants = RedisStore::connect(url, config.max_plants)
                 .await
                 .map_err(|problem| StartError::Redis(url.clone(), problem))?;
+            info!(max = config.max_plants, %url, "plants kept in Redis");
             serve_demo(plants, listener, config, shutdown).await
         }
     }

@@ -1,5 +1,9 @@
 //! `cargo run -p http-server`: a small site and a JSON API, one process.
 //!
+//! Try it: open <http://127.0.0.1:4000>, or
+//! `curl -d '{"name":"Mint"}' http://127.0.0.1:4000/api/plants`, then
+//! `curl -i http://127.0.0.1:4000/api/plants`.
+//!
 //! Everything else lives in the library: `demo.rs` builds the app that
 //! `run` serves (start reading there), `lib.rs` lists the rest.
 

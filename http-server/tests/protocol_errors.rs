@@ -2,26 +2,17 @@
 //! per route before a body byte is read, and every protocol-level error
 //! with an `x-request-id` (and JSON under `/api`), on real sockets.
 
-#[path = "../../http-raw/tests/support/mod.rs"]
-mod support;
+mod demo;
 
 use std::time::Duration;
 
+use demo::support::*;
 use http_server::HttpServerConfig;
 use http_server::demo::BODY_LIMIT;
-use support::*;
 
-/// The demo app, as `run` serves it, with the defaults changed by `change`.
+/// The demo app with the defaults changed by `change`; its server.
 async fn start_demo_with(change: impl FnOnce(&mut HttpServerConfig)) -> TestServer {
-    let mut settings = HttpServerConfig::with_defaults(config().server);
-    change(&mut settings);
-    let listener = tcp_echo::bind::bind_tcp(settings.http.server.addr()).expect("bind");
-    let addr = listener.local_addr().expect("local_addr");
-    run_in_process(addr, move |shutdown| async move {
-        http_server::run(listener, &settings, shutdown)
-            .await
-            .expect("the demo app runs");
-    })
+    demo::start_demo_with(change).await.server
 }
 
 async fn start_demo() -> TestServer {
@@ -196,4 +187,23 @@ async fn every_response_names_the_copy_that_sent_it() {
         .await;
     assert_eq!(response.status, 505);
     assert_eq!(response.header("x-instance"), Some("copy-a"));
+}
+
+#[tokio::test]
+async fn a_client_past_max_connections_gets_503_with_a_request_id() {
+    let server = start_demo_with(|config| {
+        config.http.max_connections = 1;
+        config.instance_name = Some("full-copy".into());
+    })
+    .await;
+    let mut first = server.client().await;
+    assert_eq!(first.exchange(&get("/hello", "")).await.status, 200);
+    // The first connection is kept alive, so the only slot is taken.
+    let mut second = server.client().await;
+    let refused = second.read_response().await;
+    assert_eq!(refused.status, 503, "{}", refused.head);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert!(refused.header("x-request-id").is_some(), "{}", refused.head);
+    assert_eq!(refused.header("x-instance"), Some("full-copy"));
+    second.expect_closed().await;
 }

@@ -2,18 +2,18 @@
 //! one, the cap and the pages still hold, and losing Redis costs a 503, not
 //! the server. Needs `redis-server` on the PATH (CI installs it).
 
+mod demo;
 use tcp_echo::testing::process;
-#[path = "../../http-raw/tests/support/mod.rs"]
-mod support;
 
 use std::collections::HashSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use demo::support::PATIENCE;
+use demo::{Demo, start_demo_with};
 use http_server::HttpServerConfig;
 use http_server::redis_store::REDIS_WAIT;
-use serde_json::{Value, json};
-use support::{InProcess, PATIENCE, config, run_in_process};
+use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -84,64 +84,13 @@ impl Redis {
     }
 }
 
-/// One copy of the demo server, in this process, on its own port.
-struct Copy {
-    _server: InProcess<()>,
-    base: String,
-    client: reqwest::Client,
-}
-
-async fn start_copy(redis_url: &str, change: impl FnOnce(&mut HttpServerConfig)) -> Copy {
-    let mut settings = HttpServerConfig::with_defaults(config().server);
-    settings.redis_url = Some(redis_url.to_string());
-    change(&mut settings);
-    let listener = tcp_echo::bind::bind_tcp(settings.http.server.addr()).expect("bind");
-    let addr = listener.local_addr().expect("local_addr");
-    let server = run_in_process(addr, move |shutdown| async move {
-        http_server::run(listener, &settings, shutdown)
-            .await
-            .expect("the demo app runs");
-    });
-    Copy {
-        _server: server,
-        base: format!("http://{addr}"),
-        client: reqwest::Client::builder()
-            .timeout(PATIENCE)
-            .build()
-            .expect("client"),
-    }
-}
-
-impl Copy {
-    /// `method path [body]`: status, headers, JSON body (or null).
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, reqwest::header::HeaderMap, Value) {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body");
-        let value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        (status, headers, value)
-    }
-
-    async fn create(&self, name: &str) -> (u16, Value) {
-        let (status, _, body) = self
-            .call(
-                reqwest::Method::POST,
-                "/api/plants",
-                Some(json!({ "name": name })),
-            )
-            .await;
-        (status, body)
-    }
+/// One copy of the demo server, with its plants in the Redis at `url`.
+async fn start_copy(url: &str, change: impl FnOnce(&mut HttpServerConfig)) -> Demo {
+    start_demo_with(|config| {
+        config.redis_url = Some(url.to_string());
+        change(config);
+    })
+    .await
 }
 
 #[tokio::test]
@@ -157,7 +106,7 @@ async fn two_copies_with_one_redis_act_as_one_server() {
     })
     .await;
 
-    let (status, created) = one.create("Basil").await;
+    let (status, created) = one.try_create("Basil").await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_u64().expect("an id");
     let path = format!("/api/plants/{id}");
@@ -196,7 +145,7 @@ async fn ids_are_unique_across_copies_creating_at_once() {
     ];
     let creates = copies.iter().flat_map(|copy| {
         (0..25).map(move |n| async move {
-            let (status, created) = copy.create(&format!("plant {n}")).await;
+            let (status, created) = copy.try_create(&format!("plant {n}")).await;
             assert_eq!(status, 201, "{created}");
             created["id"].as_u64().expect("an id")
         })
@@ -211,10 +160,10 @@ async fn the_cap_and_the_pages_hold_across_copies() {
     let redis = Redis::start().await;
     let one = start_copy(&redis.url(), |config| config.max_plants = 3).await;
     let two = start_copy(&redis.url(), |config| config.max_plants = 3).await;
-    assert_eq!(one.create("a").await.0, 201);
-    assert_eq!(two.create("b").await.0, 201);
-    assert_eq!(one.create("c").await.0, 201);
-    let (status, error) = two.create("d").await;
+    assert_eq!(one.try_create("a").await.0, 201);
+    assert_eq!(two.try_create("b").await.0, 201);
+    assert_eq!(one.try_create("c").await.0, 201);
+    let (status, error) = two.try_create("d").await;
     assert_eq!(status, 409, "{error}");
     assert_eq!(
         error,
@@ -244,7 +193,7 @@ async fn the_cap_and_the_pages_hold_across_copies() {
 async fn losing_redis_is_a_503_with_retry_after_and_it_is_found_again() {
     let redis = Redis::start().await;
     let copy = start_copy(&redis.url(), |_| {}).await;
-    assert_eq!(copy.create("before").await.0, 201);
+    assert_eq!(copy.try_create("before").await.0, 201);
 
     let port = redis.kill().await;
     for _ in 0..2 {
@@ -268,7 +217,7 @@ async fn losing_redis_is_a_503_with_retry_after_and_it_is_found_again() {
     let _redis = Redis::start_on(port).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (status, body) = copy.create("after").await;
+        let (status, body) = copy.try_create("after").await;
         if status == 201 {
             break;
         }
@@ -305,7 +254,7 @@ async fn a_redis_that_stops_answering_costs_a_bounded_wait_not_a_hang() {
     use nix::unistd::Pid;
     let redis = Redis::start().await;
     let copy = start_copy(&redis.url(), |_| {}).await;
-    assert_eq!(copy.create("before").await.0, 201);
+    assert_eq!(copy.try_create("before").await.0, 201);
     let pid = Pid::from_raw(redis.child.id().expect("redis-server runs") as i32);
     // Frozen, not gone: the connection stays open and nothing answers.
     kill(pid, Signal::SIGSTOP).expect("stop our redis-server");
