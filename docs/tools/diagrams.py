@@ -1,19 +1,16 @@
 #!/usr/bin/env python3
-"""Draws the book's diagrams as SVG files in docs/src/images/.
+"""Draws the book's sequence diagrams as SVG files in docs/src/images/.
 
-Three kinds, each described as data below and drawn by one function:
-sequence diagrams (participants and the messages between them, `DIAGRAMS`),
-the introduction's picture of a machine (interfaces, ports, a listening
-socket and connected sockets, `MACHINE`), and the request lifecycle as a
-flowchart whose every step names the log line it prints (`LIFECYCLE`).
-Run this script after changing one (`python3 docs/tools/diagrams.py`) and
-commit the SVGs; `python3 docs/tools/diagrams.py --check` fails if a
-committed SVG differs from what the script draws. Standard library only.
-`check_book.py` verifies that every image the book shows exists and is
-well-formed SVG.
+Each diagram is a list of participants and steps; run this script after
+changing one (`python3 docs/tools/diagrams.py`) and commit the SVGs. Standard
+library only. `check_book.py` verifies that every image the book shows exists
+and is well-formed SVG.
 """
 
+import contextlib
+import io
 import sys
+import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -99,8 +96,14 @@ def draw(name, participants, steps):
         parts.append(f'<line x1="{x[start]}" y1="{y}" x2="{x[end]}" y2="{y}" stroke="#3559e0" stroke-width="1.6" marker-end="url(#arrow)"/>')
         parts.append(f'<text x="{(x[start] + x[end]) // 2}" y="{y - 6}" text-anchor="middle" fill="#1d2330">{escape(label)}</text>')
     parts.append("</svg>")
-    return "\n".join(parts) + "\n"
+    (OUT / f"{name}.svg").write_text("\n".join(parts) + "\n")
 
+
+# Beyond sequence diagrams: the introduction's picture of a machine and the
+# request lifecycle as a flowchart, each drawn by its own function below.
+# `python3 docs/tools/diagrams.py --check` draws every diagram into a
+# temporary directory and fails if a committed SVG differs, so CI can tell
+# when someone changed a diagram here and forgot to commit its SVG.
 
 ARROW_DEFS = (
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
@@ -238,31 +241,39 @@ def draw_lifecycle():
     return "\n".join(parts) + "\n"
 
 
-def drawings():
-    """Every diagram's file name and SVG text."""
-    for name, (participants, steps) in DIAGRAMS.items():
-        yield name, draw(name, participants, steps)
-    yield MACHINE, draw_machine()
-    yield LIFECYCLE, draw_lifecycle()
+def draw_all():
+    """Draws every diagram into OUT."""
+    main()
+    for name, svg in ((MACHINE, draw_machine()), (LIFECYCLE, draw_lifecycle())):
+        (OUT / f"{name}.svg").write_text(svg)
+        print(f"wrote {OUT / name}.svg")
 
 
-def main():
-    check = sys.argv[1:] == ["--check"]
-    OUT.mkdir(parents=True, exist_ok=True)
-    stale = []
-    for name, svg in drawings():
-        path = OUT / f"{name}.svg"
-        if check:
-            if not path.exists() or path.read_text() != svg:
-                stale.append(path)
-            continue
-        path.write_text(svg)
-        print(f"wrote {path}")
+def check():
+    """Exits 1 if a committed SVG is not what this script draws."""
+    global OUT
+    committed = OUT
+    with tempfile.TemporaryDirectory() as scratch:
+        OUT = Path(scratch)
+        with contextlib.redirect_stdout(io.StringIO()):
+            draw_all()
+        stale = [path.name for path in sorted(OUT.glob("*.svg"))
+                 if not (committed / path.name).exists()
+                 or (committed / path.name).read_text() != path.read_text()]
+    OUT = committed
+    for name in stale:
+        print(f"docs/src/images/{name} is not what docs/tools/diagrams.py draws: run it and commit the SVGs",
+              file=sys.stderr)
     if stale:
-        for path in stale:
-            print(f"{path} differs from what docs/tools/diagrams.py draws: run it and commit the SVGs", file=sys.stderr)
         sys.exit(1)
 
 
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, (participants, steps) in DIAGRAMS.items():
+        draw(name, participants, steps)
+        print(f"wrote {OUT / name}.svg")
+
+
 if __name__ == "__main__":
-    main()
+    check() if sys.argv[1:] == ["--check"] else draw_all()
