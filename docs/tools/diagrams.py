@@ -7,6 +7,10 @@ library only. `check_book.py` verifies that every image the book shows exists
 and is well-formed SVG.
 """
 
+import contextlib
+import io
+import sys
+import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -95,6 +99,175 @@ def draw(name, participants, steps):
     (OUT / f"{name}.svg").write_text("\n".join(parts) + "\n")
 
 
+# Beyond sequence diagrams: the introduction's picture of a machine and the
+# request lifecycle as a flowchart, each drawn by its own function below.
+# `python3 docs/tools/diagrams.py --check` draws every diagram into a
+# temporary directory and fails if a committed SVG differs, so CI can tell
+# when someone changed a diagram here and forgot to commit its SVG.
+
+ARROW_DEFS = (
+    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+    'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#3559e0"/></marker></defs>'
+)
+
+
+def svg_open(width, height):
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'font-family="system-ui, sans-serif" font-size="13">',
+        ARROW_DEFS,
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+    ]
+
+
+def text(x, y, label, anchor="middle", size=13, weight="normal", fill="#1d2330", mono=False, italic=False):
+    family = ' font-family="ui-monospace, Menlo, Consolas, monospace"' if mono else ""
+    style = ' font-style="italic"' if italic else ""
+    return (f'<text x="{x}" y="{y}" text-anchor="{anchor}" font-size="{size}" font-weight="{weight}" '
+            f'fill="{fill}"{family}{style}>{escape(label)}</text>')
+
+
+def box(x, y, w, h, fill="#eef1fb", stroke="#3559e0", dash=False, radius=6):
+    dashes = ' stroke-dasharray="5 4"' if dash else ""
+    return f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="{radius}" fill="{fill}" stroke="{stroke}"{dashes}/>'
+
+
+def arrow(x1, y1, x2, y2, color="#3559e0", both=False):
+    start = ' marker-start="url(#arrow)"' if both else ""
+    return (f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{color}" stroke-width="1.6"'
+            f' marker-end="url(#arrow)"{start}/>')
+
+
+# The introduction's picture: one machine, two interfaces, a server process
+# with its listening socket and one connected socket per client.
+MACHINE = "machine-sockets"
+
+
+def draw_machine():
+    width, height = 760, 500
+    parts = svg_open(width, height)
+    # The machine.
+    parts.append(box(170, 20, 580, 460, fill="#fafbff", stroke="#7a86b8", radius=10))
+    parts.append(text(460, 44, "your machine (one operating system)", weight="600"))
+    # Interfaces, on the machine's edge.
+    parts.append(box(150, 80, 190, 54, fill="#e8f6ee", stroke="#2e8b57"))
+    parts.append(text(245, 102, "interface lo (loopback)", weight="600"))
+    parts.append(text(245, 122, "127.0.0.1 and ::1", mono=True, size=12))
+    parts.append(box(150, 360, 190, 54, fill="#e8f6ee", stroke="#2e8b57"))
+    parts.append(text(245, 382, "interface wlan0 (Wi-Fi)", weight="600"))
+    parts.append(text(245, 402, "192.168.1.20", mono=True, size=12))
+    # Outside: a phone on the same Wi-Fi, which reaches wlan0 only.
+    parts.append(box(10, 250, 120, 50, fill="#ffffff", stroke="#7a86b8"))
+    parts.append(text(70, 271, "a phone", weight="600"))
+    parts.append(text(70, 289, "192.168.1.30", mono=True, size=11))
+    parts.append(arrow(70, 300, 150, 372))
+    # The server process and its sockets.
+    parts.append(box(370, 70, 360, 215, fill="#ffffff", stroke="#3559e0"))
+    parts.append(text(550, 92, "process: tcp-echo", weight="600"))
+    parts.append(text(550, 110, "HOST=127.0.0.1 PORT=7007", mono=True, size=12))
+    parts.append(box(385, 122, 330, 46, fill="#eef1fb", stroke="#3559e0"))
+    parts.append(text(550, 141, "listening socket 127.0.0.1:7007", mono=True, size=12))
+    parts.append(text(550, 159, "hands out new connections (accept)", size=11, italic=True))
+    parts.append(text(550, 190, "a connected socket per client:", size=11, italic=True))
+    for x, port in ((385, "54054"), (555, "54066")):
+        parts.append(box(x, 200, 160, 64, fill="#fff7e0", stroke="#b38600"))
+        parts.append(text(x + 80, 219, "connected socket", weight="600", size=12))
+        parts.append(text(x + 80, 237, "127.0.0.1:7007", mono=True, size=11))
+        parts.append(text(x + 80, 254, f"peer 127.0.0.1:{port}", mono=True, size=11))
+    # Clients on the same machine.
+    for x, name, port in ((385, "nc", "54054"), (555, "telnet", "54066")):
+        parts.append(box(x, 380, 160, 80, fill="#ffffff", stroke="#3559e0"))
+        parts.append(text(x + 80, 402, f"process: {name}", weight="600"))
+        parts.append(text(x + 80, 422, f"socket :{port}", mono=True, size=11))
+        parts.append(text(x + 80, 444, "port picked by the OS", size=11, italic=True))
+        parts.append(arrow(x + 80, 380, x + 80, 266, both=True))
+    # Who talks to whom.
+    parts.append(arrow(340, 110, 385, 140))
+    parts.append(text(260, 150, "bound: reachable", size=11, fill="#2e8b57"))
+    parts.append(text(260, 165, "from this machine", size=11, fill="#2e8b57"))
+    parts.append(text(260, 440, "not bound: a phone", size=11, fill="#c0392b"))
+    parts.append(text(260, 455, "gets \"connection refused\"", size=11, fill="#c0392b"))
+    parts.append(text(260, 470, "(HOST=0.0.0.0 binds both)", size=11, fill="#c0392b"))
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+# The request lifecycle: each step, and the log line it prints (the message
+# part; every line in a connection starts with `conn{id=1 peer=...}:`).
+LIFECYCLE = "request-lifecycle"
+LIFECYCLE_STEPS = [
+    ("accept: a new TCP connection", "DEBUG accepted peer=127.0.0.1:41500"),
+    ("a task for this connection", "INFO  connection opened open=1"),
+    ("read bytes until the empty line", "TRACE read bytes=83"),
+    ("parse the head; choose the body framing", "DEBUG head parsed bytes=83 framing=Ok(None)"),
+    ("read the body (Content-Length or chunked)", "(no line: this GET has no body)"),
+    ("the handler: route and answer", "DEBUG handler done status=200"),
+    ("one line per request", "INFO  GET /hello status=200 bytes=12 duration=77µs"),
+    ("keep the connection, or close it?", "DEBUG keeping the connection alive"),
+    ("write head and body to the socket", "DEBUG written to the socket bytes=129"),
+    ("wait for the next request (KEEP_ALIVE_SECS)", "(no line while it waits)"),
+    ("the client closed, or the idle time ran out", "DEBUG closing reason=client closed"),
+    ("the task ends", "INFO  connection closed: 1 requests, client closed"),
+]
+
+
+def draw_lifecycle():
+    step_h, gap, left, box_w = 50, 16, 20, 560
+    width = left + box_w + 150
+    height = 20 + len(LIFECYCLE_STEPS) * (step_h + gap)
+    parts = svg_open(width, height)
+    tops = []
+    for i, (step, log) in enumerate(LIFECYCLE_STEPS):
+        y = 10 + i * (step_h + gap)
+        tops.append(y)
+        quiet = log.startswith("(")
+        parts.append(box(left, y, box_w, step_h, fill="#eef1fb" if not quiet else "#f6f7fb"))
+        parts.append(text(left + 12, y + 20, f"{i + 1}. {step}", anchor="start", weight="600"))
+        parts.append(text(left + 12, y + 39, log, anchor="start", mono=not quiet, italic=quiet, size=12,
+                          fill="#7a5a00" if not quiet else "#6b7280"))
+        if i:
+            parts.append(arrow(left + box_w // 2, y - gap, left + box_w // 2, y))
+    # The keep-alive loop: from "wait for the next request" back to "read".
+    wait, read = 9, 2
+    x = left + box_w
+    y_from = tops[wait] + step_h // 2
+    y_to = tops[read] + step_h // 2
+    parts.append(f'<path d="M{x},{y_from} H{x + 50} V{y_to} H{x + 2}" fill="none" stroke="#3559e0" '
+                 f'stroke-width="1.6" marker-end="url(#arrow)"/>')
+    parts.append(text(x + 58, (y_from + y_to) // 2 - 8, "next request", anchor="start", size=12, weight="600"))
+    parts.append(text(x + 58, (y_from + y_to) // 2 + 8, "on the same", anchor="start", size=12))
+    parts.append(text(x + 58, (y_from + y_to) // 2 + 24, "connection", anchor="start", size=12))
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def draw_all():
+    """Draws every diagram into OUT."""
+    main()
+    for name, svg in ((MACHINE, draw_machine()), (LIFECYCLE, draw_lifecycle())):
+        (OUT / f"{name}.svg").write_text(svg)
+        print(f"wrote {OUT / name}.svg")
+
+
+def check():
+    """Exits 1 if a committed SVG is not what this script draws."""
+    global OUT
+    committed = OUT
+    with tempfile.TemporaryDirectory() as scratch:
+        OUT = Path(scratch)
+        with contextlib.redirect_stdout(io.StringIO()):
+            draw_all()
+        stale = [path.name for path in sorted(OUT.glob("*.svg"))
+                 if not (committed / path.name).exists()
+                 or (committed / path.name).read_text() != path.read_text()]
+    OUT = committed
+    for name in stale:
+        print(f"docs/src/images/{name} is not what docs/tools/diagrams.py draws: run it and commit the SVGs",
+              file=sys.stderr)
+    if stale:
+        sys.exit(1)
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     for name, (participants, steps) in DIAGRAMS.items():
@@ -103,4 +276,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    check() if sys.argv[1:] == ["--check"] else draw_all()
