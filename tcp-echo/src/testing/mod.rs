@@ -6,4 +6,5 @@
 
 pub mod in_process;
 pub mod process;
+pub mod redis;
 pub mod reference;
