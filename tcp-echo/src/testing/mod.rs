@@ -4,6 +4,8 @@
 //! behind the `test-support` feature, which only `[dev-dependencies]` turn
 //! on: `cargo run -p tcp-echo` never compiles it.
 
+pub mod idle_crowd;
 pub mod in_process;
 pub mod process;
+pub mod redis;
 pub mod reference;
