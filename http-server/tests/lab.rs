@@ -72,10 +72,16 @@ struct Lab {
 
 impl Lab {
     async fn start() -> Lab {
+        Lab::start_with("on").await
+    }
+
+    /// The lab with `LAB_REDIS` set to `redis` (`on` or `off`).
+    async fn start_with(redis: &str) -> Lab {
         let base = free_base_port();
         let mut child = Command::new("bash")
             .arg(script())
             .env("LAB_PORT", base.to_string())
+            .env("LAB_REDIS", redis)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -124,7 +130,13 @@ impl Lab {
             }
             seen.push(line);
         }
-        assert_eq!(lab.pids.len(), 7, "seven processes listed: {:?}", lab.pids);
+        let processes = if redis == "on" { 7 } else { 6 };
+        assert_eq!(
+            lab.pids.len(),
+            processes,
+            "processes listed: {:?}",
+            lab.pids
+        );
         lab
     }
 
@@ -317,6 +329,28 @@ async fn a_copy_stopped_mid_request_finishes_it_and_nginx_moves_on() {
         assert_eq!((status, instance.as_str()), (200, other.as_str()));
     }
 
+    assert!(lab.interrupt().await.success());
+}
+
+#[tokio::test]
+#[ignore = "needs nginx; .ci/run runs it"]
+async fn without_redis_each_copy_keeps_its_own_plants() {
+    let mut lab = Lab::start_with("off").await;
+    let created: Value = lab
+        .client
+        .post(lab.copy(1, "/api/plants"))
+        .json(&json!({"name": "Mint"}))
+        .send()
+        .await
+        .expect("POST to copy 1")
+        .json()
+        .await
+        .expect("JSON");
+    let path = format!("/api/plants/{}", created["id"]);
+    let (status, _, _) = lab.get(&lab.copy(1, &path)).await;
+    assert_eq!(status, 200, "copy 1 has it");
+    let (status, _, _) = lab.get(&lab.copy(2, &path)).await;
+    assert_eq!(status, 404, "copy 2 never heard of it");
     assert!(lab.interrupt().await.success());
 }
 
