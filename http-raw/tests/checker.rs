@@ -3,132 +3,48 @@
 //! a Node server written the way tutorials write one passes what it should
 //! and fails where it should; a server with one deliberate flaw fails at the
 //! stage for that flaw, with a report that quotes the bytes; and nothing
-//! answering is exit status 2 with one sentence.
+//! answering is exit status 2 with one sentence. The checker's own response
+//! parser and chunked decoder are tested too, on every prefix of their input.
 //!
 //! The checker runs in this process (its modules are included by path), the
 //! servers as real processes or tasks on real sockets.
 
 #[path = "../src/bin/check/client.rs"]
 mod client;
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
 #[path = "../src/bin/check/stages.rs"]
 mod stages;
 
+mod check_support;
 mod flawed;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-use std::time::Duration;
 
+use check_support::{check_server, example};
 use tcp_echo::check::{self, Verdict};
-
-/// How long each check waits for the server: the checker's own default.
-const PATIENCE: Duration = check::STEP_TIMEOUT;
-
-/// What a run printed.
-struct Report {
-    verdict: Verdict,
-    out: String,
-    err: String,
-}
-
-/// Runs every stage against `addr` (stopping at the first failure).
-async fn check_server(addr: SocketAddr) -> Report {
-    let mut target = client::Target {
-        addr,
-        host: addr.to_string(),
-        patience: PATIENCE,
-    };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let verdict = check::run_stages(&mut target, stages::STAGES, false, &mut out, &mut err)
-        .await
-        .expect("writing to a Vec cannot fail");
-    Report {
-        verdict,
-        out: String::from_utf8_lossy(&out).into_owned(),
-        err: String::from_utf8_lossy(&err).into_owned(),
-    }
-}
-
-impl Report {
-    /// Asserts stages 1..=`passes` passed and, unless that is all of them,
-    /// that the next one failed and the run stopped there.
-    fn assert_stops_after(&self, passes: usize, who: &str) {
-        let lines: Vec<&str> = self
-            .out
-            .lines()
-            .filter(|line| line.starts_with("PASS") || line.starts_with("FAIL"))
-            .collect();
-        let mut wanted: Vec<String> = stages::STAGES[..passes]
-            .iter()
-            .enumerate()
-            .map(|(i, stage)| format!("PASS stage {}: {}", i + 1, stage.name))
-            .collect();
-        if passes < stages::STAGES.len() {
-            wanted.push(format!(
-                "FAIL stage {}: {}",
-                passes + 1,
-                stages::STAGES[passes].name
-            ));
-        }
-        assert_eq!(lines, wanted, "{who}: the checker said\n{}", self.out);
-        let expected_verdict = if passes == stages::STAGES.len() {
-            Verdict::AllPassed
-        } else {
-            Verdict::StageFailed
-        };
-        assert_eq!(self.verdict, expected_verdict, "{who}:\n{}", self.out);
-        assert!(self.err.is_empty(), "{who}: stderr {:?}", self.err);
-        if passes < stages::STAGES.len() {
-            for part in [
-                "  sent:     ",
-                "  expected: ",
-                "  got:      ",
-                "  hint:     ",
-            ] {
-                assert!(
-                    self.out.contains(part),
-                    "{who}: a failure report has `{part}`:\n{}",
-                    self.out
-                );
-            }
-        }
-    }
-}
+use tcp_echo::testing::process;
 
 #[tokio::test]
 async fn the_lessons_own_server_passes_every_stage() {
     let mut server = process::spawn(env!("CARGO_BIN_EXE_http-raw"), &[]);
     let port = server.listening_port("http").await;
-    let report = check_server(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await;
-    report.assert_stops_after(stages::STAGES.len(), "http-raw");
-}
-
-/// Where cargo put this package's examples: next to the test binary's
-/// `deps/` directory. `cargo test -p http-raw` builds them.
-fn example(name: &str) -> String {
-    let test_binary = std::env::current_exe().expect("the test binary's path");
-    let debug_dir: PathBuf = test_binary
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/debug")
-        .to_path_buf();
-    let path = debug_dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo test -p http-raw` (which builds the examples) or `cargo build -p http-raw --examples`",
-        path.display()
-    );
-    path.to_string_lossy().into_owned()
+    let report = check_server(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        stages::STAGES,
+    )
+    .await;
+    report.assert_stops_after(stages::STAGES, stages::STAGES.len(), "http-raw");
 }
 
 /// Runs the build-along step `name` and checks it.
 async fn check_step(name: &str, passes: usize) {
     let mut step = process::spawn(&example(name), &[]);
     let port = step.listening_port("http").await;
-    let report = check_server(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await;
-    report.assert_stops_after(passes, name);
+    let report = check_server(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        stages::STAGES,
+    )
+    .await;
+    report.assert_stops_after(stages::STAGES, passes, name);
 }
 
 // Each step's header says which stages it passes; these hold it to that.
@@ -166,9 +82,11 @@ async fn step6_passes_stages_1_to_8_and_fails_head() {
 #[tokio::test]
 async fn a_server_without_flaws_passes_every_stage() {
     let addr = flawed::start(flawed::Flaw::None).await;
-    check_server(addr)
-        .await
-        .assert_stops_after(stages::STAGES.len(), "the flawless test server");
+    check_server(addr, stages::STAGES).await.assert_stops_after(
+        stages::STAGES,
+        stages::STAGES.len(),
+        "the flawless test server",
+    );
 }
 
 /// Starts the server with `flaw` and asserts the checker stops at `stage`
@@ -180,15 +98,10 @@ async fn assert_flaw_caught(flaw: flawed::Flaw, hint_part: &str) {
         .copied()
         .expect("every flaw is in FLAWS");
     let addr = flawed::start(flaw).await;
-    let report = check_server(addr).await;
-    report.assert_stops_after(stage - 1, &format!("{flaw:?}"));
-    let hint = report
-        .out
-        .lines()
-        .find(|line| line.starts_with("  hint:"))
-        .unwrap_or_default();
+    let report = check_server(addr, stages::STAGES).await;
+    report.assert_stops_after(stages::STAGES, stage - 1, &format!("{flaw:?}"));
     assert!(
-        hint.contains(hint_part),
+        report.hint().contains(hint_part),
         "{flaw:?}: the hint should mention {hint_part:?}:\n{}",
         report.out
     );
@@ -261,7 +174,7 @@ async fn ignoring_connection_close_fails_the_last_stage() {
 #[tokio::test]
 async fn the_report_quotes_bytes_escaped() {
     let addr = flawed::start(flawed::Flaw::NoContentLength).await;
-    let report = check_server(addr).await;
+    let report = check_server(addr, stages::STAGES).await;
     let host = addr.to_string();
     assert!(
         report.out.contains(&format!(
@@ -283,8 +196,12 @@ async fn a_node_tutorial_server_passes_stages_1_to_3_and_fails_the_binary_body()
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/server.js");
     let mut node = process::spawn(script, &[]);
     let port = node.listening_port("http").await;
-    let report = check_server(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await;
-    report.assert_stops_after(3, "tests/node/server.js");
+    let report = check_server(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        stages::STAGES,
+    )
+    .await;
+    report.assert_stops_after(stages::STAGES, 3, "tests/node/server.js");
     assert!(report.out.contains("keep them as bytes"), "{}", report.out);
 }
 
@@ -317,4 +234,52 @@ async fn nothing_answering_is_exit_status_2_and_one_sentence() {
         "no stage lines: {:?}",
         String::from_utf8_lossy(&out)
     );
+}
+
+#[test]
+fn the_checkers_response_parser_waits_for_the_whole_head_and_refuses_bad_ones() {
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    let parsed = client::parse_head(head).expect("a valid head");
+    let (status, headers, length) = parsed.expect("complete");
+    assert_eq!(status, 200);
+    assert_eq!(headers, [("Content-Length".to_string(), "2".to_string())]);
+    assert_eq!(length, head.len() - 2);
+    for cut in 0..length {
+        assert_eq!(
+            client::parse_head(&head[..cut]),
+            Ok(None),
+            "{cut} bytes are not a whole head yet"
+        );
+    }
+    for bad in [
+        &b"HTTP/1.1 200 OK\nContent-Length: 2\n\nhi"[..],
+        b"HTTP/1.1 2x0 OK\r\n\r\n",
+        b"hello world\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+    ] {
+        assert!(
+            client::parse_head(bad).is_err(),
+            "{:?} is not a valid head",
+            String::from_utf8_lossy(bad)
+        );
+    }
+}
+
+#[test]
+fn the_checkers_chunked_decoder_stops_exactly_after_the_last_chunk() {
+    let body = b"7\r\nHello, \r\n5;ext=1\r\nworld\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+    let end = body.len() - 4;
+    assert_eq!(
+        client::decode_chunked(body),
+        Ok(Some((b"Hello, world".to_vec(), end)))
+    );
+    for cut in 0..end {
+        assert_eq!(
+            client::decode_chunked(&body[..cut]),
+            Ok(None),
+            "{cut} bytes are not a whole chunked body yet"
+        );
+    }
+    assert!(client::decode_chunked(b"zz\r\n").is_err());
+    assert!(client::decode_chunked(b"2\r\nabc\r\n").is_err());
 }

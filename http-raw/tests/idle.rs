@@ -2,14 +2,11 @@
 //! one still answered afterwards. (What they cost in memory is measured by
 //! the benchmark, `../shared/bench/run idle-10k`, not here.)
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
-
 use std::time::Duration;
 
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use nix::sys::signal::Signal;
-use process::spawn;
+use tcp_echo::testing::process::spawn;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

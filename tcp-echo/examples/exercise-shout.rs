@@ -14,7 +14,8 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// 4 KiB: one page of memory, plenty for what a person types.
+/// 4 KiB: one page of memory, plenty for what a person types; more
+/// simply takes several reads.
 const BUFFER_SIZE: usize = 4096;
 
 // ANCHOR: shout

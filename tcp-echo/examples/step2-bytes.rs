@@ -15,8 +15,8 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 
-/// 4 KiB: one page of memory, plenty for what a person types, and big
-/// files simply take several reads.
+/// 4 KiB: one page of memory, plenty for what a person types; more
+/// simply takes several reads.
 const BUFFER_SIZE: usize = 4096;
 
 fn main() -> std::io::Result<()> {

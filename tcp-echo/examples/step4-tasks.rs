@@ -2,9 +2,10 @@
 //!
 //! What to notice: the same shape as step 3, with `tokio::spawn` for
 //! `thread::spawn` and `.await` wherever the code waits (accept, read,
-//! write). A task waiting for its client is a few hundred bytes of state
-//! that tokio's runtime parks, not a thread, so 10,000 idle clients cost a
-//! few megabytes. `docs/src/async.md` explains what `.await` does.
+//! write). A task waiting for its client is its state (the 4 KiB buffer
+//! and a few hundred bytes more) parked by tokio's runtime, with no stack
+//! or thread of its own: a few threads serve every client.
+//! `docs/src/async.md` explains what `.await` does.
 //!
 //! Checker: passes every stage.
 //!
@@ -14,7 +15,8 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// 4 KiB: one page of memory, plenty for what a person types.
+/// 4 KiB: one page of memory, plenty for what a person types; more
+/// simply takes several reads.
 const BUFFER_SIZE: usize = 4096;
 
 // ANCHOR: main
@@ -45,7 +47,7 @@ async fn echo(mut stream: TcpStream) -> std::io::Result<()> {
     loop {
         let n = stream.read(&mut buf).await?;
         if n == 0 {
-            return Ok(());
+            return Ok(()); // the client finished sending; dropping `stream` closes ours
         }
         stream.write_all(&buf[..n]).await?;
     }

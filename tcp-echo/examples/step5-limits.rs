@@ -37,7 +37,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// An accept error such as "too many open files" lasts until a connection
 /// closes: wait a little rather than retry in a tight loop.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-/// 4 KiB: one page of memory, plenty for what a person types.
+/// 4 KiB: one page of memory, plenty for what a person types; more
+/// simply takes several reads.
 const BUFFER_SIZE: usize = 4096;
 
 // ANCHOR: main

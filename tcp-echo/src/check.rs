@@ -51,12 +51,18 @@
 //!   any stage passed becomes "nothing answers", exit 2), [`tcp::send`],
 //!   [`tcp::read_exactly`], [`tcp::read_until`] and [`tcp::read_to_close`].
 //!   The reads return a [`Reply`]: the bytes that came and how the read
-//!   ended; [`Reply::describe`] is the `got:` line.
+//!   ended; [`Reply::describe`] is the `got:` line, and
+//!   [`Reply::describe_against`] says where a long reply parts from the
+//!   expected one. A stage with its own client (UDP, TLS) reports "nothing
+//!   listening" with [`Failure::nothing_answering`], as udp-echo's
+//!   `src/bin/check/stages.rs` does.
 //! - [`show`] escapes bytes for the `sent:` and `expected:` lines (long
 //!   payloads are cut, with their length). [`first_difference`] finds where
 //!   two payloads part, [`show_window`] shows a few bytes from there.
 //! - Tests run a checker in-process with [`run`], which writes to any
-//!   `Write`, or through the binary. Every lesson's binary is named `check`,
+//!   `Write`, or through the binary. Stages in the lesson's library are at
+//!   hand for its tests; stages kept next to the binary
+//!   (`src/bin/check/stages.rs`) are included by tests with `#[path]`. Every lesson's binary is named `check`,
 //!   so they all build to the same `target/debug/check`: run a lesson's
 //!   checker with `cargo run -p LESSON --bin check`, never from that path.
 //!   Examples share one directory the same way (`target/debug/examples/`):
@@ -95,8 +101,9 @@ pub struct Target {
     pub given: String,
     /// `host:port` from ADDR, for a `Host` header.
     pub authority: String,
-    /// Every address the host resolved to; `connect` tries them in order.
-    pub addrs: Vec<SocketAddr>,
+    /// Every address the host resolved to, never none; `connect` tries
+    /// them in order.
+    addrs: Vec<SocketAddr>,
     /// The deadline for each network step.
     pub timeout: Duration,
 }
@@ -125,10 +132,15 @@ impl Target {
         })
     }
 
-    /// The address a client reaches first, for messages.
+    /// The address a client tries first.
     pub fn addr(&self) -> SocketAddr {
-        // `resolve` refuses a host with no address, so there is a first one.
-        self.addrs[0]
+        self.addrs[0] // `resolve` refuses a host with no address
+    }
+
+    /// Every address ADDR resolved to (`localhost` may be `::1` and
+    /// `127.0.0.1`), in the order to try them.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
     }
 }
 

@@ -56,6 +56,16 @@ impl ServerConfig {
         })
     }
 
+    /// 127.0.0.1, a port the OS picks (`PORT=0`), and the default grace
+    /// period: where tests and examples listen, out of everyone's way.
+    pub fn localhost_any_port() -> ServerConfig {
+        ServerConfig {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+
     /// The socket address to bind: IP + port.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::new(self.host, self.port)

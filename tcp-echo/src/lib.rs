@@ -32,7 +32,7 @@ pub mod summary;
 // (`config.rs`), binding (`bind.rs`), `main`'s first steps (`startup.rs`),
 // logs (`logging.rs`), Ctrl+C and SIGTERM (`shutdown.rs`), the async accept
 // loop with its connection limit (`accept_loop.rs`), the open-files limit
-// (`fd_limit.rs`), and the checker framework every lesson's `check` uses
+// (`fd_limit.rs`), and the checker of any server against a lesson's stages
 // (`check.rs`).
 pub mod accept_loop;
 pub mod bind;

@@ -26,10 +26,10 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use support::process::spawn;
 use support::{config, start_server};
 use tcp_echo::EchoMode;
 use tcp_echo::check::{self, Verdict, echo_stages::STAGES};
+use tcp_echo::testing::process::spawn;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -147,6 +147,10 @@ fn example(name: &str) -> PathBuf {
         build.args(["build", "--quiet", "-p", "tcp-echo", "--examples"]);
         if profile_dir.ends_with("release") {
             build.arg("--release");
+        }
+        // The same target directory as this test, however it was chosen.
+        if let Some(target_dir) = profile_dir.parent() {
+            build.arg("--target-dir").arg(target_dir);
         }
         let status = build
             .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -18,23 +18,17 @@
 #[path = "../src/bin/check/stages.rs"]
 mod stages;
 
-#[path = "../../tcp-echo/tests/support/in_process.rs"]
-mod in_process;
-
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
-
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use in_process::{InProcess, run_in_process};
-use process::spawn;
 use stages::{STAGES, UdpClient};
 use tcp_echo::check::{self, Verdict};
 use tcp_echo::config::ServerConfig;
+use tcp_echo::testing::in_process::{InProcess, run_in_process};
+use tcp_echo::testing::process::spawn;
 use tokio::net::UdpSocket;
 use udp_echo::{MAX_DATAGRAM, UdpEchoConfig, bind_udp};
 
@@ -97,12 +91,9 @@ async fn check(addr: SocketAddr, all: bool) -> Outcome {
 
 fn config(buffer_size: usize) -> UdpEchoConfig {
     UdpEchoConfig {
-        server: ServerConfig {
-            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port: 0,
-            shutdown_grace: Duration::from_secs(5),
-        },
+        server: ServerConfig::localhost_any_port(),
         buffer_size,
+        loop_window: udp_echo::loop_guard::LOOP_WINDOW,
     }
 }
 
@@ -180,6 +171,10 @@ fn example(name: &str) -> PathBuf {
         build.args(["build", "--quiet", "-p", "udp-echo", "--examples"]);
         if profile_dir.ends_with("release") {
             build.arg("--release");
+        }
+        // The same target directory as this test, however it was chosen.
+        if let Some(target_dir) = profile_dir.parent() {
+            build.arg("--target-dir").arg(target_dir);
         }
         let status = build
             .current_dir(env!("CARGO_MANIFEST_DIR"))

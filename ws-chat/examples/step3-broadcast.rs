@@ -129,17 +129,22 @@ async fn serve(hub: Arc<Hub>, stream: TcpStream) -> Result<(), BoxError> {
     let result: Result<(), WsError> = async {
         loop {
             tokio::select! {
+                // Our queue first: every answer to a frame is written before
+                // the next frame is read, so a close frame never overtakes the
+                // answers to what came before it, and a client that sends
+                // without reading is slowed down by its own full socket.
+                biased;
+                line = queue.recv() => match line {
+                    Some(line) => sink.send(Message::text(line)).await?,
+                    // The hub dropped us: we were too slow.
+                    None => return Ok(()),
+                },
                 frame = frames.next() => match frame {
                     Some(Ok(Message::Text(text))) => hub.say(id, text.trim_end()),
                     Some(Ok(Message::Close(_))) | None => return Ok(()),
                     // Pings are answered by tungstenite; the rest we ignore.
                     Some(Ok(_)) => {}
                     Some(Err(error)) => return Err(error),
-                },
-                line = queue.recv() => match line {
-                    Some(line) => sink.send(Message::text(line)).await?,
-                    // The hub dropped us: we were too slow.
-                    None => return Ok(()),
                 },
             }
         }

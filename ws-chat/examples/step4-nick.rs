@@ -7,7 +7,9 @@
 //! answers and errors: `* error: ...` goes to whoever caused it, not to the
 //! room).
 //!
-//! Shortcuts: still one room (step 5).
+//! Shortcuts: still one room (step 5), and a newcomer's `guest-N` is not
+//! checked against nicks taken with `/nick` (the lesson's `rooms.rs` skips
+//! those numbers).
 //!
 //! Try it: `cargo run -p ws-chat --example step4-nick`, then in websocat
 //! `/nick alice`, `/nick no spaces`, `/help`.
@@ -96,6 +98,7 @@ impl Hub {
         }
     }
 
+    // ANCHOR: rename
     /// `/nick NEW`: everyone hears `* OLD is now known as NEW`.
     fn rename(&self, id: u64, new: &str) -> Result<(), String> {
         if !is_valid_nick(new) {
@@ -122,6 +125,8 @@ impl Hub {
             }
         }
     }
+
+    // ANCHOR_END: rename
 
     /// A client is gone: the others hear it.
     fn leave(&self, id: u64) {
@@ -186,17 +191,22 @@ async fn serve(hub: Arc<Hub>, stream: TcpStream) -> Result<(), BoxError> {
     let result: Result<(), WsError> = async {
         loop {
             tokio::select! {
+                // Our queue first: every answer to a frame is written before
+                // the next frame is read, so a close frame never overtakes the
+                // answers to what came before it, and a client that sends
+                // without reading is slowed down by its own full socket.
+                biased;
+                line = queue.recv() => match line {
+                    Some(line) => sink.send(Message::text(line)).await?,
+                    // The hub dropped us: we were too slow.
+                    None => return Ok(()),
+                },
                 frame = frames.next() => match frame {
                     Some(Ok(Message::Text(text))) => handle_text(&hub, id, &text),
                     Some(Ok(Message::Close(_))) | None => return Ok(()),
                     // Pings are answered by tungstenite; the rest we ignore.
                     Some(Ok(_)) => {}
                     Some(Err(error)) => return Err(error),
-                },
-                line = queue.recv() => match line {
-                    Some(line) => sink.send(Message::text(line)).await?,
-                    // The hub dropped us: we were too slow.
-                    None => return Ok(()),
                 },
             }
         }

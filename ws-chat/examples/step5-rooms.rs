@@ -120,6 +120,7 @@ impl Hub {
         Ok(())
     }
 
+    // ANCHOR: rooms
     /// `/join ROOM`: the old room hears `left`, the new one (the mover
     /// included) `joined`.
     fn move_to(&self, id: u64, room: &str) -> Result<(), String> {
@@ -170,6 +171,8 @@ impl Hub {
         format!("* rooms: {}", list.join(", "))
     }
 
+    // ANCHOR_END: rooms
+
     /// A line to one client only.
     fn tell(&self, id: u64, line: String) {
         let mut members = self.lock();
@@ -196,12 +199,15 @@ impl Hub {
     }
 }
 
+// ANCHOR: send_to_room
 /// Queues `line` for every member of `room`. `try_send` never waits: a
 /// member whose queue is full (or closed) is removed, and nobody waits for it.
 fn send_to_room(members: &mut HashMap<u64, Member>, room: &str, line: &str) {
     members
         .retain(|_, member| member.room != room || member.queue.try_send(line.to_string()).is_ok());
 }
+
+// ANCHOR_END: send_to_room
 
 /// 1 to 32 of `a-z 0-9 _ -`.
 fn is_valid_room(room: &str) -> bool {
@@ -263,17 +269,22 @@ async fn serve(hub: Arc<Hub>, stream: TcpStream) -> Result<(), BoxError> {
     let result: Result<(), WsError> = async {
         loop {
             tokio::select! {
+                // Our queue first: every answer to a frame is written before
+                // the next frame is read, so a close frame never overtakes the
+                // answers to what came before it, and a client that sends
+                // without reading is slowed down by its own full socket.
+                biased;
+                line = queue.recv() => match line {
+                    Some(line) => sink.send(Message::text(line)).await?,
+                    // The hub dropped us: we were too slow.
+                    None => return Ok(()),
+                },
                 frame = frames.next() => match frame {
                     Some(Ok(Message::Text(text))) => handle_text(&hub, id, &text),
                     Some(Ok(Message::Close(_))) | None => return Ok(()),
                     // Pings are answered by tungstenite; the rest we ignore.
                     Some(Ok(_)) => {}
                     Some(Err(error)) => return Err(error),
-                },
-                line = queue.recv() => match line {
-                    Some(line) => sink.send(Message::text(line)).await?,
-                    // The hub dropped us: we were too slow.
-                    None => return Ok(()),
                 },
             }
         }

@@ -5,9 +5,12 @@
 //! way a connection ends says why. A chat line over 4096 bytes gets
 //! `* error: ...` and is not sent on; tungstenite itself refuses frames over
 //! 16 KiB (close code 1009); a binary frame gets `* error: ...`; a client the
-//! hub dropped for not reading gets close code 1008 (RFC 6455 section 7.4.1).
+//! hub dropped for not reading, or whose socket takes no line for 10 s, gets
+//! close code 1008 (RFC 6455 section 7.4.1).
 //! When we close, we keep reading until the client's close frame arrives,
-//! the closing handshake of section 7, for at most two seconds.
+//! the closing handshake of section 7, for at most two seconds. And a failed
+//! `accept` (out of file descriptors, say) is logged and retried instead of
+//! ending the server.
 //!
 //! What the real thing adds, and where (`ws-chat/src/`): the request checks
 //! and the `Origin` check (`handshake.rs`, on lesson 3's parser and
@@ -30,6 +33,7 @@ use sha1::{Digest, Sha1};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio::time::timeout;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
@@ -56,6 +60,13 @@ const MAX_MESSAGE_BYTES: usize = 4096;
 /// connection is closed with 1009. Between the two, a polite error line.
 const MAX_FRAME_BYTES: usize = 16 * 1024;
 
+/// How long to pause after a failed `accept` before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How long one write may wait for a client's socket to take a line: a
+/// healthy client takes it in microseconds, even on a poor network.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long we wait for the client's half of the closing handshake.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -74,7 +85,16 @@ async fn main() -> std::io::Result<()> {
     println!("listening on http://{}", listener.local_addr()?);
     let hub = Arc::new(Hub::default());
     loop {
-        let (stream, peer) = listener.accept().await?;
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            // Out of file descriptors, say: that client is lost, the server
+            // is not. The pause gives other connections time to close.
+            Err(error) => {
+                eprintln!("accept failed: {error}");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
         let hub = Arc::clone(&hub);
         tokio::spawn(async move {
             if let Err(error) = serve(hub, stream).await {
@@ -146,6 +166,7 @@ impl Hub {
         Ok(())
     }
 
+    // ANCHOR: rooms
     /// `/join ROOM`: the old room hears `left`, the new one (the mover
     /// included) `joined`.
     fn move_to(&self, id: u64, room: &str) -> Result<(), String> {
@@ -196,6 +217,8 @@ impl Hub {
         format!("* rooms: {}", list.join(", "))
     }
 
+    // ANCHOR_END: rooms
+
     /// A line to one client only.
     fn tell(&self, id: u64, line: String) {
         let mut members = self.lock();
@@ -222,12 +245,15 @@ impl Hub {
     }
 }
 
+// ANCHOR: send_to_room
 /// Queues `line` for every member of `room`. `try_send` never waits: a
 /// member whose queue is full (or closed) is removed, and nobody waits for it.
 fn send_to_room(members: &mut HashMap<u64, Member>, room: &str, line: &str) {
     members
         .retain(|_, member| member.room != room || member.queue.try_send(line.to_string()).is_ok());
 }
+
+// ANCHOR_END: send_to_room
 
 /// 1 to 32 of `a-z 0-9 _ -`.
 fn is_valid_room(room: &str) -> bool {
@@ -251,11 +277,13 @@ fn is_valid_nick(nick: &str) -> bool {
 /// What a line from a client means: a command, or chat.
 fn handle_text(hub: &Hub, id: u64, text: &str) {
     let text = text.trim_end();
+    // ANCHOR: too_long
     if text.len() > MAX_MESSAGE_BYTES {
         let error = format!("* error: message too long (max {MAX_MESSAGE_BYTES} bytes)");
         hub.tell(id, error);
         return;
     }
+    // ANCHOR_END: too_long
     let Some(command) = text.strip_prefix('/') else {
         if !text.trim().is_empty() {
             hub.say(id, text);
@@ -295,6 +323,22 @@ async fn serve(hub: Arc<Hub>, stream: TcpStream) -> Result<(), BoxError> {
     // `None`: the client closed, or the connection is gone; nothing to say.
     let close: Option<(CloseCode, &str)> = loop {
         tokio::select! {
+            // Our queue first: every answer to a frame is written before
+            // the next frame is read, so a close frame never overtakes the
+            // answers to what came before it, and a client that sends
+            // without reading is slowed down by its own full socket.
+            biased;
+            line = queue.recv() => match line {
+                Some(line) => match timeout(WRITE_TIMEOUT, sink.send(Message::text(line))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break None,
+                    // Its socket stayed full: it stopped reading. Without
+                    // this limit its task would wait here for ever.
+                    Err(_) => break Some((CloseCode::Policy, "too slow: you stopped reading")),
+                },
+                // The hub dropped us: we stopped reading.
+                None => break Some((CloseCode::Policy, "too slow: you stopped reading")),
+            },
             frame = frames.next() => match frame {
                 Some(Ok(Message::Text(text))) => handle_text(&hub, id, &text),
                 Some(Ok(Message::Binary(_))) => {
@@ -306,15 +350,6 @@ async fn serve(hub: Arc<Hub>, stream: TcpStream) -> Result<(), BoxError> {
                 Some(Err(WsError::Capacity(_))) => break Some((CloseCode::Size, "message too big")),
                 Some(Err(WsError::Utf8(_))) => break Some((CloseCode::Invalid, "text that is not UTF-8")),
                 Some(Err(_)) => break None,
-            },
-            line = queue.recv() => match line {
-                Some(line) => {
-                    if sink.send(Message::text(line)).await.is_err() {
-                        break None;
-                    }
-                }
-                // The hub dropped us: we stopped reading.
-                None => break Some((CloseCode::Policy, "too slow: you stopped reading")),
             },
         }
     };
@@ -337,7 +372,7 @@ async fn serve(hub: Arc<Hub>, stream: TcpStream) -> Result<(), BoxError> {
         }
         Ok(())
     };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
+    let _ = timeout(CLOSE_TIMEOUT, goodbye).await;
     Ok(())
 }
 // ANCHOR_END: serve

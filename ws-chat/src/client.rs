@@ -13,38 +13,43 @@
 //! Reading and writing are separate halves of the same socket, so a client
 //! can receive while it types, and the server can push lines at any time:
 //! the whole point of a WebSocket. What a frame does is decided outside the
-//! `select!`, in `Client::on_frame`, which tests call directly. Every write
+//! `select!`, in `Client::on_frame`, which tests call directly. It talks to
+//! `Rooms` (`chat_rooms.rs`) and does not know whether the rooms live in this
+//! process or in Redis; with Redis, a step waits at most `REDIS_WAIT`, and
+//! one that fails is an `* error:` line to this client. Every write
 //! has a deadline (`WRITE_TIMEOUT`): a client that stops reading fills its
 //! socket's buffers, and without one its task would wait in that write for
 //! ever, holding its connection slot. Every way the connection can end is
 //! one `End` (`end.rs`), with its close code and its log line.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use http_raw::Upgraded;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 use tracing::{debug, info, warn};
 
+use crate::chat_rooms::Rooms;
 use crate::end::{End, end_for};
 use crate::limits::{CLOSE_TIMEOUT, ClientSettings, websocket_config};
+use crate::outbox;
 use crate::protocol::{self, Command, Input};
 use crate::rate_limit::{RateLimit, Verdict};
-use crate::rooms::{ClientId, LOBBY, Line, RoomRegistry};
+use crate::rooms::{ClientId, LOBBY, Line};
 
 type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 type Frames = SplitStream<WebSocketStream<TcpStream>>;
 
 // ANCHOR: run_client
 /// Runs one client from the moment the handshake handed its connection over.
-pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, settings: ClientSettings) {
+pub async fn run_client(upgraded: Upgraded, registry: Arc<Rooms>, settings: ClientSettings) {
     let Upgraded {
         stream,
         read_ahead,
@@ -60,8 +65,18 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
     )
     .await;
     let (mut sink, mut frames) = socket.split();
-    let (queue_tx, mut queue) = mpsc::channel::<Line>(settings.queue_lines);
-    let (id, nick) = registry.join_new(queue_tx);
+    let (queue_tx, mut queue) = outbox::channel(settings.queue_lines);
+    let (id, nick) = match registry.join_new(queue_tx).await {
+        Ok(joined) => joined,
+        Err(why) => {
+            // Rooms shared through Redis, and Redis away: say so, and close.
+            let _ = sink.feed(Message::text(protocol::error(&why))).await;
+            let end = End::Unavailable(why);
+            let close_sent = close(&mut sink, &mut frames, &end).await;
+            warn!(%peer, reason = %end, close_sent, "chat client turned away");
+            return;
+        }
+    };
     info!(%peer, %nick, room = %LOBBY, "chat client connected");
     let mut client = Client::new(id, registry, settings.messages_per_second);
 
@@ -75,20 +90,20 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
         tokio::select! {
             biased;
             _ = &mut stopped => break End::Shutdown,
-            line = queue.recv() => {
+            batch = queue.next_batch() => {
                 // The registry closes the queue of a client it drops for
-                // falling behind: the lines still in it are not worth sending.
-                let Some(line) = line.filter(|_| !queue.is_closed()) else {
+                // falling behind (the lines still in it are not sent).
+                let Some(batch) = batch else {
                     break End::TooSlow;
                 };
-                let batch = send_queued(&mut sink, line, &mut queue);
-                if let Err(end) = within(settings.write_timeout, batch).await {
+                let written = send_batch(&mut sink, batch);
+                if let Err(end) = within(settings.write_timeout, written).await {
                     break end;
                 }
             }
             frame = frames.next() => {
                 last_heard = Instant::now();
-                if let Some(end) = client.on_frame(frame) {
+                if let Some(end) = client.on_frame(frame).await {
                     break end;
                 }
             }
@@ -109,7 +124,7 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
         .registry
         .describe(id)
         .unwrap_or((nick, String::from("-")));
-    client.registry.leave(id);
+    client.registry.leave(id).await;
     let close_sent = close(&mut sink, &mut frames, &end).await;
     // Returning drops the socket (the TCP connection closes) and, in
     // http-raw's connection task, this connection's slot.
@@ -125,7 +140,7 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
 /// may talk.
 struct Client {
     id: ClientId,
-    registry: Arc<RoomRegistry>,
+    registry: Arc<Rooms>,
     /// `None` when the rate limit is off.
     rate_limit: Option<RateLimit>,
     /// The rate, for the line that refuses a message.
@@ -133,7 +148,7 @@ struct Client {
 }
 
 impl Client {
-    fn new(id: ClientId, registry: Arc<RoomRegistry>, per_second: u32) -> Client {
+    fn new(id: ClientId, registry: Arc<Rooms>, per_second: u32) -> Client {
         Client {
             id,
             registry,
@@ -145,7 +160,7 @@ impl Client {
     // ANCHOR: on_frame
     /// What one read from the socket does; `Some(end)` when it ends the
     /// connection.
-    fn on_frame(&mut self, frame: Option<Result<Message, WsError>>) -> Option<End> {
+    async fn on_frame(&mut self, frame: Option<Result<Message, WsError>>) -> Option<End> {
         let message = match frame {
             Some(Ok(message)) => message,
             Some(Err(error)) => return Some(end_for(error)),
@@ -159,7 +174,7 @@ impl Client {
                     .as_mut()
                     .map_or(Verdict::Allow, RateLimit::check);
                 match verdict {
-                    Verdict::Allow => self.on_text(text.as_str()),
+                    Verdict::Allow => self.on_text(text.as_str()).await,
                     Verdict::Refuse => {
                         let refusal = protocol::slow_down(self.per_second);
                         self.registry.tell(self.id, refusal);
@@ -180,43 +195,37 @@ impl Client {
     }
     // ANCHOR_END: on_frame
 
-    /// What a chat line or a command does.
-    fn on_text(&self, text: &str) {
+    /// What a chat line or a command does. With rooms shared through
+    /// Redis, each step waits for Redis (at most `REDIS_WAIT` per step), and
+    /// a step that fails is an `* error:` line to this client alone.
+    async fn on_text(&self, text: &str) {
         let (registry, id) = (&self.registry, self.id);
-        match protocol::parse_input(text) {
-            Input::Say(line) => registry.say(id, &line),
-            Input::Command(Command::Nick(nick)) => {
-                if let Err(why) = registry.rename(id, &nick) {
-                    registry.tell(id, protocol::error(&why));
-                }
-            }
+        // `Ok(Some(answer))`: a line for this client alone.
+        let done = match protocol::parse_input(text) {
+            Input::Say(line) => registry.say(id, &line).await.map(|()| None),
+            Input::Command(Command::Nick(nick)) => registry.rename(id, &nick).await.map(|()| None),
             Input::Command(Command::Join(room)) => {
-                if let Err(why) = registry.join_room(id, &room) {
-                    registry.tell(id, protocol::error(&why));
-                }
+                registry.join_room(id, &room).await.map(|()| None)
             }
-            Input::Command(Command::Who) => registry.tell(id, registry.who(id)),
-            Input::Command(Command::Rooms) => registry.tell(id, registry.rooms()),
-            Input::Command(Command::Help) => registry.tell(id, protocol::help()),
-            Input::Invalid(why) => registry.tell(id, protocol::error(&why)),
-            Input::Nothing => {}
+            Input::Command(Command::Who) => registry.who(id).await.map(Some),
+            Input::Command(Command::Rooms) => registry.rooms().await.map(Some),
+            Input::Command(Command::Help) => Ok(Some(protocol::help())),
+            Input::Invalid(why) => Err(why),
+            Input::Nothing => Ok(None),
+        };
+        match done {
+            Ok(Some(answer)) => registry.tell(id, answer),
+            Ok(None) => {}
+            Err(why) => registry.tell(id, protocol::error(&why)),
         }
     }
 }
 
-/// Writes `first` and whatever else is already queued, then flushes once:
-/// a busy room costs one system call per batch, not per line.
-async fn send_queued(
-    sink: &mut Sink,
-    first: Line,
-    queue: &mut mpsc::Receiver<Line>,
-) -> Result<(), WsError> {
-    debug!(bytes = first.len(), "frame out: text");
-    sink.feed(Message::Text(first)).await?;
-    for _ in 0..256 {
-        let Ok(line) = queue.try_recv() else {
-            break;
-        };
+/// Writes a batch of lines, then flushes once: a busy room costs one system
+/// call per batch, not per line. The batch's storage is freed once it is
+/// written, so an idle client holds none.
+async fn send_batch(sink: &mut Sink, batch: VecDeque<Line>) -> Result<(), WsError> {
+    for line in batch {
         debug!(bytes = line.len(), "frame out: text");
         sink.feed(Message::Text(line)).await?;
     }
@@ -224,16 +233,19 @@ async fn send_queued(
 }
 
 /// Runs one write to the client within `limit`: a write that takes longer
-/// means the client stopped reading.
-async fn within<T>(
+/// means the client stopped reading. (A plain function returning the
+/// timeout's future, not an `async fn`: an `async fn` would hold `write`
+/// twice, as its argument and inside the timeout, and every client's task
+/// would be that much bigger.)
+fn within<T>(
     limit: Duration,
     write: impl Future<Output = Result<T, WsError>>,
-) -> Result<T, End> {
-    match tokio::time::timeout(limit, write).await {
+) -> impl Future<Output = Result<T, End>> {
+    tokio::time::timeout(limit, write).map(move |written| match written {
         Ok(Ok(written)) => Ok(written),
         Ok(Err(error)) => Err(End::Failed(error.to_string())),
         Err(_) => Err(End::Stalled(limit)),
-    }
+    })
 }
 
 /// Says goodbye properly: a last line on shutdown, our close frame with its
@@ -293,72 +305,86 @@ fn message_kind(message: &Message) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rooms::RoomRegistry;
     use tokio_tungstenite::tungstenite::error::CapacityError;
     use tokio_tungstenite::tungstenite::protocol::CloseFrame;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
     /// A client in the lobby, with the queue it would be sent lines on
     /// (its welcome already taken).
-    fn client(per_second: u32) -> (Client, mpsc::Receiver<Line>) {
-        let registry = Arc::new(RoomRegistry::new());
-        let (queue_tx, mut queue) = mpsc::channel(16);
-        let (id, _) = registry.join_new(queue_tx);
-        assert!(
-            queue
-                .try_recv()
-                .is_ok_and(|line| line.starts_with("* welcome"))
-        );
+    async fn client(per_second: u32) -> (Client, outbox::Receiver) {
+        let registry = Arc::new(Rooms::Local(RoomRegistry::new()));
+        let (queue_tx, mut queue) = outbox::channel(16);
+        let (id, _) = registry
+            .join_new(queue_tx)
+            .await
+            .expect("local rooms admit");
+        assert!(lines(&mut queue).await[0].starts_with("* welcome, guest-1!"));
         (Client::new(id, registry, per_second), queue)
     }
 
-    fn next(queue: &mut mpsc::Receiver<Line>) -> String {
-        queue
-            .try_recv()
-            .map(|line| line.to_string())
-            .unwrap_or_default()
+    /// The lines queued so far.
+    async fn lines(queue: &mut outbox::Receiver) -> Vec<String> {
+        let batch = tokio::time::timeout(Duration::from_secs(5), queue.next_batch()).await;
+        let batch = batch
+            .expect("lines were queued")
+            .expect("the queue is open");
+        batch.iter().map(|line| line.to_string()).collect()
     }
 
     #[tokio::test]
     async fn a_text_frame_is_said_to_the_room() {
-        let (mut client, mut queue) = client(20);
-        assert!(client.on_frame(Some(Ok(Message::text("hi")))).is_none());
-        assert_eq!(next(&mut queue), "<guest-1> hi");
+        let (mut client, mut queue) = client(20).await;
+        assert!(
+            client
+                .on_frame(Some(Ok(Message::text("hi"))))
+                .await
+                .is_none()
+        );
+        assert_eq!(lines(&mut queue).await, ["<guest-1> hi"]);
     }
 
     #[tokio::test(start_paused = true)]
     async fn past_the_burst_a_message_is_refused_naming_the_rate() {
-        let (mut client, mut queue) = client(1);
+        let (mut client, mut queue) = client(1).await;
         for _ in 0..3 {
-            assert!(client.on_frame(Some(Ok(Message::text("hi")))).is_none());
+            assert!(
+                client
+                    .on_frame(Some(Ok(Message::text("hi"))))
+                    .await
+                    .is_none()
+            );
         }
-        assert_eq!(next(&mut queue), "<guest-1> hi");
-        assert_eq!(next(&mut queue), "<guest-1> hi");
         assert_eq!(
-            next(&mut queue),
-            "* error: too many messages; slow down (1 per second)"
+            lines(&mut queue).await,
+            [
+                "<guest-1> hi",
+                "<guest-1> hi",
+                "* error: too many messages; slow down (1 per second)"
+            ]
         );
     }
 
     #[tokio::test]
     async fn a_binary_frame_gets_an_error_line() {
-        let (mut client, mut queue) = client(20);
+        let (mut client, mut queue) = client(20).await;
         let frame = Message::Binary(Bytes::from_static(b"\x00"));
-        assert!(client.on_frame(Some(Ok(frame))).is_none());
-        assert!(next(&mut queue).starts_with("* error: binary frames"));
+        assert!(client.on_frame(Some(Ok(frame))).await.is_none());
+        assert!(lines(&mut queue).await[0].starts_with("* error: binary frames"));
     }
 
     #[tokio::test]
     async fn how_a_read_ends_the_connection() {
-        let (mut client, _queue) = client(20);
+        let (mut client, _queue) = client(20).await;
         let close = Message::Close(Some(CloseFrame {
             code: CloseCode::Away,
             reason: "bye".into(),
         }));
         assert!(matches!(
-            client.on_frame(Some(Ok(close))),
+            client.on_frame(Some(Ok(close))).await,
             Some(End::ClientClosed(Some(CloseCode::Away)))
         ));
-        assert!(matches!(client.on_frame(None), Some(End::Vanished)));
+        assert!(matches!(client.on_frame(None).await, Some(End::Vanished)));
         let too_long = |size| {
             Some(Err(WsError::Capacity(CapacityError::MessageTooLong {
                 size,
@@ -366,16 +392,16 @@ mod tests {
             })))
         };
         assert!(matches!(
-            client.on_frame(too_long(20_000)),
+            client.on_frame(too_long(20_000)).await,
             Some(End::TooBig)
         ));
         assert!(matches!(
-            client.on_frame(too_long(1 << 63)),
+            client.on_frame(too_long(1 << 63)).await,
             Some(End::BadFrame(CloseCode::Protocol, _))
         ));
         let not_utf8 = Some(Err(WsError::Utf8("bad".into())));
         assert!(matches!(
-            client.on_frame(not_utf8),
+            client.on_frame(not_utf8).await,
             Some(End::BadFrame(CloseCode::Invalid, _))
         ));
     }

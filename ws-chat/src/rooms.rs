@@ -17,15 +17,18 @@
 //!   goes through one method that applies this rule: `State::send`.
 //! - **Lines are shared, not copied.** A line is built once, as `Utf8Bytes`
 //!   (reference-counted), and every member's queue gets a cheap clone.
+//!
+//! When several copies share the chat through Redis (`shared_rooms.rs`), each
+//! copy still has one of these, made with `for_bus`: it holds that copy's
+//! clients, and `deliver` fans out what the bus brings with the same `send`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::{debug, warn};
 
+use crate::outbox;
 use crate::protocol;
 
 /// One line of text, ready to be sent as a text frame to any number of clients.
@@ -48,7 +51,7 @@ struct Member {
     room: String,
     /// The client's outgoing queue. The registry holds the only sender, so
     /// removing a member closes its queue, which ends its connection.
-    queue: mpsc::Sender<Line>,
+    queue: outbox::Sender,
 }
 
 #[derive(Debug, Default)]
@@ -68,6 +71,10 @@ struct State {
     /// Sorted by name, for `/rooms`.
     rooms: BTreeMap<String, Room>,
     nicks: HashMap<String, ClientId>,
+    /// Whether this copy tells a room that a slow client it dropped left.
+    /// Not when the rooms are shared through Redis: the dropped client's
+    /// task then says so to every copy (`SharedRooms::leave`).
+    announce_drops: bool,
 }
 
 /// Who a line goes to.
@@ -80,15 +87,38 @@ enum To<'a> {
 }
 
 /// The registry, shared by every connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RoomRegistry {
     state: Mutex<State>,
+}
+
+impl Default for RoomRegistry {
+    fn default() -> Self {
+        RoomRegistry::new()
+    }
 }
 
 impl RoomRegistry {
     /// An empty registry: no clients, just an empty lobby.
     pub fn new() -> RoomRegistry {
-        RoomRegistry::default()
+        RoomRegistry::announcing_drops(true)
+    }
+
+    /// The local half of the rooms shared through Redis: who is connected to
+    /// *this* copy and where, for the fan-out of lines that come back from
+    /// the bus. Nicks, history and the notices live in `SharedRooms`.
+    pub fn for_bus() -> RoomRegistry {
+        RoomRegistry::announcing_drops(false)
+    }
+
+    fn announcing_drops(announce_drops: bool) -> RoomRegistry {
+        let state = State {
+            announce_drops,
+            ..State::default()
+        };
+        RoomRegistry {
+            state: Mutex::new(state),
+        }
     }
 
     /// Poisoning means a thread panicked while holding the lock; each change
@@ -100,7 +130,7 @@ impl RoomRegistry {
 
     /// A new client: gives it a `guest-N` nick, puts it in the lobby, welcomes
     /// it, replays the lobby's history to it, and tells the others.
-    pub fn join_new(&self, queue: mpsc::Sender<Line>) -> (ClientId, String) {
+    pub fn join_new(&self, queue: outbox::Sender) -> (ClientId, String) {
         let mut state = self.lock();
         state.next_client += 1;
         let id = state.next_client;
@@ -246,6 +276,59 @@ impl RoomRegistry {
             .get(&id)
             .map(|member| (member.nick.clone(), member.room.clone()))
     }
+
+    /// Adds a client named `nick` (already taken, in Redis) to `room`, and
+    /// says nothing: `SharedRooms` sends the welcome and the notices.
+    pub fn admit(&self, queue: outbox::Sender, nick: &str, room: &str) -> ClientId {
+        let mut state = self.lock();
+        state.next_client += 1;
+        let id = state.next_client;
+        state.nicks.insert(nick.to_string(), id);
+        let member = Member {
+            nick: nick.to_string(),
+            room: room.to_string(),
+            queue,
+        };
+        state.members.insert(id, member);
+        state.enter(id, room);
+        id
+    }
+
+    /// A line from the bus for the members of `room` on this copy, but `skip`.
+    pub fn deliver(&self, room: &str, skip: Option<ClientId>, line: Line) {
+        self.lock().send(To::Room(room, skip), line);
+    }
+
+    /// Renames `id` here, and says nothing.
+    pub fn set_nick(&self, id: ClientId, new: &str) {
+        let mut state = self.lock();
+        let Some(member) = state.members.get_mut(&id) else {
+            return;
+        };
+        let old = std::mem::replace(&mut member.nick, new.to_string());
+        state.nicks.remove(&old);
+        state.nicks.insert(new.to_string(), id);
+    }
+
+    /// Moves `id` to `room` here, and says nothing.
+    pub fn move_to(&self, id: ClientId, room: &str) {
+        let mut state = self.lock();
+        let Some(member) = state.members.get_mut(&id) else {
+            return;
+        };
+        let old = std::mem::replace(&mut member.room, room.to_string());
+        state.leave_room(id, &old);
+        state.enter(id, room);
+    }
+
+    /// Forgets `id` here, and says nothing.
+    pub fn remove(&self, id: ClientId) {
+        let mut state = self.lock();
+        if let Some(member) = state.members.remove(&id) {
+            state.nicks.remove(&member.nick);
+            state.leave_room(id, &member.room);
+        }
+    }
 }
 
 impl State {
@@ -265,8 +348,10 @@ impl State {
             warn!(nick = %member.nick, room = %member.room, "dropping a client that is not reading: its queue is full");
             self.nicks.remove(&member.nick);
             self.leave_room(id, &member.room);
-            let left: Line = protocol::left(&member.nick, &member.room).into();
-            slow.extend(self.offer(To::Room(&member.room, None), &left));
+            if self.announce_drops {
+                let left: Line = protocol::left(&member.nick, &member.room).into();
+                slow.extend(self.offer(To::Room(&member.room, None), &left));
+            }
             debug!(clients = self.members.len(), "clients still connected");
         }
     }
@@ -284,12 +369,9 @@ impl State {
         ids.iter()
             .filter(|id| Some(**id) != except)
             .filter(|id| {
-                self.members.get(id).is_some_and(|member| {
-                    matches!(
-                        member.queue.try_send(line.clone()),
-                        Err(TrySendError::Full(_))
-                    )
-                })
+                self.members
+                    .get(id)
+                    .is_some_and(|member| member.queue.try_send(line.clone()).is_err())
             })
             .copied()
             .collect()

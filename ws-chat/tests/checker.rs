@@ -15,11 +15,7 @@
 //! itself with `cargo run -p ws-chat --bin check`, since every lesson's
 //! checker is called `check` and they share `target/debug/check`.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
-
 #[path = "../src/bin/check/peer.rs"]
-#[allow(dead_code)]
 mod peer;
 #[path = "../src/bin/check/stages.rs"]
 mod stages;
@@ -34,8 +30,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use faulty_proxy::Fault;
-use process::{Running, spawn};
 use tcp_echo::check::{self, Verdict};
+use tcp_echo::testing::process::{Running, spawn};
 use tokio::net::TcpListener;
 
 const WS_CHAT: &str = env!("CARGO_BIN_EXE_ws-chat");

@@ -134,11 +134,16 @@ async fn half_close(target: &mut Target) -> Result<(), Failure> {
         "{}, then a half-close (the client shuts down its sending side)",
         show(words)
     );
-    if let Err(error) = stream.shutdown().await {
+    let problem = match tokio::time::timeout(target.timeout, stream.shutdown()).await {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(format!("the shutdown failed: {error}")),
+        Err(_) => Some("the shutdown did not go through in time".to_string()),
+    };
+    if let Some(problem) = problem {
         return Err(Failure::new(
             sent,
             "the shutdown to go through",
-            format!("the shutdown failed: {error}"),
+            problem,
             "the server closed the connection too early",
         ));
     }

@@ -112,7 +112,7 @@ fn seconds(duration: Duration) -> String {
 /// before the first stage passes, the checker stops with exit status 2.
 pub async fn connect(target: &Target) -> Result<TcpStream, Failure> {
     let mut last_error = String::new();
-    for &addr in &target.addrs {
+    for &addr in target.addrs() {
         match timeout(target.timeout, TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => {
                 // Small writes go out at once: stages time replies, and

@@ -4,4 +4,7 @@
 //! behind the `test-support` feature, which only `[dev-dependencies]` turn
 //! on: `cargo run -p tcp-echo` never compiles it.
 
+pub mod in_process;
+pub mod process;
+pub mod redis;
 pub mod reference;

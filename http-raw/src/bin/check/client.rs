@@ -15,7 +15,7 @@
 
 #![allow(dead_code)] // Each checker uses the part of this client it needs.
 
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -118,12 +118,6 @@ impl Failure {
         } else {
             check::Failure::new(sent, self.expected, got, self.hint)
         }
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "expected {}; hint: {}", self.expected, self.hint)
     }
 }
 

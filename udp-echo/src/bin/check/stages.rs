@@ -18,6 +18,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use tcp_echo::check::escape::SHOWN_BYTES;
 use tcp_echo::check::{Failure, Stage, Target, first_difference, show, show_window};
 use tokio::net::UdpSocket;
 
@@ -135,13 +136,30 @@ async fn receive(socket: &UdpSocket, limit: Duration) -> Received {
     }
 }
 
+/// Sends `datagram` to `to` within `limit`. A UDP send waits only for
+/// room in the socket's buffer, which is almost never, but never forever.
+async fn send_within(
+    socket: &UdpSocket,
+    datagram: &[u8],
+    to: SocketAddr,
+    limit: Duration,
+) -> io::Result<()> {
+    match tokio::time::timeout(limit, socket.send_to(datagram, to)).await {
+        Ok(sent) => sent.map(drop),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the datagram could not be sent in time",
+        )),
+    }
+}
+
 /// Sends `datagram` on the shared socket and expects it back unchanged.
 /// "Connection refused" means nothing listens at ADDR.
 async fn round_trip(client: &mut UdpClient, datagram: &[u8], hint: &str) -> Result<(), Failure> {
     let addr = client.target.addr();
     let limit = client.target.timeout;
     let socket = client.socket().await?;
-    if let Err(error) = socket.send(datagram).await {
+    if let Err(error) = send_within(socket, datagram, addr, limit).await {
         return Err(refused_or(addr, error, datagram, hint));
     }
     match receive(socket, limit).await {
@@ -180,13 +198,15 @@ fn describe_against(received: &Received, expected: &[u8]) -> String {
     let Received::Datagram(bytes, from) = received else {
         return received.describe();
     };
+    if expected.len() <= SHOWN_BYTES {
+        return received.describe();
+    }
     match first_difference(expected, bytes) {
         Some(at) if at == bytes.len() && at > 0 => format!(
-            "{} from {from}: the first {at} of the {} bytes, the rest cut off",
-            show(bytes),
+            "{at} bytes from {from}: the first {at} of the {} bytes, the rest cut off",
             expected.len(),
         ),
-        Some(at) if at > 0 && expected.len() > 64 => format!(
+        Some(at) if at > 0 => format!(
             "{} bytes from {from}, which differ from byte {at} on: {} where {} was expected",
             bytes.len(),
             show_window(bytes, at),
@@ -214,14 +234,14 @@ async fn boundaries(client: &mut UdpClient) -> Result<(), Failure> {
                 boundaries, so don't split by lines or join datagrams";
     round_trip(client, b"first line\nsecond line\n", hint).await?;
 
+    let addr = client.target.addr();
     let limit = client.target.timeout;
     let socket = client.socket().await?;
     let sent: [&[u8]; 3] = [b"one", b"two", b"three"];
     for datagram in sent {
-        socket
-            .send(datagram)
+        send_within(socket, datagram, addr, limit)
             .await
-            .map_err(|error| Failure::new(show(datagram), "a reply", error.to_string(), hint))?;
+            .map_err(|error| refused_or(addr, error, datagram, hint))?;
     }
     // UDP does not promise order, even if 127.0.0.1 keeps it: accept any.
     let mut missing: Vec<&[u8]> = sent.to_vec();
@@ -289,10 +309,9 @@ async fn several_senders(client: &mut UdpClient) -> Result<(), Failure> {
         (&first, "A", b"A again"),
     ];
     for (socket, _, datagram) in plan {
-        socket
-            .send_to(datagram, addr)
+        send_within(socket, datagram, addr, limit)
             .await
-            .map_err(|error| Failure::new(show(datagram), "a reply", error.to_string(), hint))?;
+            .map_err(|error| refused_or(addr, error, datagram, hint))?;
     }
     for (socket, name, datagram) in plan {
         let received = receive(socket, limit).await;

@@ -70,9 +70,13 @@ impl ChatTarget {
 /// The raw upgrade: the request sent, the response head received, and the
 /// stream ready for frames.
 pub struct Handshake {
+    /// The upgrade request, exactly as sent.
     pub request: String,
+    /// Its `Sec-WebSocket-Key`.
     pub key: String,
+    /// The response up to and including its blank line.
     pub response_head: Vec<u8>,
+    /// The connection, with any bytes read past the head, as a WebSocket.
     pub socket: WebSocketStream<TcpStream>,
 }
 
@@ -152,14 +156,20 @@ pub async fn upgrade(target: &ChatTarget) -> Result<Handshake, Failure> {
 const HINT_101: &str = "answer the upgrade with `HTTP/1.1 101 Switching Protocols`, `Upgrade: websocket`, \
      `Connection: Upgrade` and `Sec-WebSocket-Accept`, then a blank line (RFC 6455 section 4.2.2)";
 
-/// A handshake's bytes in full (a head is short, and the line that is wrong
-/// may be its last), escaped: `"HTTP/1.1 101 ...\r\n\r\n" (129 bytes)`.
+/// A handshake's bytes, escaped: `"HTTP/1.1 101 ...\r\n\r\n" (129 bytes)`.
+/// Up to [`SHOWN_HEAD_BYTES`] in full: a head is short, and the line that is
+/// wrong may well be its last.
 pub fn show_head(bytes: &[u8]) -> String {
     if bytes.is_empty() {
         return "nothing".to_string();
     }
-    format!("\"{}\" ({} bytes)", bytes.escape_ascii(), bytes.len())
+    let shown = &bytes[..bytes.len().min(SHOWN_HEAD_BYTES)];
+    let more = if shown.len() < bytes.len() { "..." } else { "" };
+    format!("\"{}\"{more} ({} bytes)", shown.escape_ascii(), bytes.len())
 }
+
+/// A whole 101 fits in this many bytes many times over.
+const SHOWN_HEAD_BYTES: usize = 1024;
 
 /// `5 s`.
 pub fn seconds(duration: Duration) -> String {
@@ -218,9 +228,13 @@ pub fn show_line(line: &str) -> String {
 /// Something the server sent, as the checker reports it.
 #[derive(Debug)]
 pub enum Event {
+    /// A text frame: one chat line.
     Line(String),
+    /// A binary frame, by its length (the chat never sends one).
     Binary(usize),
+    /// A close frame, with its code and reason if it had them.
     Close(Option<(u16, String)>),
+    /// The connection ended without a close frame, or failed.
     Ended(String),
 }
 
@@ -413,8 +427,16 @@ impl Peer {
     }
 
     /// Leaves politely, without waiting long: the stage is over.
+    /// Leaves politely: a close frame, then reading until the server's
+    /// answer (or [`LEAVE_WAIT`]), so the server has seen this client go
+    /// before the next stage's clients arrive and hear about it.
     pub async fn leave(mut self) {
-        let _ = timeout(Duration::from_secs(1), self.socket.close(None)).await;
+        let goodbye = async {
+            self.socket.close(None).await?;
+            while self.socket.next().await.transpose()?.is_some() {}
+            Ok::<(), tokio_tungstenite::tungstenite::Error>(())
+        };
+        let _ = timeout(LEAVE_WAIT, goodbye).await;
     }
 }
 
@@ -425,10 +447,16 @@ pub const WELCOME: &str = "a line starting with `* ` that names its nick (guest-
 pub const HINT_WELCOME: &str = "as soon as the WebSocket is open, send the new client one text frame \
      such as `* welcome, guest-1! you are in #lobby`";
 
+/// How long a stage's client waits for the server to answer its goodbye:
+/// a stage is over, so not long.
+const LEAVE_WAIT: Duration = Duration::from_secs(1);
+
 /// The nick a welcome names: `guest-` and digits, in a `* ` line that also
-/// names the lobby.
+/// names the lobby and is not someone's join or leave notice (those can
+/// arrive first: `* guest-1 left #lobby`).
 pub fn welcome_nick(line: &str) -> Option<String> {
-    if !line.starts_with("* ") || !line.contains("lobby") {
+    let is_notice = line.contains(" joined #") || line.contains(" left #");
+    if !line.starts_with("* ") || !line.contains("lobby") || is_notice {
         return None;
     }
     let start = line.find("guest-")?;
@@ -437,4 +465,49 @@ pub fn welcome_nick(line: &str) -> Option<String> {
         .take_while(char::is_ascii_digit)
         .collect();
     (!digits.is_empty()).then(|| format!("guest-{digits}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_welcome_names_a_guest_and_the_lobby_and_is_not_a_notice() {
+        let welcome = "* welcome, guest-12! you are in #lobby; type /help for commands";
+        assert_eq!(welcome_nick(welcome).as_deref(), Some("guest-12"));
+        assert_eq!(
+            welcome_nick("* hi guest-3, this is the lobby").as_deref(),
+            Some("guest-3")
+        );
+        for not_a_welcome in [
+            // Someone else's notices can reach a newcomer first.
+            "* guest-1 left #lobby",
+            "* guest-2 joined #lobby",
+            "<guest-1> welcome to #lobby",
+            "* welcome, guest-! you are in #lobby",
+            "* welcome, guest-1! you are in #rust",
+        ] {
+            assert_eq!(welcome_nick(not_a_welcome), None, "{not_a_welcome}");
+        }
+    }
+
+    #[test]
+    fn a_head_is_shown_escaped_and_cut_after_1_kib() {
+        assert_eq!(
+            show_head(b"HTTP/1.1 101 OK\r\n\r\n"),
+            r#""HTTP/1.1 101 OK\r\n\r\n" (19 bytes)"#
+        );
+        assert_eq!(show_head(b""), "nothing");
+        let long = show_head(&[b'x'; 2000]);
+        assert!(long.ends_with(r#""... (2000 bytes)"#), "{long}");
+        assert_eq!(long.matches('x').count(), SHOWN_HEAD_BYTES);
+    }
+
+    #[test]
+    fn the_accept_key_matches_rfc_6455s_example() {
+        assert_eq!(
+            accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
 }
