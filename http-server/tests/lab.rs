@@ -195,42 +195,79 @@ fn is_running(pid: i32) -> bool {
     kill(Pid::from_raw(pid), None).is_ok()
 }
 
-/// Opens the chat's WebSocket through nginx, as the page does (its `Origin`
-/// and `Host` are the lab's address), and returns the first text frame.
-async fn first_chat_line_through(port: u16) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect");
-    let request = format!(
-        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
-         Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-    );
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("send the upgrade");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let byte = tokio::time::timeout(STEP, stream.read_u8())
+/// A chat client speaking WebSocket by hand through nginx, as the page does
+/// (its `Origin` and `Host` are the lab's address).
+struct ChatClient {
+    stream: TcpStream,
+}
+
+impl ChatClient {
+    /// Opens `/ws` on `port` and checks the 101.
+    async fn open(port: u16) -> ChatClient {
+        let mut stream = TcpStream::connect(("127.0.0.1", port))
             .await
-            .expect("the 101 in time")
-            .expect("the 101");
-        head.push(byte);
+            .expect("connect");
+        let request = format!(
+            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
+             Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        );
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("send the upgrade");
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let byte = tokio::time::timeout(STEP, stream.read_u8())
+                .await
+                .expect("the 101 in time")
+                .expect("the 101");
+            head.push(byte);
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        ChatClient { stream }
     }
-    let head = String::from_utf8_lossy(&head);
-    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
-    // RFC 6455 section 5.2: a server's text frame, unmasked, short.
-    let mut frame_head = [0u8; 2];
-    tokio::time::timeout(STEP, stream.read_exact(&mut frame_head))
-        .await
-        .expect("a frame in time")
-        .expect("a frame");
-    assert_eq!(frame_head[0], 0x81, "a final text frame");
-    assert!(frame_head[1] < 126, "a short frame");
-    let mut payload = vec![0; usize::from(frame_head[1])];
-    stream.read_exact(&mut payload).await.expect("its payload");
-    String::from_utf8(payload).expect("UTF-8")
+
+    /// The next text frame (RFC 6455 section 5.2: from a server, unmasked).
+    async fn next_line(&mut self) -> String {
+        let mut frame_head = [0u8; 2];
+        tokio::time::timeout(STEP, self.stream.read_exact(&mut frame_head))
+            .await
+            .expect("a frame in time")
+            .expect("a frame");
+        assert_eq!(frame_head[0], 0x81, "a final text frame");
+        let length = match frame_head[1] {
+            126 => usize::from(self.stream.read_u16().await.expect("a length")),
+            short => usize::from(short),
+        };
+        let mut payload = vec![0; length];
+        self.stream
+            .read_exact(&mut payload)
+            .await
+            .expect("its payload");
+        String::from_utf8(payload).expect("UTF-8")
+    }
+
+    /// Reads lines until one contains `needle`.
+    async fn line_containing(&mut self, needle: &str) -> String {
+        loop {
+            let line = self.next_line().await;
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// Sends `text` in one text frame, masked as a client must (section 5.3).
+    async fn say(&mut self, text: &str) {
+        assert!(text.len() < 126, "a short line");
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        let mut frame = vec![0x81, 0x80 | text.len() as u8];
+        frame.extend_from_slice(&mask);
+        frame.extend(text.bytes().enumerate().map(|(i, byte)| byte ^ mask[i % 4]));
+        self.stream.write_all(&frame).await.expect("send a line");
+    }
 }
 
 #[tokio::test]
@@ -248,7 +285,7 @@ async fn the_lab_serves_through_nginx_shares_plants_and_stops_on_sigint() {
     let (status, _, page) = lab.get(&lab.front("/chat/")).await;
     assert_eq!(status, 200);
     assert!(page.contains(r#"location.host + "/ws""#), "the chat page");
-    let welcome = first_chat_line_through(lab.base).await;
+    let welcome = ChatClient::open(lab.base).await.next_line().await;
     assert!(welcome.starts_with("* welcome"), "{welcome:?}");
 
     let created: Value = lab
@@ -328,6 +365,39 @@ async fn a_copy_stopped_mid_request_finishes_it_and_nginx_moves_on() {
         let (status, instance, _) = lab.get(&lab.front("/hello")).await;
         assert_eq!((status, instance.as_str()), (200, other.as_str()));
     }
+
+    assert!(lab.interrupt().await.success());
+}
+
+#[tokio::test]
+#[ignore = "needs nginx and redis-server; .ci/run runs it"]
+async fn two_clients_on_two_chat_copies_talk_through_redis() {
+    let mut lab = Lab::start().await;
+    // nginx's least_conn: while Alice's WebSocket is open on one copy, Bob's
+    // goes to another.
+    let mut alice = ChatClient::open(lab.base).await;
+    let alice_welcome = alice.next_line().await;
+    let mut bob = ChatClient::open(lab.base).await;
+    let bob_welcome = bob.next_line().await;
+    let copy = |welcome: &str| {
+        let (_, rest) = welcome
+            .split_once(" on 127.0.0.1:")
+            .expect("names its copy");
+        rest.split(';').next().expect("a port").to_string()
+    };
+    assert_ne!(
+        copy(&alice_welcome),
+        copy(&bob_welcome),
+        "{alice_welcome} / {bob_welcome}"
+    );
+
+    alice.say("/nick alice").await;
+    bob.line_containing("is now known as alice").await;
+    alice.say("hi bob").await;
+    assert_eq!(bob.line_containing("hi bob").await, "<alice> hi bob");
+    bob.say("/who").await;
+    let who = bob.line_containing("users in #lobby").await;
+    assert!(who.contains("alice"), "{who}");
 
     assert!(lab.interrupt().await.success());
 }
