@@ -76,10 +76,10 @@ TOPOLOGIES = {
         [("nginx :8000", "least_conn, /ws upgrade,\nmax_fails / fail_timeout")],
         [("http-server :8001", "x-instance: 127.0.0.1:8001"),
          ("http-server :8002", "x-instance: 127.0.0.1:8002"),
-         ("ws-chat :8003", "/chat/ and /ws", []),
-         ("ws-chat :8004", "", []),
-         ("ws-chat :8005", "", [])],
-        [("redis-server :8006", "REDIS_URL: the plants,\nshared by every copy")],
+         ("ws-chat :8003", "welcome: ... on 127.0.0.1:8003"),
+         ("ws-chat :8004", "/chat/ and /ws"),
+         ("ws-chat :8005", "")],
+        [("redis-server :8006", "REDIS_URL: plants, nicks,\nrooms, history, the bus")],
     ],
 }
 

@@ -404,7 +404,7 @@ async fn two_clients_on_two_chat_copies_talk_through_redis() {
 
 #[tokio::test]
 #[ignore = "needs nginx; .ci/run runs it"]
-async fn without_redis_each_copy_keeps_its_own_plants() {
+async fn without_redis_each_copy_keeps_its_own_plants_and_its_own_chat() {
     let mut lab = Lab::start_with("off").await;
     let created: Value = lab
         .client
@@ -421,6 +421,20 @@ async fn without_redis_each_copy_keeps_its_own_plants() {
     assert_eq!(status, 200, "copy 1 has it");
     let (status, _, _) = lab.get(&lab.copy(2, &path)).await;
     assert_eq!(status, 404, "copy 2 never heard of it");
+
+    // Two chat clients through nginx, on two copies: both guest-1, each
+    // alone in a #lobby of its own.
+    let mut alice = ChatClient::open(lab.base).await;
+    let mut bob = ChatClient::open(lab.base).await;
+    for client in [&mut alice, &mut bob] {
+        let welcome = client.next_line().await;
+        assert!(
+            welcome.starts_with("* welcome, guest-1! you are in #lobby;"),
+            "{welcome}"
+        );
+    }
+    bob.say("/who").await;
+    assert_eq!(bob.next_line().await, "* users in #lobby: guest-1");
     assert!(lab.interrupt().await.success());
 }
 
