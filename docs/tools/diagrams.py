@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Draws the book's sequence diagrams as SVG files in docs/src/images/.
+"""Draws the book's diagrams as SVG files in docs/src/images/.
 
-Each diagram is a list of participants and steps; run this script after
+A sequence diagram is a list of participants and steps; a topology is
+columns of boxes with arrows from each box to every box of the next column
+(or to the boxes it names). Run this script after
 changing one (`python3 docs/tools/diagrams.py`) and commit the SVGs. Standard
 library only. `check_book.py` verifies that every image the book shows exists
 and is well-formed SVG.
@@ -67,6 +69,59 @@ DIAGRAMS = {
         (3, 0, "text frame: <alice> hi (the sender too)"),
     ]),
 }
+
+
+# Columns of boxes, left to right: (label, note) or (label, note, arrows).
+# A box has an arrow to every box of the next column, or, given `arrows`, to
+# the boxes of the next column at those positions (none: []).
+TOPOLOGIES = {
+    "lab-topology": [
+        [("browser, curl", "websocat")],
+        [("nginx :8000", "least_conn, /ws upgrade,\nmax_fails / fail_timeout")],
+        [("http-server :8001", "x-instance: 127.0.0.1:8001"),
+         ("http-server :8002", "x-instance: 127.0.0.1:8002"),
+         ("ws-chat :8003", "welcome: ... on 127.0.0.1:8003"),
+         ("ws-chat :8004", "/chat/ and /ws"),
+         ("ws-chat :8005", "")],
+        [("redis-server :8006", "REDIS_URL: plants, nicks,\nrooms, history, the bus")],
+    ],
+}
+
+BOX_W, BOX_H, GAP_X, GAP_Y = 190, 58, 80, 14
+
+
+def draw_topology(name, columns):
+    rows = max(len(column) for column in columns)
+    width = 40 + len(columns) * BOX_W + (len(columns) - 1) * GAP_X
+    height = 40 + rows * BOX_H + (rows - 1) * GAP_Y
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'font-family="system-ui, sans-serif" font-size="13">',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#3559e0"/></marker></defs>',
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+    ]
+    boxes = []  # per column: (x, y) of each box's top-left corner
+    for c, column in enumerate(columns):
+        x = 20 + c * (BOX_W + GAP_X)
+        total = len(column) * BOX_H + (len(column) - 1) * GAP_Y
+        top = (height - total) // 2
+        boxes.append([(x, top + r * (BOX_H + GAP_Y)) for r in range(len(column))])
+    for c in range(len(columns) - 1):
+        for box, (x1, y1) in zip(columns[c], boxes[c]):
+            targets = box[2] if len(box) > 2 else range(len(columns[c + 1]))
+            for (x2, y2) in (boxes[c + 1][t] for t in targets):
+                parts.append(f'<line x1="{x1 + BOX_W}" y1="{y1 + BOX_H // 2}" x2="{x2}" y2="{y2 + BOX_H // 2}" '
+                             f'stroke="#3559e0" stroke-width="1.2" marker-end="url(#arrow)"/>')
+    for c, column in enumerate(columns):
+        for (label, note, *_), (x, y) in zip(column, boxes[c]):
+            parts.append(f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="6" fill="#eef1fb" stroke="#3559e0"/>')
+            parts.append(f'<text x="{x + BOX_W // 2}" y="{y + 20}" text-anchor="middle" font-weight="600">{escape(label)}</text>')
+            for i, line in enumerate(note.split("\n") if note else []):
+                parts.append(f'<text x="{x + BOX_W // 2}" y="{y + 36 + 12 * i}" text-anchor="middle" font-size="11" '
+                             f'fill="#4a5068">{escape(line)}</text>')
+    parts.append("</svg>")
+    (OUT / f"{name}.svg").write_text("\n".join(parts) + "\n")
 
 
 def draw(name, participants, steps):
@@ -272,6 +327,9 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     for name, (participants, steps) in DIAGRAMS.items():
         draw(name, participants, steps)
+        print(f"wrote {OUT / name}.svg")
+    for name, columns in TOPOLOGIES.items():
+        draw_topology(name, columns)
         print(f"wrote {OUT / name}.svg")
 
 

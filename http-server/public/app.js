@@ -43,11 +43,13 @@ async function api(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const requestId = response.headers.get("x-request-id");
+  // Which copy of the server answered (several run behind a load balancer).
+  const instance = response.headers.get("x-instance");
   if (!response.ok) {
     const error = await response.json().catch(() => ({ error: response.statusText }));
     throw new Error(`${response.status}: ${error.error} (request ${requestId})`);
   }
-  say(`${method} ${path}: ${response.status} (request ${requestId})`);
+  say(`${method} ${path}: ${response.status} (request ${requestId}, served by ${instance})`);
   return response.status === 204 ? null : response.json();
 }
 

@@ -32,6 +32,25 @@ async fn hello<S>(_req: Req<S>) -> Result<Response, Error> {
     Ok(Response::text(200, "Hello, world"))
 }
 
+/// `GET /sleep?ms=N`: lesson 3's slow route (200 after N ms, default 1000,
+/// at most 10,000), so that a request can be caught in flight: by a
+/// SIGTERM, or behind a proxy (the production chapter's lab).
+async fn sleep<S>(req: Req<S>) -> Result<Response, Error> {
+    let max = http_raw::routes::MAX_DEMO_WAIT_MS;
+    let ms = req
+        .query("ms")
+        .unwrap_or_else(|| "1000".to_string())
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| *ms <= max)
+        .ok_or_else(|| Error::bad_request(format!("ms must be a whole number from 0 to {max}")))?;
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    Ok(Response::text(
+        200,
+        format!("slept {ms} ms without blocking anyone\n"),
+    ))
+}
+
 /// `GET /panic`: shows that a panicking handler costs one request, not the server.
 async fn crash<S>(_req: Req<S>) -> Result<Response, Error> {
     panic!("this handler always panics, to show that the server survives it")
@@ -53,6 +72,7 @@ pub fn demo_app<P: PlantStore>(plants: P, config: &HttpServerConfig) -> io::Resu
         .delete("/api/plants/:id", plants::delete)
         .get("/shared-state/wrong", greet_wrong)
         .get("/shared-state/right", greet_right)
+        .get("/sleep", sleep)
         .get("/panic", crash)
         .static_files(&config.public_dir)
 }
