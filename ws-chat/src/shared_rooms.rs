@@ -30,9 +30,10 @@
 //! (a sorted set: nick scored by its presence deadline),
 //! `netlessons:chat:rooms` (room scored by its latest deadline),
 //! `netlessons:chat:history:ROOM` (a list, the last [`HISTORY_LINES`]), and
-//! the channel `netlessons:chat:lines`.
+//! the channel `netlessons:chat:lines`. Every key expires unless renewed, so
+//! what Redis holds is bounded by who is connected now.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -346,13 +347,28 @@ impl SharedRooms {
 
     /// Adds `nick`'s presence in `room` to `pipe`.
     fn add_presence(&self, pipe: &mut redis::Pipeline, nick: &str, room: &str) {
-        let deadline = self.deadline();
         pipe.cmd("ZADD")
             .arg(room_key(room))
-            .arg(deadline)
+            .arg(self.deadline())
             .arg(nick)
             .ignore();
-        pipe.cmd("ZADD").arg(ROOMS).arg(deadline).arg(room).ignore();
+        self.keep_room(pipe, room);
+    }
+
+    /// Adds "`room` is live" to `pipe`: listed by `/rooms`, and its keys
+    /// kept for another `presence_ttl`. A room nobody renews (everyone
+    /// left, or their copies died) goes with its history, as a room does on
+    /// one machine when its last member leaves, so Redis holds only rooms
+    /// someone is in.
+    fn keep_room(&self, pipe: &mut redis::Pipeline, room: &str) {
+        let ttl = self.presence_ttl.as_millis() as u64;
+        pipe.cmd("ZADD")
+            .arg(ROOMS)
+            .arg(self.deadline())
+            .arg(room)
+            .ignore();
+        pipe.cmd("PEXPIRE").arg(room_key(room)).arg(ttl).ignore();
+        pipe.cmd("PEXPIRE").arg(history_key(room)).arg(ttl).ignore();
     }
 
     // ANCHOR: say
@@ -375,6 +391,10 @@ impl SharedRooms {
             .arg(&history)
             .arg(-(HISTORY_LINES as i64))
             .arg(-1)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&history)
+            .arg(self.presence_ttl.as_millis() as u64)
             .ignore()
             .cmd("PUBLISH")
             .arg(CHANNEL)
@@ -527,8 +547,9 @@ impl SharedRooms {
         if members.is_empty() {
             return;
         }
-        let ttl = self.presence_ttl.as_millis() as u64;
+        let (ttl, deadline) = (self.presence_ttl.as_millis() as u64, self.deadline());
         let mut pipe = redis::pipe();
+        let mut rooms = HashSet::new();
         for (id, Presence { nick, room }) in &members {
             pipe.cmd("SET")
                 .arg(nick_key(nick))
@@ -536,7 +557,15 @@ impl SharedRooms {
                 .arg("PX")
                 .arg(ttl)
                 .ignore();
-            self.add_presence(&mut pipe, nick, room);
+            pipe.cmd("ZADD")
+                .arg(room_key(room))
+                .arg(deadline)
+                .arg(nick)
+                .ignore();
+            rooms.insert(room.as_str());
+        }
+        for room in rooms {
+            self.keep_room(&mut pipe, room);
         }
         let mut connection = self.connection.clone();
         let _ = self.call(pipe.query_async::<()>(&mut connection)).await;
