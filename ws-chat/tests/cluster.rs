@@ -156,7 +156,10 @@ async fn guest_numbers_and_nicks_are_unique_across_copies_joining_at_once() {
         client.say("/nick winner").await;
         loop {
             let line = client.next_line().await;
-            if line.ends_with("is now known as winner") || line.starts_with("* error:") {
+            // Everyone in the lobby hears the winner's notice; each waits
+            // for its own answer.
+            let own = format!("* {} is now known as winner", client.nick);
+            if line == own || line.starts_with("* error:") {
                 return (client.nick.clone(), line);
             }
         }
