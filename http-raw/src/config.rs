@@ -1,5 +1,6 @@
 //! http-raw's settings, from the environment (with lesson 1's helpers).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tcp_echo::accept_loop::DEFAULT_MAX_CONNECTIONS;
@@ -36,6 +37,9 @@ pub struct HttpConfig {
     /// `BODY_TIMEOUT_SECS` (default 10): the longest wait for the next piece
     /// of a request body, or for the client to take the next piece of a response.
     pub body_timeout: Duration,
+    /// `TLS_CERT` and `TLS_KEY`: when both are set, HTTPS instead of HTTP
+    /// (read by [`crate::tls::from_env`], since its errors are its own).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl HttpConfig {
@@ -56,7 +60,14 @@ impl HttpConfig {
             header_timeout: seconds_var("HEADER_TIMEOUT_SECS", DEFAULT_HEADER_TIMEOUT, 1..=3600)?,
             keep_alive: seconds_var("KEEP_ALIVE_SECS", DEFAULT_KEEP_ALIVE, 1..=3600)?,
             body_timeout: seconds_var("BODY_TIMEOUT_SECS", DEFAULT_BODY_TIMEOUT, 1..=3600)?,
+            tls: None,
         })
+    }
+
+    /// `"https"` when TLS is on, else `"http"`: the scheme of the
+    /// `listening on` line and of the URLs to try.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     /// The defaults, listening on `server`'s address (for tests and examples).
@@ -67,6 +78,7 @@ impl HttpConfig {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             keep_alive: DEFAULT_KEEP_ALIVE,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            tls: None,
         }
     }
 }

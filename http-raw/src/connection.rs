@@ -31,9 +31,9 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
+use rustls::server::ServerConfig;
 use tcp_echo::accept_loop::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tracing::{debug, info, trace, warn};
@@ -42,12 +42,14 @@ use crate::body::ChunkedDecoder;
 use crate::config::HttpConfig;
 use crate::deadline::Deadline;
 use crate::error::HttpError;
+use crate::handshake::{HandshakeError, accept_tls};
 use crate::limits::{
     COALESCE_BODY_UNDER, INITIAL_READ_BUFFER, LINGER_BYTES, LINGER_TIME, MAX_WRITE_BATCH,
 };
 use crate::parse::{Framing, ParsedHead, parse_head};
 use crate::request::{Method, Request, Version};
 use crate::response::{Body, ChunkStream, Response, Upgraded};
+use crate::stream::Stream;
 use crate::write::{ConnectionHeader, LAST_CHUNK, ResponseFraming, write_chunk_header, write_head};
 
 /// The timeouts a connection needs, copied out of `HttpConfig`.
@@ -87,6 +89,8 @@ pub enum End {
     Failed(io::Error),
     /// The connection was handed to another protocol (WebSocket).
     Upgraded,
+    /// HTTPS only: the TLS handshake did not complete.
+    Handshake(HandshakeError),
 }
 
 impl fmt::Display for End {
@@ -100,6 +104,7 @@ impl fmt::Display for End {
             End::ClientGoneMidRequest => f.write_str("client closed in the middle of a request"),
             End::Failed(error) => write!(f, "{error}"),
             End::Upgraded => f.write_str("upgraded"),
+            End::Handshake(error) => write!(f, "{error}"),
         }
     }
 }
@@ -151,7 +156,8 @@ enum Next {
 
 /// One HTTP connection's state.
 struct HttpConnection {
-    stream: TcpStream,
+    /// Plain TCP, or TLS over TCP: the code below cannot tell them apart.
+    stream: Stream,
     peer: SocketAddr,
     /// Bytes received and not yet parsed: part of a head, a body, or the
     /// next pipelined requests.
@@ -171,11 +177,13 @@ struct HttpConnection {
 }
 
 // ANCHOR: serve_connection
-/// Serves HTTP on one accepted connection until it ends.
+/// Serves HTTP on one accepted connection until it ends; over TLS first
+/// when `tls` is given (HTTPS).
 pub async fn serve_connection<H, F>(
     connection: Connection,
     handler: Arc<H>,
     timeouts: Timeouts,
+    tls: Option<Arc<ServerConfig>>,
 ) -> ConnectionSummary
 where
     H: Fn(Request) -> F,
@@ -190,13 +198,26 @@ where
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%error, "cannot set TCP_NODELAY");
     }
+    // The first request's head must be complete this soon after accept;
+    // over HTTPS, the TLS handshake before it too.
+    let head_deadline = Instant::now() + timeouts.header;
+    let stream = match tls {
+        None => Stream::Plain(stream),
+        Some(config) => match accept_tls(stream, &config, head_deadline).await {
+            Ok(stream) => stream,
+            Err(error) => {
+                debug!(reason = %error, "closing");
+                let end = End::Handshake(error);
+                return ConnectionSummary { requests: 0, end };
+            }
+        },
+    };
     let mut connection = HttpConnection {
         stream,
         peer,
         read_buf: BytesMut::with_capacity(INITIAL_READ_BUFFER),
         write_buf: Vec::new(),
-        // The first request's head must be complete this soon after accept.
-        deadline: Deadline::new(Instant::now() + timeouts.header),
+        deadline: Deadline::new(head_deadline),
         timeouts,
         stopped: Box::pin(stopping.clone().cancelled_owned()),
         stopping,
@@ -601,6 +622,7 @@ impl HttpConnection {
 
     /// Writes all of `bytes`, or fails if the client takes none of it for
     /// the body timeout (a client that sends requests but never reads).
+    /// Over TLS, the flush pushes out the records rustls has encrypted.
     async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         // Usually the kernel takes it all at once, and there is no need to
         // set a deadline at all.
@@ -615,7 +637,10 @@ impl HttpConnection {
         self.deadline.set(Instant::now() + self.timeouts.body);
         tokio::select! {
             biased;
-            written = self.stream.write_all(&bytes[written..]) => written,
+            written = async {
+                self.stream.write_all(&bytes[written..]).await?;
+                self.stream.flush().await
+            } => written,
             _ = self.deadline.expired() => Err(io::Error::new(io::ErrorKind::TimedOut, "client is not reading the response")),
         }
     }

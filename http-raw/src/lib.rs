@@ -42,3 +42,4 @@ pub use error::HttpError;
 pub use request::{Method, Request, Version};
 pub use response::{Body, ChunkStream, Response, Upgraded};
 pub use server::serve;
+pub use stream::Stream;

@@ -39,8 +39,9 @@ pub async fn serve<H, F>(
     };
     let timeouts = Timeouts::from(config);
     let handler = Arc::new(handler);
+    let tls = config.tls.clone();
     accept_loop::serve(listener, limits, shutdown, move |connection| {
-        serve_connection(connection, Arc::clone(&handler), timeouts)
+        serve_connection(connection, Arc::clone(&handler), timeouts, tls.clone())
     })
     .await;
 }

@@ -29,8 +29,13 @@ async fn main() -> ExitCode {
             parse_var("PUBLIC_DIR", DEFAULT_PUBLIC_DIR.to_string(), "a directory")?;
         Ok((config, public_dir))
     });
-    let (config, public_dir) = match settings {
+    let (mut config, public_dir) = match settings {
         Ok(settings) => settings,
+        Err(error) => return fail("http-server", error, 2),
+    };
+    // HTTPS when TLS_CERT and TLS_KEY are set.
+    config.tls = match http_raw::tls::from_env() {
+        Ok(tls) => tls,
         Err(error) => return fail("http-server", error, 2),
     };
     logging::init_logging();
@@ -63,8 +68,9 @@ async fn main() -> ExitCode {
             );
         }
     };
-    let listener = match listen("http-server", "http", config.server.addr(), |local| {
-        format!("open http://{local}/ in a browser")
+    let scheme = config.scheme();
+    let listener = match listen("http-server", scheme, config.server.addr(), |local| {
+        format!("open {scheme}://{local}/ in a browser")
     }) {
         Ok(listener) => listener,
         Err(status) => return status,

@@ -21,8 +21,7 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use http_raw::Upgraded;
-use tokio::net::TcpStream;
+use http_raw::{Stream, Upgraded};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -147,8 +146,8 @@ impl fmt::Display for End {
     }
 }
 
-type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
-type Frames = SplitStream<WebSocketStream<TcpStream>>;
+type Sink = SplitSink<WebSocketStream<Stream>, Message>;
+type Frames = SplitStream<WebSocketStream<Stream>>;
 
 // ANCHOR: run_client
 /// Runs one client from the moment the handshake handed its connection over.
