@@ -203,7 +203,10 @@ where
     let head_deadline = Instant::now() + timeouts.header;
     let stream = match tls {
         None => Stream::Plain(stream),
-        Some(config) => match accept_tls(stream, &config, head_deadline).await {
+        // Boxed: the handshake's state is large, and inside this future it
+        // would make every connection (plain ones too) that much larger
+        // for its whole life. On the heap, it is freed when the handshake ends.
+        Some(config) => match Box::pin(accept_tls(stream, &config, head_deadline)).await {
             Ok(stream) => stream,
             Err(error) => {
                 debug!(reason = %error, "closing");
