@@ -180,21 +180,28 @@ async fn tls_1_2_and_1_3_are_both_offered_and_alpn_picks_http_1_1() {
 }
 
 #[tokio::test]
-async fn a_response_larger_than_the_tls_buffers_arrives_whole() {
-    // 200 KiB: many TLS records, more than rustls buffers, so the
-    // connection must flush the encrypted records as it goes.
+async fn a_response_larger_than_the_tls_buffers_arrives_whole_on_a_kept_connection() {
+    // 1000 KiB to a client with a small receive buffer: many TLS records,
+    // more than the socket takes at once, so rustls holds encrypted records
+    // back; the connection must flush them before it waits for the next
+    // request (a close would flush them anyway, so the connection stays open).
     let ca = TestCa::new();
     let (_plain, https) = plain_and_tls(config(), &ca).await;
-    let body = vec![b'x'; 200 * 1024];
+    let body = vec![b'x'; 1000 * 1024];
     let mut request = format!(
-        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
         body.len()
     )
     .into_bytes();
     request.extend_from_slice(&body);
-    let mut tls = ca.connect(https.addr, VERSIONS[1]).await;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let tcp = socket.connect(https.addr).await.expect("connect");
+    let connector = tokio_rustls::TlsConnector::from(ca.client_config(VERSIONS[1]));
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut tls = connector.connect(name, tcp).await.expect("handshake");
     tls.write_all(&request).await.expect("write");
-    let response = read_to_close(&mut tls).await;
+    let response = read_one_response(&mut tls).await;
     assert!(
         response.starts_with(b"HTTP/1.1 200 OK\r\n"),
         "{}",
