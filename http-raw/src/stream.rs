@@ -25,6 +25,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
+// ANCHOR: stream
 /// A connection's byte stream: plain TCP, or TLS over TCP.
 pub enum Stream {
     /// Plain HTTP: what we read is what the client sent.
@@ -32,6 +33,7 @@ pub enum Stream {
     /// HTTPS: rustls decrypts what we read and encrypts what we write.
     Tls(Box<TlsStream<TcpStream>>),
 }
+// ANCHOR_END: stream
 
 impl Stream {
     /// The TCP socket underneath.
@@ -74,6 +76,7 @@ impl From<TcpStream> for Stream {
     }
 }
 
+// ANCHOR: async_read
 // Each method passes the call to the stream inside. Both are `Unpin`, so
 // `Pin::new` is all the pinning needed.
 impl AsyncRead for Stream {
@@ -88,6 +91,7 @@ impl AsyncRead for Stream {
         }
     }
 }
+// ANCHOR_END: async_read
 
 impl AsyncWrite for Stream {
     fn poll_write(
