@@ -23,7 +23,7 @@
 use bytes::{Buf, BytesMut};
 
 use crate::error::HttpError;
-use crate::limits::{MAX_BODY, MAX_CHUNK_LINE, MAX_TRAILERS};
+use crate::limits::{MAX_CHUNK_LINE, MAX_TRAILERS};
 
 /// Where the decoder is in the chunked body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,23 +44,20 @@ enum State {
 #[derive(Debug)]
 pub struct ChunkedDecoder {
     state: State,
-    /// Body bytes decoded so far, checked against `MAX_BODY`.
+    /// The most body bytes this request may have (`Service::body_limit`).
+    limit: usize,
+    /// Body bytes decoded so far, checked against `limit`.
     decoded: usize,
     /// Trailer bytes seen so far, checked against `MAX_TRAILERS`.
     trailer_bytes: usize,
 }
 
-impl Default for ChunkedDecoder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl ChunkedDecoder {
-    /// A decoder at the start of a chunked body.
-    pub fn new() -> ChunkedDecoder {
+    /// A decoder at the start of a chunked body of at most `limit` bytes.
+    pub fn new(limit: usize) -> ChunkedDecoder {
         ChunkedDecoder {
             state: State::Size,
+            limit,
             decoded: 0,
             trailer_bytes: 0,
         }
@@ -79,12 +76,14 @@ impl ChunkedDecoder {
                         return Ok(false);
                     };
                     let size = parse_chunk_size(&line)?;
-                    if size > (MAX_BODY - self.decoded) as u64 {
-                        return Err(HttpError::ContentTooLarge);
+                    // Refused as soon as the size line says the body will
+                    // pass the limit, before any of the chunk is read.
+                    if size > (self.limit - self.decoded) as u64 {
+                        return Err(HttpError::ContentTooLarge { limit: self.limit });
                     }
                     self.state = match size {
                         0 => State::Trailers,
-                        // Fits in usize: it is at most MAX_BODY.
+                        // Fits in usize: it is at most `limit`.
                         size => State::Data(size as usize),
                     };
                 }
@@ -198,10 +197,12 @@ fn parse_chunk_size(line: &[u8]) -> Result<u64, HttpError> {
 mod tests {
     use super::*;
 
+    const LIMIT: usize = 1024;
+
     fn decode_all(input: &[u8]) -> Result<(Vec<u8>, Vec<u8>), HttpError> {
         let mut input = BytesMut::from(input);
         let mut body = BytesMut::new();
-        let done = ChunkedDecoder::new().decode(&mut input, &mut body)?;
+        let done = ChunkedDecoder::new(LIMIT).decode(&mut input, &mut body)?;
         assert!(done, "incomplete");
         Ok((body.to_vec(), input.to_vec()))
     }
@@ -235,10 +236,25 @@ mod tests {
     }
 
     #[test]
-    fn a_body_over_the_limit_is_413() {
-        let input = format!("{:x}\r\n", MAX_BODY + 1);
+    fn a_body_over_the_limit_is_413_from_the_size_line_alone() {
         let mut body = BytesMut::new();
-        let result = ChunkedDecoder::new().decode(&mut BytesMut::from(input.as_bytes()), &mut body);
-        assert_eq!(result, Err(HttpError::ContentTooLarge));
+        let mut at_limit = BytesMut::from(format!("{LIMIT:x}\r\n").as_bytes());
+        assert_eq!(
+            ChunkedDecoder::new(LIMIT).decode(&mut at_limit, &mut body),
+            Ok(false)
+        );
+        // Crossed by the second chunk: one byte over.
+        let mut over =
+            BytesMut::from(format!("{LIMIT:x}\r\n{}\r\n1\r\n", "x".repeat(LIMIT)).as_bytes());
+        assert_eq!(
+            ChunkedDecoder::new(LIMIT).decode(&mut over, &mut body),
+            Err(HttpError::ContentTooLarge { limit: LIMIT })
+        );
+        // A route that takes no body: the first non-empty chunk is too much.
+        let mut none = BytesMut::from(&b"1\r\n"[..]);
+        assert_eq!(
+            ChunkedDecoder::new(0).decode(&mut none, &mut BytesMut::new()),
+            Err(HttpError::ContentTooLarge { limit: 0 })
+        );
     }
 }

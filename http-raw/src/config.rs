@@ -18,11 +18,12 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Browsers reuse connections within a few seconds, or not at all.
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
 
-/// How long one read of a request body, or one write of a response, may
-/// wait for the client.
+/// A request body must arrive whole this long after its head; one write of a
+/// response may wait this long for the client to take it. A total for the
+/// body, not a time per read: a body sent a byte a second would otherwise
+/// hold its connection for as long as the client likes.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
-// ANCHOR: config
 /// Everything http-raw can be told through its environment.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -34,8 +35,9 @@ pub struct HttpConfig {
     pub header_timeout: Duration,
     /// `KEEP_ALIVE_SECS` (default 5): idle keep-alive connections close after this.
     pub keep_alive: Duration,
-    /// `BODY_TIMEOUT_SECS` (default 10): the longest wait for the next piece
-    /// of a request body, or for the client to take the next piece of a response.
+    /// `BODY_TIMEOUT_SECS` (default 10): a request body not complete this
+    /// long after its head gets 408; also the longest wait for the client to
+    /// take the next piece of a response.
     pub body_timeout: Duration,
     /// `TLS_CERT` and `TLS_KEY`: when both are set, HTTPS instead of HTTP
     /// (read by [`crate::tls::from_env`], since its errors are its own).
@@ -82,4 +84,3 @@ impl HttpConfig {
         }
     }
 }
-// ANCHOR_END: config

@@ -18,10 +18,11 @@ pub const MAX_HEADER_SECTION: usize = 8 * 1024;
 /// this size; more fields: 431.
 pub const MAX_HEADERS: usize = 100;
 
-/// Largest request body, whether sent with Content-Length or chunked.
+/// Largest request body, whether sent with Content-Length or chunked, for
+/// an application that does not choose per request (`Service::body_limit`).
 /// Beyond it: 413 Content Too Large. Bodies are read into memory whole, so
-/// this is also the most memory one request's body can take.
-pub const MAX_BODY: usize = 1024 * 1024;
+/// the limit is also the most memory one request's body can take.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Longest chunk-size line in a chunked body (`1a2b;ext=value\r\n`).
 /// A size needs at most 16 hex digits; the rest is room for extensions.

@@ -1,13 +1,13 @@
 //! `cargo run -p http-raw`: HTTP/1.1 by hand, ready for a browser, curl and telnet.
 //!
-//! Read config, bind, say where we listen, serve the demo routes until
-//! Ctrl+C or SIGTERM. With `TLS_CERT` and `TLS_KEY` set, the same routes
-//! over HTTPS (`cargo run -p http-raw --bin dev-cert` makes a certificate).
+//! Read config, start logging, listen for signals, bind and say where we
+//! listen, then `run` the demo routes until Ctrl+C or SIGTERM. Everything
+//! else lives in the library (`lib.rs`), where tests start the same `run`.
+//! With `TLS_CERT` and `TLS_KEY` set, the same routes over HTTPS
+//! (`cargo run -p http-raw --bin dev-cert` makes a certificate).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use http_raw::routes::{DemoApp, respond};
 use http_raw::{DEFAULT_PORT, HttpConfig, tls};
 use tcp_echo::logging;
 use tcp_echo::shutdown::shutdown_signal;
@@ -33,15 +33,6 @@ async fn main() -> ExitCode {
         Ok(listener) => listener,
         Err(status) => return status,
     };
-
-    // The app's state, shared by every request for as long as we run.
-    let app = DemoApp::new();
-    http_raw::serve(
-        listener,
-        &config,
-        move |request| respond(Arc::clone(&app), request),
-        shutdown,
-    )
-    .await;
+    http_raw::run(listener, &config, shutdown).await;
     ExitCode::SUCCESS
 }

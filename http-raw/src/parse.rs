@@ -23,10 +23,9 @@ use std::mem::MaybeUninit;
 
 use bytes::Bytes;
 
-use crate::body::ChunkedDecoder;
 use crate::error::HttpError;
-use crate::limits::{MAX_BODY, MAX_HEADER_SECTION, MAX_HEADERS, MAX_REQUEST_LINE};
-use crate::request::{HeaderSpan, Method, Request, Version, has_token};
+use crate::limits::{MAX_HEADER_SECTION, MAX_HEADERS, MAX_REQUEST_LINE};
+use crate::request::{HeaderSpan, Method, Request, Version, has_token, strip_scheme};
 
 /// At most this many empty lines before a request line are skipped
 /// (RFC 9112 section 2.2 asks servers to ignore at least one).
@@ -37,8 +36,9 @@ const MAX_LEADING_EMPTY_LINES: usize = 8;
 pub enum Framing {
     /// No body: neither Content-Length nor Transfer-Encoding.
     None,
-    /// Exactly this many bytes follow the head.
-    Length(usize),
+    /// Exactly this many bytes follow the head. Whether that is too many is
+    /// for the application to say (`Service::body_limit`), before we read them.
+    Length(u64),
     /// `Transfer-Encoding: chunked`: chunks until a zero-size chunk.
     Chunked,
 }
@@ -55,8 +55,10 @@ pub struct ParsedHead {
     pub(crate) target: std::ops::Range<usize>,
     pub(crate) version: Version,
     pub(crate) headers: Vec<HeaderSpan>,
-    /// Where the body ends.
-    pub framing: Framing,
+    /// Where the body ends, or why the headers make that unknowable. A
+    /// refusal found here still comes with a parsed head, so the
+    /// application can see which route it was for when it shapes the error.
+    pub framing: Result<Framing, HttpError>,
     /// `Connection: close` was sent.
     pub connection_close: bool,
     /// `Connection: keep-alive` was sent (matters for HTTP/1.0).
@@ -143,8 +145,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<ParsedHead>, HttpError> {
             value: span_of(head, header.value),
         })
         .collect();
-    let meaning = HeaderMeaning::of(parsed.headers)?;
-    let framing = meaning.framing(version)?;
+    let meaning = HeaderMeaning::of(parsed.headers);
 
     Ok(Some(ParsedHead {
         skip,
@@ -154,7 +155,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<ParsedHead>, HttpError> {
         target: span_of(head, target.as_bytes()),
         version,
         headers,
-        framing,
+        framing: meaning.framing(version),
         connection_close: meaning.connection_close,
         connection_keep_alive: meaning.connection_keep_alive,
         expect_continue: meaning.expect_continue,
@@ -244,8 +245,7 @@ fn has_bare_lf(head: &[u8]) -> bool {
 fn check_target(target: &str, method: Method) -> Result<(), HttpError> {
     let valid = target.starts_with('/')
         || (target == "*" && method == Method::Options)
-        || target.starts_with("http://")
-        || target.starts_with("https://");
+        || strip_scheme(target).is_some();
     if valid {
         Ok(())
     } else {
@@ -268,7 +268,9 @@ struct HeaderMeaning {
     hosts: usize,
     content_lengths: usize,
     content_length: Option<u64>,
+    invalid_content_length: bool,
     transfer_encoding: bool,
+    empty_transfer_encoding: bool,
     chunked_only: bool,
     connection_close: bool,
     connection_keep_alive: bool,
@@ -276,7 +278,7 @@ struct HeaderMeaning {
 }
 
 impl HeaderMeaning {
-    fn of(headers: &[httparse::Header<'_>]) -> Result<HeaderMeaning, HttpError> {
+    fn of(headers: &[httparse::Header<'_>]) -> HeaderMeaning {
         let mut meaning = HeaderMeaning::default();
         let mut codings = 0;
         for header in headers {
@@ -285,7 +287,10 @@ impl HeaderMeaning {
                 meaning.hosts += 1;
             } else if name.eq_ignore_ascii_case("content-length") {
                 meaning.content_lengths += 1;
-                meaning.content_length = Some(parse_content_length(header.value)?);
+                match parse_content_length(header.value) {
+                    Some(length) => meaning.content_length = Some(length),
+                    None => meaning.invalid_content_length = true,
+                }
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 meaning.transfer_encoding = true;
                 for coding in header.value.split(|&byte| byte == b',') {
@@ -296,9 +301,7 @@ impl HeaderMeaning {
                     codings += 1;
                     meaning.chunked_only = codings == 1 && coding.eq_ignore_ascii_case(b"chunked");
                 }
-                if codings == 0 {
-                    return Err(HttpError::BadRequest("empty Transfer-Encoding"));
-                }
+                meaning.empty_transfer_encoding |= codings == 0;
             } else if name.eq_ignore_ascii_case("connection") {
                 meaning.connection_close |= has_token(header.value, "close");
                 meaning.connection_keep_alive |= has_token(header.value, "keep-alive");
@@ -306,7 +309,7 @@ impl HeaderMeaning {
                 meaning.expect_continue |= header.value.eq_ignore_ascii_case(b"100-continue");
             }
         }
-        Ok(meaning)
+        meaning
     }
 
     /// Decides where the body ends, refusing every ambiguous combination
@@ -319,6 +322,12 @@ impl HeaderMeaning {
         }
         if self.hosts > 1 {
             return Err(HttpError::BadRequest("more than one Host header"));
+        }
+        if self.invalid_content_length {
+            return Err(HttpError::BadRequest("invalid Content-Length"));
+        }
+        if self.empty_transfer_encoding {
+            return Err(HttpError::BadRequest("empty Transfer-Encoding"));
         }
         if self.transfer_encoding {
             if self.content_lengths > 0 {
@@ -343,9 +352,7 @@ impl HeaderMeaning {
         }
         match self.content_length {
             None | Some(0) => Ok(Framing::None),
-            Some(length) if length > MAX_BODY as u64 => Err(HttpError::ContentTooLarge),
-            // Fits in usize: it is at most MAX_BODY.
-            Some(length) => Ok(Framing::Length(length as usize)),
+            Some(length) => Ok(Framing::Length(length)),
         }
     }
 }
@@ -353,37 +360,15 @@ impl HeaderMeaning {
 
 /// `Content-Length: 42`: digits only. No sign, no spaces inside, no list
 /// (`42, 42`), not empty, and small enough to be a number at all.
-fn parse_content_length(value: &[u8]) -> Result<u64, HttpError> {
-    const INVALID: HttpError = HttpError::BadRequest("invalid Content-Length");
+fn parse_content_length(value: &[u8]) -> Option<u64> {
     if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
-        return Err(INVALID);
+        return None;
     }
-    Ok(value
-        .iter()
-        .fold(0u64, |number, digit| number * 10 + u64::from(digit - b'0')))
-}
-
-/// Parses one whole request, head and body, from `bytes` (see `Request::parse`).
-pub(crate) fn parse_complete_request(bytes: &[u8]) -> Result<Request, HttpError> {
-    const INCOMPLETE: HttpError = HttpError::BadRequest("incomplete request");
-    let head = parse_head(bytes)?.ok_or(INCOMPLETE)?;
-    let head_end = head.skip + head.len;
-    let rest = &bytes[head_end..];
-    let body = match head.framing {
-        Framing::None => Bytes::new(),
-        Framing::Length(length) => Bytes::copy_from_slice(rest.get(..length).ok_or(INCOMPLETE)?),
-        Framing::Chunked => {
-            let mut input = bytes::BytesMut::from(rest);
-            let mut body = bytes::BytesMut::new();
-            let mut decoder = ChunkedDecoder::new();
-            if !decoder.decode(&mut input, &mut body)? {
-                return Err(INCOMPLETE);
-            }
-            body.freeze()
-        }
-    };
-    let head_bytes = Bytes::copy_from_slice(&bytes[head.skip..head_end]);
-    Ok(head.into_request(head_bytes, body, None))
+    Some(
+        value
+            .iter()
+            .fold(0u64, |number, digit| number * 10 + u64::from(digit - b'0')),
+    )
 }
 
 #[cfg(test)]
@@ -405,7 +390,7 @@ mod tests {
         }
         let head = parse_head(VALID).expect("valid").expect("complete");
         assert_eq!(head.len, head_len, "the body is not part of the head");
-        assert_eq!(head.framing, Framing::Length(5));
+        assert_eq!(head.framing, Ok(Framing::Length(5)));
     }
 
     #[test]
@@ -495,8 +480,13 @@ mod tests {
                 Err(HttpError::BadRequest("more than one Content-Length")),
             ),
             (
+                // Not too large for the parser: the application decides.
                 "Host: x\r\nContent-Length: 1048577\r\n",
-                Err(HttpError::ContentTooLarge),
+                Ok(Framing::Length(1048577)),
+            ),
+            (
+                "Host: x\r\nContent-Length: 5x\r\n",
+                Err(HttpError::BadRequest("invalid Content-Length")),
             ),
             (
                 "Host: x\r\nTransfer-Encoding: gzip\r\n",
@@ -513,8 +503,8 @@ mod tests {
         ];
         for (headers, expected) in cases {
             let raw = format!("POST / HTTP/1.1\r\n{headers}\r\n");
-            let got = parse_head(raw.as_bytes()).map(|head| head.expect("complete").framing);
-            assert_eq!(&got, expected, "{headers:?}");
+            let head = parse_head(raw.as_bytes()).expect("valid syntax");
+            assert_eq!(&head.expect("complete").framing, expected, "{headers:?}");
         }
     }
 }

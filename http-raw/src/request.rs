@@ -123,14 +123,20 @@ impl Request {
 
     /// The target's path, without the query: `/search`.
     pub fn path(&self) -> &str {
+        // The query goes first: whatever it holds (`?next=http://a/b`) never
+        // changes the route.
         let target = self.target();
+        let target = target.split_once('?').map_or(target, |(path, _)| path);
         // An absolute-form target (`http://host/path`, sent to proxies) still
         // names a path; we serve it as if the client had sent the path alone.
-        let target = match target.split_once("://") {
-            Some((_scheme, rest)) => rest.find('/').map_or("/", |slash| &rest[slash..]),
+        // It is recognised by its start only (RFC 9112 section 3.2.2): the
+        // parser accepts no other target that does not begin with `/`.
+        match strip_scheme(target) {
+            Some(authority_and_path) => authority_and_path
+                .find('/')
+                .map_or("/", |slash| &authority_and_path[slash..]),
             None => target,
-        };
-        target.split_once('?').map_or(target, |(path, _)| path)
+        }
     }
 
     /// The query string after `?`, if any: `q=rust`.
@@ -185,20 +191,9 @@ impl Request {
         &self.body
     }
 
-    /// The head exactly as it arrived, `\r\n`s and all.
-    pub fn raw_head(&self) -> &[u8] {
-        &self.head
-    }
-
     /// The client's address and port (`None` for requests parsed in a test).
     pub fn peer(&self) -> Option<SocketAddr> {
         self.peer
-    }
-
-    /// Parses one complete request (head and body) from `bytes`; for tests
-    /// and examples that need a `Request` without a socket.
-    pub fn parse(bytes: &[u8]) -> Result<Request, crate::HttpError> {
-        crate::parse::parse_complete_request(bytes)
     }
 
     /// The head's text in `range`. Request lines and header names were
@@ -224,6 +219,14 @@ impl fmt::Debug for Request {
             .field("body_len", &self.body.len())
             .finish()
     }
+}
+
+/// What follows `http://` or `https://` at the start of an absolute-form
+/// target; `None` for any other target.
+pub(crate) fn strip_scheme(target: &str) -> Option<&str> {
+    target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))
 }
 
 /// Whether a comma-separated header value contains `token`, ignoring case

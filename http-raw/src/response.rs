@@ -181,6 +181,12 @@ impl Response {
         self
     }
 
+    /// Replaces the body of a response being reshaped in place (as
+    /// `Service::error_response` does).
+    pub fn set_body(&mut self, body: impl Into<Body>) {
+        self.body = body.into();
+    }
+
     /// Runs `on_upgrade` with the raw connection once this response (which
     /// should be `101 Switching Protocols`) has been sent.
     pub fn on_upgrade<F, Fut>(mut self, on_upgrade: F) -> Response
@@ -195,11 +201,6 @@ impl Response {
     /// The status code.
     pub fn status(&self) -> u16 {
         self.status
-    }
-
-    /// Changes the status code.
-    pub fn set_status(&mut self, status: u16) {
-        self.status = status;
     }
 
     /// The first header named `name` (any case).

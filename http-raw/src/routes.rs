@@ -2,23 +2,31 @@
 //!
 //! What to notice: routing, at its simplest, is a `match` on the path and the
 //! method. It reads well for eight routes; lesson 4 shows why it stops
-//! reading well at eighty, and builds a router. The pitfall demos are here
-//! too: `/sleep` waits the right way, `/block` the wrong way, and `/visits`
-//! shows that the process, and its memory, outlive every request.
+//! reading well at eighty, and builds a router. The same `match` decides,
+//! from the head alone, how much body a request may send (`body_limit`):
+//! only `POST /echo` takes one. The pitfall demos are here too: `/sleep`
+//! waits the right way, `/block` the wrong way, and `/visits` shows that the
+//! process, and its memory, outlive every request.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::request::{Method, Request};
 use crate::response::Response;
+use crate::service::Service;
 
 /// The longest `/sleep` or `/block` we accept, so that a typo cannot tie up
 /// the server for an hour.
 pub const MAX_DEMO_WAIT_MS: u64 = 10_000;
 
-/// State shared by every request: it lives as long as the process.
+/// The largest body `POST /echo` takes: 1 MiB. It is read into memory
+/// whole, so with the head and write buffers this sets the most memory one
+/// connection can hold (see `limits.rs`).
+pub const ECHO_BODY_LIMIT: usize = crate::limits::DEFAULT_BODY_LIMIT;
+
+/// The demo application. Its state is shared by every request and lives as
+/// long as the process.
 #[derive(Debug)]
 pub struct DemoApp {
     /// How many times `/visits` was requested, by anyone.
@@ -29,27 +37,54 @@ pub struct DemoApp {
 
 impl DemoApp {
     /// Fresh state: no visits yet.
-    pub fn new() -> Arc<DemoApp> {
-        Arc::new(DemoApp {
+    pub fn new() -> DemoApp {
+        DemoApp {
             visits: AtomicU64::new(0),
             started: Instant::now(),
-        })
+        }
     }
 }
 
+impl Default for DemoApp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// ANCHOR: body_limit
+impl Service for DemoApp {
+    async fn call(&self, request: Request) -> Response {
+        respond(self, request).await
+    }
+
+    /// Only `POST /echo` takes a body; any other request that announces one
+    /// gets 413 before a byte of it is read.
+    fn body_limit(&self, request: &Request) -> usize {
+        match (request.path(), request.method()) {
+            ("/echo", Method::Post) => ECHO_BODY_LIMIT,
+            _ => 0,
+        }
+    }
+}
+// ANCHOR_END: body_limit
+
 // ANCHOR: respond
 /// Answers one request.
-pub async fn respond(app: Arc<DemoApp>, request: Request) -> Response {
-    use Method::{Get, Head, Post};
+pub async fn respond(app: &DemoApp, request: Request) -> Response {
+    use Method::{Get, Head, Options, Post};
     match (request.path(), request.method()) {
-        ("/", Get | Head) => index_page(&request),
+        ("/", Get | Head) => made_for_this_request(index_page(&request)),
         ("/hello", Get | Head) => Response::text(200, "Hello, world"),
         ("/seed-a-plant", Get | Head) => Response::text(200, "🌱 Plant seeded!"),
-        ("/headers", Get | Head) => Response::text(200, describe_request(&request)),
+        ("/headers", Get | Head) => {
+            made_for_this_request(Response::text(200, describe_request(&request)))
+        }
         ("/echo", Post) => echo(request),
         ("/sleep", Get | Head) => sleep(&request).await,
         ("/block", Get | Head) => block(&request),
-        ("/visits", Get | Head) => visits(&app),
+        ("/visits", Get | Head) => made_for_this_request(visits(app)),
+        // `OPTIONS *` asks about the server as a whole (RFC 9110 section 9.3.7).
+        ("*", Options) => Response::new(200).with_header("Allow", SERVER_METHODS),
         // The path exists but not with this method: 405, and `Allow` says
         // which methods would work.
         ("/" | "/hello" | "/seed-a-plant" | "/headers" | "/sleep" | "/block" | "/visits", _) => {
@@ -63,6 +98,17 @@ pub async fn respond(app: Arc<DemoApp>, request: Request) -> Response {
     }
 }
 // ANCHOR_END: respond
+
+/// Every method some route here answers, for `OPTIONS *`.
+const SERVER_METHODS: &str = "GET, HEAD, POST, OPTIONS";
+
+/// Marks a response that was made for one request (it shows that request, or
+/// a count that changes each time): no cache may store it and hand it to
+/// someone else (RFC 9111 section 5.2.2.5). The page shows the request's
+/// headers, cookies included.
+fn made_for_this_request(response: Response) -> Response {
+    response.with_header("Cache-Control", "no-store")
+}
 
 fn method_not_allowed(request: &Request, allow: &'static str) -> Response {
     Response::text(
@@ -151,12 +197,14 @@ fn visits(app: &DemoApp) -> Response {
 
 /// The request line and headers as the server parsed them.
 fn describe_request(request: &Request) -> String {
-    let mut text = format!(
-        "{} {} {}\n",
-        request.method_str(),
-        request.target(),
-        request.version()
-    );
+    // A HEAD response must have the headers GET's would have, Content-Length
+    // included (RFC 9110 section 9.3.2), so HEAD describes itself as the GET
+    // it stands for: otherwise the length would differ by one byte.
+    let method = match request.method() {
+        Method::Head => "GET",
+        _ => request.method_str(),
+    };
+    let mut text = format!("{method} {} {}\n", request.target(), request.version());
     for (name, value) in request.headers() {
         let _ = writeln!(text, "{name}: {}", String::from_utf8_lossy(value));
     }

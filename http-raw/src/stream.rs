@@ -48,17 +48,6 @@ impl Stream {
     pub fn is_tls(&self) -> bool {
         matches!(self, Stream::Tls(_))
     }
-
-    /// Writes what the socket takes right now, without waiting. Only a plain
-    /// stream can do this; TLS must first encrypt into a record, so for it
-    /// this returns `WouldBlock` and the caller takes the async path
-    /// (`write_all`, then `flush`).
-    pub fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(stream) => stream.try_write(bytes),
-            Stream::Tls(_) => Err(io::ErrorKind::WouldBlock.into()),
-        }
-    }
 }
 
 impl fmt::Debug for Stream {

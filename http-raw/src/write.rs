@@ -135,7 +135,8 @@ fn is_valid_header(name: &str, value: &str) -> bool {
             .any(|byte| matches!(byte, b'\r' | b'\n' | b'\0'))
 }
 
-/// Appends one chunk of a chunked body: its size in hex, CRLF, the data, CRLF.
+/// Appends the line that starts one chunk of a chunked body: its size in
+/// hex, then CRLF. The caller sends the chunk's data and its closing CRLF.
 pub fn write_chunk_header(out: &mut Vec<u8>, len: usize) {
     out.extend_from_slice(format!("{len:x}\r\n").as_bytes());
 }

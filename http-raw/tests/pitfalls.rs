@@ -14,13 +14,14 @@ use tokio::sync::mpsc;
 
 /// The demo app, plus a message each time a `/block` or `/sleep` handler starts.
 async fn start_with_signal() -> (TestServer, mpsc::UnboundedReceiver<String>) {
-    let app = DemoApp::new();
+    let app = Arc::new(DemoApp::new());
     let (started, signals) = mpsc::unbounded_channel();
     let server = start_with(config(), move |request: Request| {
         if matches!(request.path(), "/block" | "/sleep") {
             let _ = started.send(request.path().to_string());
         }
-        respond(Arc::clone(&app), request)
+        let app = Arc::clone(&app);
+        async move { respond(&app, request).await }
     })
     .await;
     (server, signals)

@@ -4,7 +4,7 @@
 use bytes::{Bytes, BytesMut};
 use http_raw::body::ChunkedDecoder;
 use http_raw::limits::{
-    MAX_BODY, MAX_CHUNK_LINE, MAX_HEADER_SECTION, MAX_REQUEST_LINE, MAX_TRAILERS,
+    DEFAULT_BODY_LIMIT, MAX_CHUNK_LINE, MAX_HEADER_SECTION, MAX_REQUEST_LINE, MAX_TRAILERS,
 };
 use http_raw::parse::{Framing, parse_head};
 use http_raw::{HttpError, Request};
@@ -117,16 +117,17 @@ fn parse_stream(pieces: &[&[u8]]) -> Result<Vec<Request>, HttpError> {
             .split_to(head.skip + head.len)
             .freeze()
             .slice(head.skip..);
-        let body = match head.framing {
+        let body = match head.framing.clone()? {
             Framing::None => Bytes::new(),
             Framing::Length(length) => {
+                let length = usize::try_from(length).expect("a generated length fits");
                 while buffer.len() < length {
                     assert!(more(&mut buffer), "stream ended inside a body");
                 }
                 buffer.split_to(length).freeze()
             }
             Framing::Chunked => {
-                let mut decoder = ChunkedDecoder::new();
+                let mut decoder = ChunkedDecoder::new(DEFAULT_BODY_LIMIT);
                 let mut body = BytesMut::new();
                 while !decoder.decode(&mut buffer, &mut body)? {
                     assert!(more(&mut buffer), "stream ended inside a chunked body");
@@ -184,12 +185,12 @@ proptest! {
     ) {
         let mut input = BytesMut::from(&bytes[..]);
         let mut body = BytesMut::new();
-        let mut decoder = ChunkedDecoder::new();
+        let mut decoder = ChunkedDecoder::new(DEFAULT_BODY_LIMIT);
         if let Ok(false) = decoder.decode(&mut input, &mut body) {
             // Waiting for more: at most one line's worth is left unconsumed.
             prop_assert!(input.len() <= MAX_CHUNK_LINE.max(MAX_TRAILERS) + 1);
         }
-        prop_assert!(body.len() <= MAX_BODY);
+        prop_assert!(body.len() <= DEFAULT_BODY_LIMIT);
     }
 
     #[test]
@@ -200,7 +201,7 @@ proptest! {
     ) {
         let encoded = encode_chunked(&body, &sizes);
         let at = split.index(encoded.len() + 1);
-        let mut decoder = ChunkedDecoder::new();
+        let mut decoder = ChunkedDecoder::new(DEFAULT_BODY_LIMIT);
         let mut decoded = BytesMut::new();
         let mut input = BytesMut::from(&encoded[..at]);
         let done_early = decoder.decode(&mut input, &mut decoded).expect("valid chunked data");

@@ -34,7 +34,7 @@ async fn curl(args: &[&str]) -> (String, String) {
 
 #[tokio::test]
 #[ignore = "needs curl; .ci/run runs it"]
-async fn curl_sees_every_route_as_the_contract_says() {
+async fn curl_sees_every_route_as_the_chapter_describes() {
     let mut server = spawn(HTTP_RAW, &[]);
     let port = server.listening_port("http").await;
     let url = |path: &str| format!("http://127.0.0.1:{port}{path}");

@@ -21,6 +21,7 @@
 pub mod accept_loop;
 pub mod bind;
 pub mod config;
+pub mod fd_limit;
 pub mod idle_timer;
 pub mod logging;
 pub mod server_async;
@@ -129,10 +130,7 @@ pub async fn run(
     let grace = config.server.shutdown_grace;
     match config.mode {
         EchoMode::Async => {
-            let limits = AcceptLimits {
-                max_connections: config.max_connections,
-                shutdown_grace: grace,
-            };
+            let limits = AcceptLimits::new(config.max_connections, grace);
             server_async::serve(listener, limits, idle_timeout, shutdown).await;
             Ok(())
         }
@@ -146,6 +144,7 @@ pub async fn run(
         EchoMode::Threads => {
             let listener = into_blocking(listener)?;
             let max = config.max_connections;
+            fd_limit::warn_if_too_low(max);
             std_shutdown::serve_on_thread(listener, grace, shutdown, move |listener, state| {
                 server_threads::serve(listener, state, max, idle_timeout)
             })

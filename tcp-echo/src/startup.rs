@@ -1,10 +1,11 @@
 //! The start of every lesson's `main`: refuse bad settings, bind, announce.
 //!
-//! What to notice: these are the contract's promises (`CONTRACT.md`) for
-//! every lesson, kept in one place: a bad setting is one line on stderr and
-//! exit status 2; a port in use is one line and exit status 1; the first
-//! line on stdout is `listening on SCHEME://IP:PORT` with the port really
-//! bound, then a hint of how to try it.
+//! What to notice: these are promises every lesson keeps, kept in one place
+//! (the book's reference page, "What every lesson promises", lists them): a
+//! bad setting is one line on stderr and exit status 2; a port in use is one
+//! line and exit status 1; the first line on stdout is
+//! `listening on SCHEME://IP:PORT` with the port really bound, then a hint of
+//! how to try it.
 
 use std::fmt::Display;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -30,7 +31,19 @@ pub fn listen(
     hint: impl Fn(SocketAddr) -> String,
 ) -> Result<TcpListener, ExitCode> {
     let listener = bind_tcp(addr).map_err(|error| fail(program, error, 1))?;
-    let bound = listener.local_addr().map_err(|error| {
+    announce_bound(program, scheme, listener.local_addr(), hint)?;
+    Ok(listener)
+}
+
+/// Announces a socket just bound, given its `local_addr()`; a socket that
+/// cannot say where it is bound is one line and exit status 1.
+pub fn announce_bound(
+    program: &str,
+    scheme: &str,
+    bound: std::io::Result<SocketAddr>,
+    hint: impl Fn(SocketAddr) -> String,
+) -> Result<(), ExitCode> {
+    let bound = bound.map_err(|error| {
         fail(
             program,
             format!("cannot read the bound address: {error}"),
@@ -38,10 +51,11 @@ pub fn listen(
         )
     })?;
     announce(scheme, bound, hint);
-    Ok(listener)
+    Ok(())
 }
 
-/// Prints the contract's first line and the "try it" hint.
+/// Prints the first line on stdout, which scripts and tests read, and the
+/// "try it" hint.
 pub fn announce(scheme: &str, bound: SocketAddr, hint: impl Fn(SocketAddr) -> String) {
     println!("listening on {scheme}://{bound}");
     println!(

@@ -196,7 +196,7 @@ pub fn accept(listener: &TcpListener, state: &StdServerState) -> Option<Accepted
                 }
             }
             Err(error) => {
-                warn!(%error, retry_in = ?backoff, "accept failed");
+                crate::fd_limit::log_accept_error(&error, backoff);
                 std::thread::sleep(backoff);
                 backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
             }

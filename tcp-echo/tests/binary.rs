@@ -92,7 +92,11 @@ async fn running_out_of_file_descriptors_does_not_end_the_server() {
                 .expect("connect"),
         );
     }
-    line_containing(&mut server.stderr, "accept failed").await;
+    let failed = line_containing(&mut server.stderr, "accept failed").await;
+    assert!(
+        failed.contains("ulimit -n"),
+        "the log line should name the knob to turn: {failed}"
+    );
 
     // The clients leave; the server must still be there for the next one.
     drop(clients);
@@ -102,4 +106,19 @@ async fn running_out_of_file_descriptors_does_not_end_the_server() {
     assert_echoes(&mut client, b"still serving").await;
     server.signal(Signal::SIGTERM);
     assert_eq!(server.exit_status().await.code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_connection_limit_above_the_open_files_limit_is_warned_about_at_startup() {
+    for mode in ["async", "threads"] {
+        let mut server = spawn_with_fd_limit(TCP_ECHO, 64, &[("ECHO_MODE", mode)]);
+        server.listening_port("tcp").await;
+        let warning = line_containing(&mut server.stderr, "MAX_CONNECTIONS=1024").await;
+        assert!(
+            warning.contains("ulimit -n") && warning.contains("64"),
+            "{mode}: the warning should give the limit and the knob: {warning}"
+        );
+        server.signal(Signal::SIGTERM);
+        assert_eq!(server.exit_status().await.code(), Some(0), "{mode}");
+    }
 }

@@ -4,25 +4,30 @@
 //! socket receives datagrams from anyone, and each datagram arrives with its
 //! sender's address, which is all we need to reply. Nothing tells us a client
 //! "connected" or "left"; a datagram may be lost or overtaken by a later one,
-//! and nobody will say so.
+//! and nobody will say so. And since anyone can write any sender's address
+//! on a datagram, a UDP server must be careful whom it answers.
 //!
-//! Reading order: `main.rs`, then this file (the configuration), then
-//! `server.rs` (the receive loop and how a too-small buffer truncates).
-//! Configuration, bind errors, logging and the shutdown signal come from
-//! lesson 1 (`tcp_echo::config`, `tcp_echo::bind`, ...).
+//! Reading order: `main.rs`, then this file (the configuration and binding),
+//! `server.rs` (the receive loop and how a too-small buffer truncates), and
+//! `loop_guard.rs` (which datagrams get no echo, and why).
+//! Configuration helpers, bind errors, logging and the shutdown signal come
+//! from lesson 1 (`tcp_echo::config`, `tcp_echo::bind`, ...).
 //!
 //! Try it: `cargo run -p udp-echo`, then `nc -u 127.0.0.1 7007` and type a
 //! line: it comes straight back, as one datagram.
 
+pub mod loop_guard;
 pub mod server;
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 
 use tcp_echo::bind::BindError;
 use tcp_echo::config::{ConfigError, ServerConfig, number_var};
+use tcp_echo::startup::{announce_bound, fail};
 use tokio::net::UdpSocket;
 
-pub use server::run;
+pub use server::{EchoSummary, run};
 
 /// The same number as `tcp-echo`: TCP port 7007 and UDP port 7007 are two
 /// different ports, so both servers can run at once.
@@ -64,4 +69,19 @@ pub async fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, BindError> {
     UdpSocket::bind(addr)
         .await
         .map_err(|source| BindError::new("udp", addr, source))
+}
+
+/// Binds `addr` and announces it, as `tcp_echo::startup::listen` does for
+/// TCP: `listening on udp://IP:PORT`, then `try: ` and the `hint`. A bind
+/// error is one line on stderr and exit status 1.
+pub async fn listen_udp(
+    program: &str,
+    addr: SocketAddr,
+    hint: impl Fn(SocketAddr) -> String,
+) -> Result<UdpSocket, ExitCode> {
+    let socket = bind_udp(addr)
+        .await
+        .map_err(|error| fail(program, error, 1))?;
+    announce_bound(program, "udp", socket.local_addr(), hint)?;
+    Ok(socket)
 }

@@ -1,13 +1,15 @@
 //! `cargo run -p udp-echo`: the UDP echo server, ready for `nc -u`.
 //!
 //! Read config, bind, say where we listen, echo until Ctrl+C or SIGTERM.
+//! Everything else lives in the library: `lib.rs` (the settings and the
+//! reading order), then `server.rs`, the receive loop.
 
 use std::process::ExitCode;
 
 use tcp_echo::logging;
 use tcp_echo::shutdown::shutdown_signal;
-use tcp_echo::startup::{announce, fail};
-use udp_echo::{UdpEchoConfig, bind_udp};
+use tcp_echo::startup::fail;
+use udp_echo::{UdpEchoConfig, listen_udp};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -16,27 +18,17 @@ async fn main() -> ExitCode {
         Err(error) => return fail("udp-echo", error, 2),
     };
     logging::init_logging();
+    // Listen for Ctrl+C and SIGTERM from now on, before anyone knows our port.
     let shutdown = shutdown_signal();
-
-    let socket = match bind_udp(config.server.addr()).await {
+    let try_it = |local: std::net::SocketAddr| format!("nc -u {} {}", local.ip(), local.port());
+    let socket = match listen_udp("udp-echo", config.server.addr(), try_it).await {
         Ok(socket) => socket,
-        Err(error) => return fail("udp-echo", error, 1),
+        Err(status) => return status,
     };
-    let bound = match socket.local_addr() {
-        Ok(bound) => bound,
-        Err(error) => {
-            return fail(
-                "udp-echo",
-                format!("cannot read the bound address: {error}"),
-                1,
-            );
-        }
-    };
-    announce("udp", bound, |local| {
-        format!("nc -u {} {}", local.ip(), local.port())
-    });
     tracing::info!(buffer = config.buffer_size, "udp-echo ready");
 
-    udp_echo::run(socket, &config, shutdown).await;
-    ExitCode::SUCCESS
+    match udp_echo::run(socket, &config, shutdown).await {
+        Ok(_summary) => ExitCode::SUCCESS,
+        Err(error) => fail("udp-echo", error, 1),
+    }
 }

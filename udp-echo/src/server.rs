@@ -11,31 +11,69 @@
 //!   buffer's length. Many examples (tokio's own echo-udp, Beej's guide) never
 //!   mention it. We ask for one byte more than we keep: if that extra byte is
 //!   filled, the datagram did not fit, and we say so in the log.
+//! - Some datagrams get no echo at all: those from ourselves, from a
+//!   well-known service's port, or our own echo coming back from another echo
+//!   service. Answering them would start a loop (see `loop_guard.rs`).
+//! - Shutdown is checked before every receive, so a socket that never runs
+//!   dry (a flood, or a loop we failed to stop) cannot keep the server up.
 
+use std::fmt;
 use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Instant;
 
 use tokio::net::UdpSocket;
 use tracing::{debug, info, warn};
 
 use crate::UdpEchoConfig;
+use crate::loop_guard::{LoopGuard, Refused};
+
+/// What the server did, for its last log line and for tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct EchoSummary {
+    /// Datagrams echoed.
+    pub echoed: u64,
+    /// Bytes echoed.
+    pub bytes: u64,
+    /// Datagrams not answered, because answering could start a loop.
+    pub refused: u64,
+}
+
+impl fmt::Display for EchoSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "echoed {} datagrams ({} bytes), refused {}",
+            self.echoed, self.bytes, self.refused
+        )
+    }
+}
 
 // ANCHOR: run
 /// Echoes datagrams on `socket` until `shutdown` completes.
 ///
 /// UDP has nothing in flight to wait for: once a reply is sent it is the
 /// network's problem. So shutdown just finishes the current reply and stops.
-pub async fn run(socket: UdpSocket, config: &UdpEchoConfig, shutdown: impl Future) {
+pub async fn run(
+    socket: UdpSocket,
+    config: &UdpEchoConfig,
+    shutdown: impl Future,
+) -> io::Result<EchoSummary> {
+    let mut guard = LoopGuard::new(socket.local_addr()?);
     let keep = config.buffer_size;
     // One byte more than we keep, to notice truncation (see the module docs).
     let mut buf = vec![0u8; keep + 1];
-    let (mut datagrams, mut bytes) = (0u64, 0u64);
+    let mut summary = EchoSummary::default();
     tokio::pin!(shutdown);
 
     loop {
         let received = tokio::select! {
+            // `biased`: shutdown first, so that a socket with a datagram
+            // always waiting cannot keep the server from stopping.
             biased;
-            received = socket.recv_from(&mut buf) => received,
             _ = &mut shutdown => break,
+            received = socket.recv_from(&mut buf) => received,
         };
         let (len, peer) = match received {
             Ok(received) => received,
@@ -56,15 +94,41 @@ pub async fn run(socket: UdpSocket, config: &UdpEchoConfig, shutdown: impl Futur
         } else {
             len
         };
+        let now = Instant::now();
+        let fingerprint = match guard.check(peer, &buf[..len], now) {
+            Ok(fingerprint) => fingerprint,
+            Err(why) => {
+                refused(&mut summary, peer, len, why);
+                continue;
+            }
+        };
         debug!(%peer, len, "datagram");
         match socket.send_to(&buf[..len], peer).await {
             Ok(_) => {
-                datagrams += 1;
-                bytes += len as u64;
+                guard.echoed(fingerprint, now);
+                summary.echoed += 1;
+                summary.bytes += len as u64;
             }
             Err(error) => debug!(%peer, %error, "reply failed"),
         }
     }
-    info!(datagrams, bytes, "udp-echo stopped");
+    info!(
+        datagrams = summary.echoed,
+        bytes = summary.bytes,
+        refused = summary.refused,
+        "udp-echo stopped"
+    );
+    Ok(summary)
 }
 // ANCHOR_END: run
+
+/// Counts a datagram left unanswered, and says why: the first one at
+/// `warn`, the rest at `debug`, so a flood of them cannot flood the log.
+fn refused(summary: &mut EchoSummary, peer: SocketAddr, len: usize, why: Refused) {
+    summary.refused += 1;
+    if summary.refused == 1 {
+        warn!(%peer, len, "no echo: {why} (further refusals are logged at debug level)");
+    } else {
+        debug!(%peer, len, "no echo: {why}");
+    }
+}

@@ -3,6 +3,10 @@
 #[path = "../../tcp-echo/tests/support/process.rs"]
 mod process;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use nix::sys::signal::Signal;
 use process::{assert_rejects_config, line_containing, spawn};
 use tokio::net::UdpSocket;
@@ -73,4 +77,113 @@ async fn port_in_use_is_explained_not_panicked() {
     let text = stderr.join("\n");
     assert!(text.contains(&format!("udp://127.0.0.1:{port}")), "{text}");
     assert!(text.contains("already in use"), "{text}");
+}
+
+#[tokio::test]
+async fn sigterm_stops_it_with_exit_0_while_datagrams_pour_in() {
+    let mut server = spawn(UDP_ECHO, &[("SHUTDOWN_GRACE_SECS", "1")]);
+    let port = server.listening_port("udp").await;
+    assert_eq!(echo_once(port, b"ready?").await, b"ready?");
+    // Three clients that send as fast as they can and never read the echoes,
+    // bounded in count and time, so the server's socket never runs dry.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut pouring = Vec::new();
+    let flood: Vec<_> = (0..3)
+        .map(|_| {
+            let stop = Arc::clone(&stop);
+            let (started, pours) = tokio::sync::oneshot::channel();
+            pouring.push(pours);
+            std::thread::spawn(move || {
+                let client = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind client");
+                let mut started = Some(started);
+                for i in 0u32..5_000_000 {
+                    let sent = client.send_to(&i.to_le_bytes(), ("127.0.0.1", port));
+                    if sent.is_err() || stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if i == 10_000 {
+                        started.take().map(|started| started.send(()));
+                    }
+                }
+            })
+        })
+        .collect();
+    for pours in pouring {
+        tokio::time::timeout(process::STEP_TIMEOUT, pours)
+            .await
+            .expect("the flood starts")
+            .expect("flooding thread alive");
+    }
+
+    let signalled = tokio::time::Instant::now();
+    server.signal(Signal::SIGTERM);
+    let status = server.exit_status().await;
+    stop.store(true, Ordering::Relaxed);
+    for client in flood {
+        client.join().expect("flooding thread");
+    }
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "took {:?} to stop",
+        signalled.elapsed()
+    );
+}
+
+/// Sends a datagram from 127.0.0.1:`port` to itself, although the server
+/// holds that port: a raw socket writes the UDP header itself, source port
+/// included, as a forger would. Needs CAP_NET_RAW (root); `false` without.
+fn send_self_addressed(port: u16, payload: &[u8]) -> bool {
+    use nix::sys::socket::{
+        AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType, SockaddrIn, sendto, socket,
+    };
+    use std::os::fd::AsRawFd;
+
+    let Ok(raw) = socket(
+        AddressFamily::Inet,
+        SockType::Raw,
+        SockFlag::empty(),
+        SockProtocol::Udp,
+    ) else {
+        return false;
+    };
+    // The UDP header (RFC 768): source port, destination port, length,
+    // checksum (0: none, allowed over IPv4). The kernel adds the IP header.
+    let mut datagram = Vec::new();
+    datagram.extend_from_slice(&port.to_be_bytes());
+    datagram.extend_from_slice(&port.to_be_bytes());
+    datagram.extend_from_slice(&(8 + payload.len() as u16).to_be_bytes());
+    datagram.extend_from_slice(&[0, 0]);
+    datagram.extend_from_slice(payload);
+    let to = SockaddrIn::new(127, 0, 0, 1, port);
+    sendto(raw.as_raw_fd(), &datagram, &to, MsgFlags::empty()).expect("send the forged datagram");
+    true
+}
+
+#[tokio::test]
+async fn a_self_addressed_datagram_gets_no_echo_and_sigterm_still_stops_it() {
+    let mut server = spawn(UDP_ECHO, &[("SHUTDOWN_GRACE_SECS", "1")]);
+    let port = server.listening_port("udp").await;
+    if !send_self_addressed(port, b"echo me forever") {
+        eprintln!("skipped: forging a sender's address needs a raw socket (CAP_NET_RAW)");
+        return;
+    }
+    // Still serving (this datagram is queued behind the forged one), and
+    // SIGTERM stops it in time.
+    assert_eq!(echo_once(port, b"still here").await, b"still here");
+    let signalled = tokio::time::Instant::now();
+    server.signal(Signal::SIGTERM);
+    let (status, stderr) = server.exit_and_stderr().await;
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "took {:?} to stop",
+        signalled.elapsed()
+    );
+    assert!(
+        stderr
+            .iter()
+            .any(|line| line.contains("no echo") && line.contains("our own port")),
+        "the forged datagram should be refused: {stderr:#?}"
+    );
 }

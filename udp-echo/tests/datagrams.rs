@@ -26,7 +26,7 @@ mod in_process;
 
 use in_process::{InProcess, run_in_process};
 
-async fn start_server(config: UdpEchoConfig) -> InProcess<()> {
+async fn start_server(config: UdpEchoConfig) -> InProcess<std::io::Result<udp_echo::EchoSummary>> {
     let socket = bind_udp(config.server.addr())
         .await
         .expect("bind 127.0.0.1:0");
@@ -149,5 +149,6 @@ async fn shutdown_stops_the_loop() {
     socket.send(b"before").await.expect("send");
     assert_eq!(receive(&socket).await, b"before");
     server.begin_shutdown();
-    server.wait_stopped(PATIENCE).await;
+    let summary = server.wait_stopped(PATIENCE).await.expect("run returns Ok");
+    assert_eq!(summary.echoed, 1);
 }

@@ -5,11 +5,9 @@
 #![allow(dead_code)]
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use http_raw::HttpConfig;
-use http_raw::routes::{DemoApp, respond};
 use tcp_echo::config::ServerConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -34,10 +32,14 @@ pub use in_process::{InProcess, run_in_process};
 /// An HTTP server running in this test process.
 pub type TestServer = InProcess<()>;
 
-/// Starts the demo app with `config` on 127.0.0.1:0.
+/// Starts the demo app with `config` on 127.0.0.1:0, through the same
+/// `http_raw::run` that `main` calls.
 pub async fn start_server(config: HttpConfig) -> TestServer {
-    let app = DemoApp::new();
-    start_with(config, move |request| respond(Arc::clone(&app), request)).await
+    let listener = tcp_echo::bind::bind_tcp(config.server.addr()).expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local_addr");
+    run_in_process(addr, move |shutdown| async move {
+        http_raw::run(listener, &config, shutdown).await
+    })
 }
 
 /// Starts `handler` with `config` on 127.0.0.1:0.
@@ -46,10 +48,15 @@ where
     H: Fn(http_raw::Request) -> F + Send + Sync + 'static,
     F: Future<Output = http_raw::Response> + Send + 'static,
 {
+    start_service(config, handler).await
+}
+
+/// Starts `service` with `config` on 127.0.0.1:0.
+pub async fn start_service<S: http_raw::Service>(config: HttpConfig, service: S) -> TestServer {
     let listener = tcp_echo::bind::bind_tcp(config.server.addr()).expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local_addr");
     run_in_process(addr, move |shutdown| async move {
-        http_raw::serve(listener, &config, handler, shutdown).await
+        http_raw::serve_service(listener, &config, service, shutdown).await
     })
 }
 
