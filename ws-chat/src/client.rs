@@ -12,10 +12,13 @@
 //!
 //! Reading and writing are separate halves of the same socket, so a client
 //! can receive while it types, and the server can push lines at any time:
-//! the whole point of a WebSocket. Every way the connection can end is one
-//! `End`, with its close code and its log line.
+//! the whole point of a WebSocket. What a frame does is decided outside the
+//! `select!`, in `Client::on_frame`, which tests call directly. Every write
+//! has a deadline (`WRITE_TIMEOUT`): a client that stops reading fills its
+//! socket's buffers, and without one its task would wait in that write for
+//! ever, holding its connection slot. Every way the connection can end is
+//! one `End` (`end.rs`), with its close code and its log line.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,127 +28,17 @@ use http_raw::{Stream, Upgraded};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 use tracing::{debug, info, warn};
 
+use crate::end::{End, end_for};
+use crate::limits::{CLOSE_TIMEOUT, ClientSettings, websocket_config};
 use crate::protocol::{self, Command, Input};
 use crate::rate_limit::{RateLimit, Verdict};
 use crate::rooms::{ClientId, LOBBY, Line, RoomRegistry};
 
-/// How a client is looked after.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientSettings {
-    /// Ping this often (20 s).
-    pub ping_every: Duration,
-    /// Disconnect a client silent for this long (60 s): no frame, not even a pong.
-    pub idle_limit: Duration,
-    /// Lines that may wait for a client before it counts as too slow.
-    pub queue_lines: usize,
-    /// Messages a client may send per second, sustained (20; 0 turns the
-    /// limit off, e.g. for a benchmark that floods the room on purpose)...
-    pub messages_per_second: f64,
-    /// ...and in a burst (40).
-    pub message_burst: f64,
-}
-
-impl Default for ClientSettings {
-    fn default() -> Self {
-        ClientSettings {
-            ping_every: Duration::from_secs(20),
-            idle_limit: Duration::from_secs(60),
-            queue_lines: QUEUE_LINES,
-            messages_per_second: crate::rate_limit::PER_SECOND,
-            message_burst: crate::rate_limit::BURST,
-        }
-    }
-}
-
-/// 1024 lines: more than a room of 25 people can send in one burst (each may
-/// send 40 at once). A client further behind than that is not reading, and
-/// is dropped. The lines are shared with the other members' queues, so a
-/// full queue costs about 32 KiB.
-pub const QUEUE_LINES: usize = 1024;
-
-/// The hard cap on one message (and one frame), enforced by tungstenite
-/// while reading: beyond it the connection is closed with 1009. Messages
-/// between the chat's 4096 bytes and this get a polite error line instead.
-pub const MAX_FRAME_BYTES: usize = 16 * 1024;
-
-/// How long we wait for the client's half of the closing handshake.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// tungstenite's settings. Its default read buffer is 128 KiB per
-/// connection, zero-filled before every read: 10,000 idle clients would
-/// hold 1.3 GB. 4 KiB holds any chat line and keeps an idle client small.
-fn websocket_config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .max_message_size(Some(MAX_FRAME_BYTES))
-        .max_frame_size(Some(MAX_FRAME_BYTES))
-        .max_write_buffer_size(256 * 1024)
-}
-
-/// Why a client's connection ended.
-#[derive(Debug)]
-enum End {
-    /// The client sent a close frame.
-    ClientClosed(Option<CloseCode>),
-    /// The TCP connection ended without a close frame.
-    Vanished,
-    /// Nothing heard for the idle limit.
-    Idle,
-    /// Its queue filled up: it is not reading.
-    TooSlow,
-    /// It kept sending faster than the rate limit allows.
-    Flooding,
-    /// A message over `MAX_FRAME_BYTES`.
-    TooBig,
-    /// A frame that breaks the protocol (e.g. text that is not UTF-8).
-    BadFrame(CloseCode, String),
-    /// The server is shutting down.
-    Shutdown,
-    /// Writing to the client failed.
-    Failed(String),
-}
-
-impl End {
-    /// The close frame we send, if any.
-    fn close_frame(&self) -> Option<CloseFrame> {
-        let (code, reason) = match self {
-            End::Idle => (CloseCode::Normal, "idle timeout"),
-            End::TooSlow => (CloseCode::Policy, "too slow: you stopped reading"),
-            End::Flooding => (CloseCode::Policy, "too many messages"),
-            End::TooBig => (CloseCode::Size, "message too big"),
-            End::BadFrame(code, _) => (*code, "invalid frame"),
-            End::Shutdown => (CloseCode::Away, "server shutting down"),
-            End::ClientClosed(_) | End::Vanished | End::Failed(_) => return None,
-        };
-        Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })
-    }
-}
-
-impl fmt::Display for End {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            End::ClientClosed(Some(code)) => write!(f, "client closed ({})", u16::from(*code)),
-            End::ClientClosed(None) => f.write_str("client closed"),
-            End::Vanished => f.write_str("connection lost without a close frame"),
-            End::Idle => f.write_str("idle timeout (1000)"),
-            End::TooSlow => f.write_str("too slow, queue full (1008)"),
-            End::Flooding => f.write_str("over the rate limit (1008)"),
-            End::TooBig => f.write_str("message too big (1009)"),
-            End::BadFrame(code, why) => write!(f, "bad frame ({}): {why}", u16::from(*code)),
-            End::Shutdown => f.write_str("server shutting down (1001)"),
-            End::Failed(error) => write!(f, "write failed: {error}"),
-        }
-    }
-}
-
+// Plain TCP for ws://, TLS for wss://: the chat cannot tell them apart.
 type Sink = SplitSink<WebSocketStream<Stream>, Message>;
 type Frames = SplitStream<WebSocketStream<Stream>>;
 
@@ -170,9 +63,8 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
     let (queue_tx, mut queue) = mpsc::channel::<Line>(settings.queue_lines);
     let (id, nick) = registry.join_new(queue_tx);
     info!(%peer, %nick, room = %LOBBY, "chat client connected");
+    let mut client = Client::new(id, registry, settings.messages_per_second);
 
-    let mut rate_limit = (settings.messages_per_second > 0.0)
-        .then(|| RateLimit::new(settings.messages_per_second, settings.message_burst));
     let mut ping =
         tokio::time::interval_at(Instant::now() + settings.ping_every, settings.ping_every);
     let mut last_heard = Instant::now();
@@ -183,35 +75,21 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
         tokio::select! {
             biased;
             _ = &mut stopped => break End::Shutdown,
-            line = queue.recv() => match line {
-                Some(line) => {
-                    if let Err(error) = send_queued(&mut sink, line, &mut queue).await {
-                        break End::Failed(error.to_string());
-                    }
+            line = queue.recv() => {
+                // The registry closes the queue of a client it drops for
+                // falling behind: the lines still in it are not worth sending.
+                let Some(line) = line.filter(|_| !queue.is_closed()) else {
+                    break End::TooSlow;
+                };
+                let batch = send_queued(&mut sink, line, &mut queue);
+                if let Err(end) = within(settings.write_timeout, batch).await {
+                    break end;
                 }
-                // The registry dropped us: our queue was full.
-                None => break End::TooSlow,
-            },
+            }
             frame = frames.next() => {
                 last_heard = Instant::now();
-                match frame {
-                    Some(Ok(Message::Text(text))) => {
-                        debug!(bytes = text.len(), "frame in: text");
-                        match rate_limit.as_mut().map_or(Verdict::Allow, RateLimit::check) {
-                            Verdict::Allow => handle_text(&registry, id, text.as_str()),
-                            Verdict::Refuse => registry.tell(id, protocol::error("too many messages; slow down (20 per second)")),
-                            Verdict::Abuse => break End::Flooding,
-                        }
-                    }
-                    Some(Ok(Message::Binary(data))) => {
-                        debug!(bytes = data.len(), "frame in: binary");
-                        registry.tell(id, protocol::error("binary frames are not supported; send text"));
-                    }
-                    Some(Ok(Message::Close(frame))) => break End::ClientClosed(frame.map(|frame| frame.code)),
-                    // tungstenite answers pings itself; a pong just proves life.
-                    Some(Ok(other)) => debug!(kind = ?message_kind(&other), "frame in"),
-                    Some(Err(error)) => break end_for(error),
-                    None => break End::Vanished,
+                if let Some(end) = client.on_frame(frame) {
+                    break end;
                 }
             }
             _ = ping.tick() => {
@@ -219,48 +97,112 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
                     break End::Idle;
                 }
                 debug!("frame out: ping");
-                if let Err(error) = sink.send(Message::Ping(Bytes::new())).await {
-                    break End::Failed(error.to_string());
+                let ping = sink.send(Message::Ping(Bytes::new()));
+                if let Err(end) = within(settings.write_timeout, ping).await {
+                    break end;
                 }
             }
         }
     };
 
-    let (nick, room) = registry.describe(id).unwrap_or((nick, String::from("-")));
-    registry.leave(id);
-    close(&mut sink, &mut frames, &end).await;
-    match end {
-        End::TooSlow | End::Flooding | End::TooBig | End::BadFrame(..) => {
-            warn!(%peer, %nick, %room, reason = %end, "chat client disconnected");
-        }
-        _ => info!(%peer, %nick, %room, reason = %end, "chat client disconnected"),
+    let (nick, room) = client
+        .registry
+        .describe(id)
+        .unwrap_or((nick, String::from("-")));
+    client.registry.leave(id);
+    let close_sent = close(&mut sink, &mut frames, &end).await;
+    // Returning drops the socket (the TCP connection closes) and, in
+    // http-raw's connection task, this connection's slot.
+    if end.is_clients_fault() {
+        warn!(%peer, %nick, %room, reason = %end, close_sent, "chat client disconnected");
+    } else {
+        info!(%peer, %nick, %room, reason = %end, close_sent, "chat client disconnected");
     }
 }
 // ANCHOR_END: run_client
 
-// ANCHOR: handle_text
-/// What a text frame does.
-fn handle_text(registry: &RoomRegistry, id: ClientId, text: &str) {
-    match protocol::parse_input(text) {
-        Input::Say(line) => registry.say(id, &line),
-        Input::Command(Command::Nick(nick)) => {
-            if let Err(why) = registry.rename(id, &nick) {
-                registry.tell(id, protocol::error(&why));
-            }
+/// One client as its frames see it: who it is, where it talks, how fast it
+/// may talk.
+struct Client {
+    id: ClientId,
+    registry: Arc<RoomRegistry>,
+    /// `None` when the rate limit is off.
+    rate_limit: Option<RateLimit>,
+    /// The rate, for the line that refuses a message.
+    per_second: u32,
+}
+
+impl Client {
+    fn new(id: ClientId, registry: Arc<RoomRegistry>, per_second: u32) -> Client {
+        Client {
+            id,
+            registry,
+            rate_limit: (per_second > 0).then(|| RateLimit::new(per_second)),
+            per_second,
         }
-        Input::Command(Command::Join(room)) => {
-            if let Err(why) = registry.join_room(id, &room) {
-                registry.tell(id, protocol::error(&why));
+    }
+
+    // ANCHOR: on_frame
+    /// What one read from the socket does; `Some(end)` when it ends the
+    /// connection.
+    fn on_frame(&mut self, frame: Option<Result<Message, WsError>>) -> Option<End> {
+        let message = match frame {
+            Some(Ok(message)) => message,
+            Some(Err(error)) => return Some(end_for(error)),
+            None => return Some(End::Vanished),
+        };
+        match message {
+            Message::Text(text) => {
+                debug!(bytes = text.len(), "frame in: text");
+                let verdict = self
+                    .rate_limit
+                    .as_mut()
+                    .map_or(Verdict::Allow, RateLimit::check);
+                match verdict {
+                    Verdict::Allow => self.on_text(text.as_str()),
+                    Verdict::Refuse => {
+                        let refusal = protocol::slow_down(self.per_second);
+                        self.registry.tell(self.id, refusal);
+                    }
+                    Verdict::Abuse => return Some(End::Flooding),
+                }
             }
+            Message::Binary(data) => {
+                debug!(bytes = data.len(), "frame in: binary");
+                let refusal = protocol::error("binary frames are not supported; send text");
+                self.registry.tell(self.id, refusal);
+            }
+            Message::Close(frame) => return Some(End::ClientClosed(frame.map(|frame| frame.code))),
+            // tungstenite answers pings itself; a pong just proves life.
+            other => debug!(kind = message_kind(&other), "frame in"),
         }
-        Input::Command(Command::Who) => registry.tell(id, registry.who(id)),
-        Input::Command(Command::Rooms) => registry.tell(id, registry.rooms()),
-        Input::Command(Command::Help) => registry.tell(id, protocol::help()),
-        Input::Invalid(why) => registry.tell(id, protocol::error(&why)),
-        Input::Nothing => {}
+        None
+    }
+    // ANCHOR_END: on_frame
+
+    /// What a chat line or a command does.
+    fn on_text(&self, text: &str) {
+        let (registry, id) = (&self.registry, self.id);
+        match protocol::parse_input(text) {
+            Input::Say(line) => registry.say(id, &line),
+            Input::Command(Command::Nick(nick)) => {
+                if let Err(why) = registry.rename(id, &nick) {
+                    registry.tell(id, protocol::error(&why));
+                }
+            }
+            Input::Command(Command::Join(room)) => {
+                if let Err(why) = registry.join_room(id, &room) {
+                    registry.tell(id, protocol::error(&why));
+                }
+            }
+            Input::Command(Command::Who) => registry.tell(id, registry.who(id)),
+            Input::Command(Command::Rooms) => registry.tell(id, registry.rooms()),
+            Input::Command(Command::Help) => registry.tell(id, protocol::help()),
+            Input::Invalid(why) => registry.tell(id, protocol::error(&why)),
+            Input::Nothing => {}
+        }
     }
 }
-// ANCHOR_END: handle_text
 
 /// Writes `first` and whatever else is already queued, then flushes once:
 /// a busy room costs one system call per batch, not per line.
@@ -281,44 +223,60 @@ async fn send_queued(
     sink.flush().await
 }
 
+/// Runs one write to the client within `limit`: a write that takes longer
+/// means the client stopped reading.
+async fn within<T>(
+    limit: Duration,
+    write: impl Future<Output = Result<T, WsError>>,
+) -> Result<T, End> {
+    match tokio::time::timeout(limit, write).await {
+        Ok(Ok(written)) => Ok(written),
+        Ok(Err(error)) => Err(End::Failed(error.to_string())),
+        Err(_) => Err(End::Stalled(limit)),
+    }
+}
+
 /// Says goodbye properly: a last line on shutdown, our close frame with its
 /// code, then we keep reading until the client's close frame arrives (the
-/// closing handshake, RFC 6455 section 7), within a time limit.
-async fn close(sink: &mut Sink, frames: &mut Frames, end: &End) {
+/// closing handshake, RFC 6455 section 7), all within `CLOSE_TIMEOUT`.
+/// Returns whether our close frame (or our reply to the client's) was
+/// written; a client that stopped reading may not take it.
+async fn close(sink: &mut Sink, frames: &mut Frames, end: &End) -> bool {
+    let deadline = Instant::now() + CLOSE_TIMEOUT;
     let goodbye = async {
         if matches!(end, End::Shutdown) {
             sink.feed(Message::text(protocol::shutting_down())).await?;
         }
         match end.close_frame() {
-            Some(frame) => sink.send(Message::Close(Some(frame))).await?,
+            Some(frame) => sink.send(Message::Close(Some(frame))).await,
             // The client closed: tungstenite has queued its reply; send it.
-            None => sink.close().await?,
+            None => sink.close().await,
         }
-        while let Some(Ok(frame)) = frames.next().await {
-            if matches!(frame, Message::Close(_)) {
-                break;
-            }
-        }
-        Ok::<(), WsError>(())
     };
-    if let Ok(Err(error)) = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await {
-        debug!(%error, "closing handshake did not complete");
+    let sent = match tokio::time::timeout_at(deadline, goodbye).await {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            debug!(%error, "could not write the close frame");
+            false
+        }
+        Err(_) => {
+            debug!("the client took no close frame within {CLOSE_TIMEOUT:?}");
+            false
+        }
+    };
+    if sent {
+        let reply = async {
+            while let Some(Ok(frame)) = frames.next().await {
+                if matches!(frame, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        if tokio::time::timeout_at(deadline, reply).await.is_err() {
+            debug!("the client did not finish the closing handshake");
+        }
     }
-}
-
-/// How a read error ends the connection.
-fn end_for(error: WsError) -> End {
-    use tokio_tungstenite::tungstenite::error::ProtocolError;
-    match error {
-        WsError::Capacity(_) => End::TooBig,
-        WsError::Utf8(_) => End::BadFrame(CloseCode::Invalid, "text that is not UTF-8".to_string()),
-        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)
-        | WsError::ConnectionClosed
-        | WsError::AlreadyClosed
-        | WsError::Io(_) => End::Vanished,
-        WsError::Protocol(problem) => End::BadFrame(CloseCode::Protocol, problem.to_string()),
-        other => End::Failed(other.to_string()),
-    }
+    sent
 }
 
 fn message_kind(message: &Message) -> &'static str {
@@ -329,5 +287,96 @@ fn message_kind(message: &Message) -> &'static str {
         Message::Pong(_) => "pong",
         Message::Close(_) => "close",
         Message::Frame(_) => "raw frame",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::tungstenite::error::CapacityError;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    /// A client in the lobby, with the queue it would be sent lines on
+    /// (its welcome already taken).
+    fn client(per_second: u32) -> (Client, mpsc::Receiver<Line>) {
+        let registry = Arc::new(RoomRegistry::new());
+        let (queue_tx, mut queue) = mpsc::channel(16);
+        let (id, _) = registry.join_new(queue_tx);
+        assert!(
+            queue
+                .try_recv()
+                .is_ok_and(|line| line.starts_with("* welcome"))
+        );
+        (Client::new(id, registry, per_second), queue)
+    }
+
+    fn next(queue: &mut mpsc::Receiver<Line>) -> String {
+        queue
+            .try_recv()
+            .map(|line| line.to_string())
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn a_text_frame_is_said_to_the_room() {
+        let (mut client, mut queue) = client(20);
+        assert!(client.on_frame(Some(Ok(Message::text("hi")))).is_none());
+        assert_eq!(next(&mut queue), "<guest-1> hi");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn past_the_burst_a_message_is_refused_naming_the_rate() {
+        let (mut client, mut queue) = client(1);
+        for _ in 0..3 {
+            assert!(client.on_frame(Some(Ok(Message::text("hi")))).is_none());
+        }
+        assert_eq!(next(&mut queue), "<guest-1> hi");
+        assert_eq!(next(&mut queue), "<guest-1> hi");
+        assert_eq!(
+            next(&mut queue),
+            "* error: too many messages; slow down (1 per second)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_binary_frame_gets_an_error_line() {
+        let (mut client, mut queue) = client(20);
+        let frame = Message::Binary(Bytes::from_static(b"\x00"));
+        assert!(client.on_frame(Some(Ok(frame))).is_none());
+        assert!(next(&mut queue).starts_with("* error: binary frames"));
+    }
+
+    #[tokio::test]
+    async fn how_a_read_ends_the_connection() {
+        let (mut client, _queue) = client(20);
+        let close = Message::Close(Some(CloseFrame {
+            code: CloseCode::Away,
+            reason: "bye".into(),
+        }));
+        assert!(matches!(
+            client.on_frame(Some(Ok(close))),
+            Some(End::ClientClosed(Some(CloseCode::Away)))
+        ));
+        assert!(matches!(client.on_frame(None), Some(End::Vanished)));
+        let too_long = |size| {
+            Some(Err(WsError::Capacity(CapacityError::MessageTooLong {
+                size,
+                max_size: 16 * 1024,
+            })))
+        };
+        assert!(matches!(
+            client.on_frame(too_long(20_000)),
+            Some(End::TooBig)
+        ));
+        assert!(matches!(
+            client.on_frame(too_long(1 << 63)),
+            Some(End::BadFrame(CloseCode::Protocol, _))
+        ));
+        let not_utf8 = Some(Err(WsError::Utf8("bad".into())));
+        assert!(matches!(
+            client.on_frame(not_utf8),
+            Some(End::BadFrame(CloseCode::Invalid, _))
+        ));
     }
 }

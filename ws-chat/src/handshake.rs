@@ -70,6 +70,11 @@ pub fn check_upgrade(request: &Request, allowed_origins: &[String]) -> Result<St
             426,
             "426 Upgrade Required: only WebSocket version 13 is supported\n",
         )
+        // RFC 9110 section 15.5.22: a 426 names the protocol to upgrade to
+        // (and section 7.8: `Upgrade` goes with `Connection: Upgrade`);
+        // RFC 6455 section 4.4: and the versions we speak.
+        .with_header("Upgrade", "websocket")
+        .with_header("Connection", "Upgrade")
         .with_header("Sec-WebSocket-Version", "13"));
     }
     let key = request

@@ -7,27 +7,33 @@
 //! connection stays open and carries messages both ways, whenever either
 //! side likes.
 //!
-//! Reading order: `main.rs`, `routes.rs` (the page and the upgrade),
-//! `handshake.rs` (the upgrade, byte by byte), `client.rs` (one connected
-//! client), `rooms.rs` (the room registry and the fan-out), `protocol.rs`
-//! (the chat's lines, as pure functions), `rate_limit.rs`.
+//! Reading order: `main.rs`, then `run` below, `routes.rs` (the page and the
+//! upgrade), `handshake.rs` (the upgrade, byte by byte), `client.rs` (one
+//! connected client), `rooms.rs` (the room registry and the fan-out),
+//! `protocol.rs` (the chat's lines, as pure functions), `end.rs` (how a
+//! connection ends), `limits.rs`, `rate_limit.rs`.
 //!
 //! Try it: `cargo run -p ws-chat`, open <http://127.0.0.1:8080> in two
 //! browser windows, and `websocat ws://127.0.0.1:8080/ws` in a terminal.
 
 pub mod client;
+pub mod end;
 pub mod handshake;
+pub mod limits;
 pub mod protocol;
 pub mod rate_limit;
 pub mod rooms;
 pub mod routes;
 
+use std::sync::Arc;
+
 use http_raw::HttpConfig;
 use tcp_echo::config::{ConfigError, number_var, parse_var};
+use tokio::net::TcpListener;
 
-pub use client::ClientSettings;
+pub use limits::ClientSettings;
 pub use rooms::RoomRegistry;
-pub use routes::{Chat, respond};
+pub use routes::Chat;
 
 /// The port chat servers and proxies traditionally use after 80.
 pub const DEFAULT_PORT: u16 = 8080;
@@ -36,7 +42,6 @@ pub const DEFAULT_PORT: u16 = 8080;
 /// file descriptor each (raise `ulimit -n` to hold that many).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
-// ANCHOR: config
 /// Everything ws-chat can be told through its environment.
 #[derive(Debug, Clone)]
 pub struct ChatConfig {
@@ -46,8 +51,8 @@ pub struct ChatConfig {
     /// `ALLOWED_ORIGINS`: comma-separated origins (`http://localhost:5173`)
     /// whose pages may connect, besides this server's own.
     pub allowed_origins: Vec<String>,
-    /// Pings, idle limit, queue length, and `RATE_LIMIT` (messages per
-    /// second per client, default 20, bursts of twice that; 0 turns it off).
+    /// `RATE_LIMIT` (messages per second per client; 0 turns it off), and
+    /// the pings, timeouts and queue length, which are not settings.
     pub clients: ClientSettings,
 }
 
@@ -60,9 +65,9 @@ impl ChatConfig {
             String::new(),
             "a comma-separated list of origins",
         )?;
-        let rate: u32 = number_var(
+        let messages_per_second: u32 = number_var(
             "RATE_LIMIT",
-            20,
+            rate_limit::PER_SECOND,
             "messages per second (0: no limit)",
             0..=1_000_000,
         )?;
@@ -75,11 +80,22 @@ impl ChatConfig {
                 .map(str::to_string)
                 .collect(),
             clients: ClientSettings {
-                messages_per_second: f64::from(rate),
-                message_burst: 2.0 * f64::from(rate),
+                messages_per_second,
                 ..ClientSettings::default()
             },
         })
     }
 }
-// ANCHOR_END: config
+
+// ANCHOR: run
+/// Serves the chat on `listener` until `shutdown` completes: one empty room
+/// registry for everyone, and http-raw's server for the page and the upgrade.
+pub async fn run(listener: TcpListener, config: &ChatConfig, shutdown: impl Future) {
+    let chat = Chat {
+        registry: Arc::new(RoomRegistry::new()),
+        allowed_origins: config.allowed_origins.clone(),
+        clients: config.clients,
+    };
+    http_raw::serve_service(listener, &config.http, chat, shutdown).await;
+}
+// ANCHOR_END: run

@@ -1,11 +1,14 @@
 //! `cargo run -p ws-chat`: the chat, for browsers at / and websocat at /ws.
+//!
+//! Read config, start logging, listen for Ctrl+C and SIGTERM, bind, say where
+//! we listen, and serve. Everything else lives in the library (`lib.rs`),
+//! where tests run the very same `ws_chat::run`.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use tcp_echo::startup::{fail, listen};
 use tcp_echo::{logging, shutdown::shutdown_signal};
-use ws_chat::{Chat, ChatConfig, RoomRegistry, respond};
+use ws_chat::ChatConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,18 +33,6 @@ async fn main() -> ExitCode {
         Ok(listener) => listener,
         Err(status) => return status,
     };
-
-    let chat = Arc::new(Chat {
-        registry: Arc::new(RoomRegistry::new()),
-        allowed_origins: config.allowed_origins.clone(),
-        clients: config.clients,
-    });
-    http_raw::serve(
-        listener,
-        &config.http,
-        move |request| respond(Arc::clone(&chat), request),
-        shutdown,
-    )
-    .await;
+    ws_chat::run(listener, &config, shutdown).await;
     ExitCode::SUCCESS
 }

@@ -2,12 +2,13 @@
 //! sends, as pure functions.
 //!
 //! What to notice: nothing here touches a socket, a lock or a clock, so every
-//! rule of the protocol (`CONTRACT.md`'s ws-chat part) can be unit-tested in
+//! rule of the protocol (the chapter's table of lines) can be unit-tested in
 //! microseconds, and the rest of the server only moves these strings around.
 //! One line per text frame; system lines start with `* `, chat lines with
 //! `<nick> `.
 
-/// The longest chat message, in bytes (the contract's limit).
+/// The longest chat message, in bytes: a long paragraph. Longer messages
+/// get `* error: message too long` and are not sent to the room.
 pub const MAX_MESSAGE_BYTES: usize = 4096;
 
 /// What a text frame from a client asks for.
@@ -38,7 +39,6 @@ pub enum Command {
     Help,
 }
 
-// ANCHOR: parse_input
 /// Reads one text frame from a client.
 pub fn parse_input(text: &str) -> Input {
     // Terminal clients such as websocat send the line with its newline.
@@ -75,7 +75,6 @@ pub fn parse_input(text: &str) -> Input {
         other => Input::Invalid(format!("unknown command /{}; try /help", one_line(other))),
     }
 }
-// ANCHOR_END: parse_input
 
 /// A chat message as one line: line breaks become spaces and other control
 /// characters are dropped, so nobody can print a line that looks like a
@@ -106,7 +105,6 @@ pub fn is_valid_room(room: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
-// ANCHOR: lines
 /// The first line a client gets.
 pub fn welcome(nick: &str, room: &str) -> String {
     format!("* welcome, {nick}! you are in #{room}; type /help for commands")
@@ -156,11 +154,17 @@ pub fn error(message: &str) -> String {
     format!("* error: {message}")
 }
 
+/// To a client over the rate limit: the refused message is not sent.
+pub fn slow_down(per_second: u32) -> String {
+    error(&format!(
+        "too many messages; slow down ({per_second} per second)"
+    ))
+}
+
 /// The last line every client gets when the server stops.
 pub fn shutting_down() -> String {
     "* server shutting down; reconnect in a moment".to_string()
 }
-// ANCHOR_END: lines
 
 #[cfg(test)]
 mod tests {
@@ -231,7 +235,7 @@ mod tests {
     }
 
     #[test]
-    fn lines_look_as_the_contract_says() {
+    fn every_line_has_its_documented_shape() {
         assert!(welcome("guest-1", "lobby").starts_with("* "));
         assert!(
             welcome("guest-1", "lobby").contains("guest-1")
@@ -253,5 +257,9 @@ mod tests {
             "* rooms: #lobby (2), #rust (1)"
         );
         assert_eq!(error("no"), "* error: no");
+        assert_eq!(
+            slow_down(5),
+            "* error: too many messages; slow down (5 per second)"
+        );
     }
 }

@@ -1,17 +1,20 @@
 //! A token bucket: at most 20 messages a second per client, bursts of 40.
 //!
-//! What to notice: the bucket holds up to `BURST` tokens and refills at
-//! `PER_SECOND`. Each message takes one; with none left, the message is
+//! What to notice: the bucket holds up to a burst of tokens and refills at
+//! the rate. Each message takes one; with none left, the message is
 //! refused. A person typing never notices; a script flooding the room is
-//! held to 20 a second, and one that keeps flooding is disconnected.
+//! held to the rate, and one that keeps flooding is disconnected.
 
 use tokio::time::Instant;
 
-/// Sustained messages per second.
-pub const PER_SECOND: f64 = 20.0;
+/// 20 messages a second, sustained (`RATE_LIMIT`): a fast typist sends a
+/// few lines a second, so a person never meets it, while a script is held
+/// to a pace the room can read.
+pub const PER_SECOND: u32 = 20;
 
-/// Messages allowed in a burst (a pasted block, a fast typist).
-pub const BURST: f64 = 40.0;
+/// A burst may be two seconds' worth of messages (40 at the default rate):
+/// a pasted block of lines goes through at once.
+pub const BURST_SECONDS: u32 = 2;
 
 /// Refused messages in a row after which the client is disconnected (1008):
 /// it is not a person, and it is not listening to the errors.
@@ -40,15 +43,17 @@ pub enum Verdict {
 
 impl Default for RateLimit {
     fn default() -> Self {
-        Self::new(PER_SECOND, BURST)
+        Self::new(PER_SECOND)
     }
 }
 
 impl RateLimit {
-    /// A full bucket of `burst` tokens, refilled at `per_second`.
-    pub fn new(per_second: f64, burst: f64) -> RateLimit {
+    /// A full bucket of `BURST_SECONDS` worth of tokens, refilled at
+    /// `per_second`.
+    pub fn new(per_second: u32) -> RateLimit {
+        let burst = f64::from(per_second) * f64::from(BURST_SECONDS);
         RateLimit {
-            per_second,
+            per_second: f64::from(per_second),
             burst,
             tokens: burst,
             refilled_at: Instant::now(),

@@ -13,7 +13,8 @@
 //!   goes to every member with `try_send`, which never blocks. A client whose
 //!   queue is full is not reading: it is dropped, and nobody else waits for
 //!   it. With `send().await` instead, one stalled phone on a bad network
-//!   would stall the whole room.
+//!   would stall the whole room. Every line, to a room or to one client,
+//!   goes through one method that applies this rule: `State::send`.
 //! - **Lines are shared, not copied.** A line is built once, as `Utf8Bytes`
 //!   (reference-counted), and every member's queue gets a cheap clone.
 
@@ -23,7 +24,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
-use tracing::{info, warn};
+use tracing::{debug, warn};
 
 use crate::protocol;
 
@@ -36,7 +37,8 @@ pub type ClientId = u64;
 /// The room everyone starts in.
 pub const LOBBY: &str = "lobby";
 
-/// Lines replayed to whoever joins a room.
+/// Lines replayed to whoever joins a room: enough to pick up a conversation,
+/// and at most 50 × 4 KiB = 200 KiB per room, shared with every queue.
 pub const HISTORY_LINES: usize = 50;
 
 /// What the registry knows about one client.
@@ -57,8 +59,9 @@ struct Room {
     history: VecDeque<Line>,
 }
 
+/// Everything the registry knows, behind its lock.
 #[derive(Debug, Default)]
-struct Registry {
+struct State {
     next_client: ClientId,
     next_guest: u64,
     members: HashMap<ClientId, Member>,
@@ -67,10 +70,19 @@ struct Registry {
     nicks: HashMap<String, ClientId>,
 }
 
+/// Who a line goes to.
+#[derive(Debug, Clone, Copy)]
+enum To<'a> {
+    /// Every member of a room, but `except`.
+    Room(&'a str, Option<ClientId>),
+    /// One client.
+    Member(ClientId),
+}
+
 /// The registry, shared by every connection.
 #[derive(Debug, Default)]
 pub struct RoomRegistry {
-    inner: Mutex<Registry>,
+    state: Mutex<State>,
 }
 
 impl RoomRegistry {
@@ -82,27 +94,25 @@ impl RoomRegistry {
     /// Poisoning means a thread panicked while holding the lock; each change
     /// below leaves the registry consistent at every step that could panic
     /// (none are expected), so carry on.
-    fn lock(&self) -> MutexGuard<'_, Registry> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    // ANCHOR: join_new
     /// A new client: gives it a `guest-N` nick, puts it in the lobby, welcomes
     /// it, replays the lobby's history to it, and tells the others.
     pub fn join_new(&self, queue: mpsc::Sender<Line>) -> (ClientId, String) {
-        let mut registry = self.lock();
-        registry.next_client += 1;
-        let id = registry.next_client;
+        let mut state = self.lock();
+        state.next_client += 1;
+        let id = state.next_client;
         let nick = loop {
-            registry.next_guest += 1;
-            let nick = format!("guest-{}", registry.next_guest);
-            if !registry.nicks.contains_key(&nick) {
+            state.next_guest += 1;
+            let nick = format!("guest-{}", state.next_guest);
+            if !state.nicks.contains_key(&nick) {
                 break nick;
             }
         };
-        let _ = queue.try_send(protocol::welcome(&nick, LOBBY).into());
-        registry.nicks.insert(nick.clone(), id);
-        registry.members.insert(
+        state.nicks.insert(nick.clone(), id);
+        state.members.insert(
             id,
             Member {
                 nick: nick.clone(),
@@ -110,88 +120,89 @@ impl RoomRegistry {
                 queue,
             },
         );
-        registry.enter(id, LOBBY);
-        let slow = registry.send_to_room(LOBBY, protocol::joined(&nick, LOBBY).into(), Some(id));
-        registry.drop_slow(slow);
+        state.send(To::Member(id), protocol::welcome(&nick, LOBBY).into());
+        state.enter(id, LOBBY);
+        state.send(
+            To::Room(LOBBY, Some(id)),
+            protocol::joined(&nick, LOBBY).into(),
+        );
         (id, nick)
     }
-    // ANCHOR_END: join_new
 
     // ANCHOR: say
     /// A chat line from `id` to its room, sender included.
     pub fn say(&self, id: ClientId, text: &str) {
-        let mut registry = self.lock();
-        let Some(member) = registry.members.get(&id) else {
+        let mut state = self.lock();
+        let Some(member) = state.members.get(&id) else {
             return;
         };
         let room = member.room.clone();
         let line: Line = protocol::chat(&member.nick, text).into();
-        if let Some(room) = registry.rooms.get_mut(&room) {
+        if let Some(room) = state.rooms.get_mut(&room) {
             if room.history.len() == HISTORY_LINES {
                 room.history.pop_front();
             }
             room.history.push_back(line.clone());
         }
-        let slow = registry.send_to_room(&room, line, None);
-        registry.drop_slow(slow);
+        state.send(To::Room(&room, None), line);
     }
     // ANCHOR_END: say
 
     /// `/nick NEW`: the room hears `* OLD is now known as NEW`.
     pub fn rename(&self, id: ClientId, new: &str) -> Result<(), String> {
-        let mut registry = self.lock();
-        let Some(member) = registry.members.get(&id) else {
+        let mut state = self.lock();
+        let Some(member) = state.members.get(&id) else {
             return Ok(());
         };
         if member.nick == new {
             return Err(format!("you are already {new}"));
         }
-        if registry.nicks.contains_key(new) {
+        if state.nicks.contains_key(new) {
             return Err(format!("the nick {new} is taken"));
         }
         let (old, room) = (member.nick.clone(), member.room.clone());
-        registry.nicks.remove(&old);
-        registry.nicks.insert(new.to_string(), id);
-        if let Some(member) = registry.members.get_mut(&id) {
+        state.nicks.remove(&old);
+        state.nicks.insert(new.to_string(), id);
+        if let Some(member) = state.members.get_mut(&id) {
             member.nick = new.to_string();
         }
-        let slow = registry.send_to_room(&room, protocol::renamed(&old, new).into(), None);
-        registry.drop_slow(slow);
+        state.send(To::Room(&room, None), protocol::renamed(&old, new).into());
         Ok(())
     }
 
     /// `/join ROOM`: the old room hears `* NICK left #OLD`, the new one
     /// (joiner included) `* NICK joined #NEW`, and the joiner gets its history.
     pub fn join_room(&self, id: ClientId, room: &str) -> Result<(), String> {
-        let mut registry = self.lock();
-        let Some(member) = registry.members.get(&id) else {
+        let mut state = self.lock();
+        let Some(member) = state.members.get(&id) else {
             return Ok(());
         };
         if member.room == room {
             return Err(format!("you are already in #{room}"));
         }
         let (nick, old) = (member.nick.clone(), member.room.clone());
-        registry.leave_room(id, &old);
-        let mut slow = registry.send_to_room(&old, protocol::left(&nick, &old).into(), None);
-        if let Some(member) = registry.members.get_mut(&id) {
-            member.room = room.to_string();
-        }
-        registry.enter(id, room);
-        slow.extend(registry.send_to_room(room, protocol::joined(&nick, room).into(), None));
-        registry.drop_slow(slow);
+        state.leave_room(id, &old);
+        state.send(To::Room(&old, None), protocol::left(&nick, &old).into());
+        // The old room's notice may have found this client's queue full.
+        let Some(member) = state.members.get_mut(&id) else {
+            return Ok(());
+        };
+        member.room = room.to_string();
+        state.enter(id, room);
+        state.send(To::Room(room, None), protocol::joined(&nick, room).into());
         Ok(())
     }
 
     /// The answer to `/who`.
     pub fn who(&self, id: ClientId) -> String {
-        let registry = self.lock();
-        let Some(room) = registry.members.get(&id).map(|member| member.room.as_str()) else {
+        let state = self.lock();
+        let Some(room) = state.members.get(&id).map(|member| member.room.as_str()) else {
             return String::new();
         };
-        let mut nicks: Vec<&str> = registry.rooms.get(room).map_or_else(Vec::new, |room| {
+        let mut nicks: Vec<&str> = state.rooms.get(room).map_or_else(Vec::new, |room| {
             room.members
                 .iter()
-                .filter_map(|member| registry.members.get(member))
+                .filter_map(|member| state.members.get(member))
                 .map(|member| member.nick.as_str())
                 .collect()
         });
@@ -201,8 +212,8 @@ impl RoomRegistry {
 
     /// The answer to `/rooms`.
     pub fn rooms(&self) -> String {
-        let registry = self.lock();
-        let rooms: Vec<(&str, usize)> = registry
+        let state = self.lock();
+        let rooms: Vec<(&str, usize)> = state
             .rooms
             .iter()
             .map(|(name, room)| (name.as_str(), room.members.len()))
@@ -212,38 +223,20 @@ impl RoomRegistry {
 
     /// A line for `id` alone (answers and errors).
     pub fn tell(&self, id: ClientId, line: String) {
-        let mut registry = self.lock();
-        let full = registry.members.get(&id).is_some_and(|member| {
-            matches!(
-                member.queue.try_send(line.into()),
-                Err(TrySendError::Full(_))
-            )
-        });
-        if full {
-            registry.drop_slow(vec![id]);
-        }
+        self.lock().send(To::Member(id), line.into());
     }
 
     /// The client disconnected: its room hears `* NICK left #ROOM`.
     /// Nothing happens if it was already dropped for being slow.
     pub fn leave(&self, id: ClientId) {
-        let mut registry = self.lock();
-        let Some(member) = registry.members.remove(&id) else {
+        let mut state = self.lock();
+        let Some(member) = state.members.remove(&id) else {
             return;
         };
-        registry.nicks.remove(&member.nick);
-        registry.leave_room(id, &member.room);
-        let slow = registry.send_to_room(
-            &member.room,
-            protocol::left(&member.nick, &member.room).into(),
-            None,
-        );
-        registry.drop_slow(slow);
-    }
-
-    /// How many clients are connected.
-    pub fn client_count(&self) -> usize {
-        self.lock().members.len()
+        state.nicks.remove(&member.nick);
+        state.leave_room(id, &member.room);
+        let left = protocol::left(&member.nick, &member.room).into();
+        state.send(To::Room(&member.room, None), left);
     }
 
     /// The nick and room of a client, for its log lines.
@@ -255,12 +248,62 @@ impl RoomRegistry {
     }
 }
 
-impl Registry {
+impl State {
+    // ANCHOR: send
+    /// Queues `line` for `to`, and never waits. A client whose queue is full
+    /// is not reading: it is dropped (its queue closes, which ends its
+    /// connection with 1008) and its room hears that it left. That notice may
+    /// find more full queues; they go too, one after another, not by
+    /// recursion, so a whole room of stalled clients cannot overflow the stack.
+    fn send(&mut self, to: To<'_>, line: Line) {
+        let mut slow = self.offer(to, &line);
+        while let Some(id) = slow.pop() {
+            // A client can be found full twice before it is dropped.
+            let Some(member) = self.members.remove(&id) else {
+                continue;
+            };
+            warn!(nick = %member.nick, room = %member.room, "dropping a client that is not reading: its queue is full");
+            self.nicks.remove(&member.nick);
+            self.leave_room(id, &member.room);
+            let left: Line = protocol::left(&member.nick, &member.room).into();
+            slow.extend(self.offer(To::Room(&member.room, None), &left));
+            debug!(clients = self.members.len(), "clients still connected");
+        }
+    }
+
+    /// `try_send` to each recipient (a shared, reference-counted copy of the
+    /// line); returns those whose queue was full.
+    fn offer(&self, to: To<'_>, line: &Line) -> Vec<ClientId> {
+        let (ids, except) = match to {
+            To::Member(ref id) => (std::slice::from_ref(id), None),
+            To::Room(room, except) => match self.rooms.get(room) {
+                Some(room) => (room.members.as_slice(), except),
+                None => return Vec::new(),
+            },
+        };
+        ids.iter()
+            .filter(|id| Some(**id) != except)
+            .filter(|id| {
+                self.members.get(id).is_some_and(|member| {
+                    matches!(
+                        member.queue.try_send(line.clone()),
+                        Err(TrySendError::Full(_))
+                    )
+                })
+            })
+            .copied()
+            .collect()
+    }
+    // ANCHOR_END: send
+
     /// Adds `id` to `room` (creating it) and replays the room's history to it.
     fn enter(&mut self, id: ClientId, room: &str) {
         let room = self.rooms.entry(room.to_string()).or_default();
         room.members.push(id);
         if let Some(member) = self.members.get(&id) {
+            // History is a courtesy, not fan-out: lines that do not fit the
+            // queue are skipped. The newcomer has not had a chance to read
+            // yet, so a full queue says nothing about it.
             for line in &room.history {
                 let _ = member.queue.try_send(line.clone());
             }
@@ -276,46 +319,4 @@ impl Registry {
             }
         }
     }
-
-    // ANCHOR: send_to_room
-    /// Queues `line` for every member of `room` (but `except`), and returns
-    /// the members whose queue was full.
-    fn send_to_room(&self, room: &str, line: Line, except: Option<ClientId>) -> Vec<ClientId> {
-        let Some(room) = self.rooms.get(room) else {
-            return Vec::new();
-        };
-        let mut slow = Vec::new();
-        for id in room.members.iter().filter(|id| Some(**id) != except) {
-            if let Some(member) = self.members.get(id) {
-                if let Err(TrySendError::Full(_)) = member.queue.try_send(line.clone()) {
-                    slow.push(*id);
-                }
-            }
-        }
-        slow
-    }
-
-    /// Drops clients that stopped reading: their queue closes, which closes
-    /// their connection (1008), and their room hears that they left. That
-    /// announcement may find more slow clients; they go too.
-    fn drop_slow(&mut self, mut slow: Vec<ClientId>) {
-        if slow.is_empty() {
-            return;
-        }
-        while let Some(id) = slow.pop() {
-            let Some(member) = self.members.remove(&id) else {
-                continue;
-            };
-            warn!(nick = %member.nick, room = %member.room, "dropping a client that is not reading: its queue is full");
-            self.nicks.remove(&member.nick);
-            self.leave_room(id, &member.room);
-            slow.extend(self.send_to_room(
-                &member.room,
-                protocol::left(&member.nick, &member.room).into(),
-                None,
-            ));
-        }
-        info!(clients = self.members.len(), "clients still connected");
-    }
-    // ANCHOR_END: send_to_room
 }

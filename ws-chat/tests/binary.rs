@@ -5,7 +5,7 @@ mod process;
 
 use futures_util::StreamExt;
 use nix::sys::signal::Signal;
-use process::{assert_rejects_config, next_line, spawn};
+use process::{STEP_TIMEOUT, assert_rejects_config, next_line, spawn};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -22,20 +22,29 @@ async fn prints_listening_line_and_a_hint_and_sigterm_closes_clients_with_1001()
             "try: open http://127.0.0.1:{port}/ in a browser, or websocat ws://127.0.0.1:{port}/ws"
         ))
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws"))
+    let connect = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws"));
+    let (mut socket, _) = tokio::time::timeout(STEP_TIMEOUT, connect)
         .await
+        .expect("handshake within the step timeout")
         .expect("handshake");
-    let welcome = socket.next().await.expect("a frame").expect("ok");
+    let welcome = tokio::time::timeout(STEP_TIMEOUT, socket.next())
+        .await
+        .expect("a welcome within the step timeout")
+        .expect("a frame")
+        .expect("ok");
     assert!(matches!(welcome, Message::Text(ref text) if text.starts_with("* welcome, ")));
 
     server.signal(Signal::SIGTERM);
-    let mut close = None;
-    while let Some(Ok(frame)) = socket.next().await {
-        if let Message::Close(frame) = frame {
-            close = frame;
-            break;
+    let close = tokio::time::timeout(STEP_TIMEOUT, async {
+        while let Some(Ok(frame)) = socket.next().await {
+            if let Message::Close(frame) = frame {
+                return frame;
+            }
         }
-    }
+        None
+    })
+    .await
+    .expect("a close frame within the step timeout");
     assert_eq!(close.map(|frame| frame.code), Some(CloseCode::Away));
     assert_eq!(server.exit_status().await.code(), Some(0));
 }

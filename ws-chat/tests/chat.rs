@@ -1,11 +1,13 @@
-//! Every line of the chat contract, on real sockets with a real WebSocket
+//! Every line of the chat protocol, on real sockets with a real WebSocket
 //! client (tokio-tungstenite).
 
 mod support;
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use support::*;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use ws_chat::ClientSettings;
 
@@ -94,17 +96,18 @@ async fn join_moves_between_rooms_and_who_and_rooms_answer() {
 
 #[tokio::test]
 async fn a_newcomer_gets_the_rooms_recent_history_up_to_50_lines() {
-    let server = start_chat(ClientSettings::default()).await;
+    // 55 lines at once: over the default rate, so this test raises it.
+    let settings = ClientSettings {
+        messages_per_second: 1000,
+        ..ClientSettings::default()
+    };
+    let server = start_chat(settings).await;
     let mut alice = server.join().await;
     for n in 0..55 {
         alice.say(&format!("line {n}")).await;
         alice
             .expect_next(&format!("<{}> line {n}", alice.nick))
             .await;
-        if n % 30 == 29 {
-            // Stay under the rate limit (40 in a burst, 20 a second).
-            tokio::time::sleep(Duration::from_millis(1600)).await;
-        }
     }
     let mut carol = server.join().await;
     for n in 5..55 {
@@ -170,6 +173,23 @@ async fn flooding_is_refused_beyond_the_rate_limit() {
 }
 
 #[tokio::test]
+async fn the_rate_limit_refusal_names_the_configured_rate() {
+    let settings = ClientSettings {
+        messages_per_second: 5,
+        ..ClientSettings::default()
+    };
+    let server = start_chat(settings).await;
+    let mut alice = server.join().await;
+    // A burst of 10 (two seconds' worth) goes through; the rest is refused.
+    for n in 0..15 {
+        alice.say(&format!("flood {n}")).await;
+    }
+    alice
+        .expect("* error: too many messages; slow down (5 per second)")
+        .await;
+}
+
+#[tokio::test]
 async fn a_silent_client_is_closed_after_the_idle_limit() {
     let settings = ClientSettings {
         ping_every: Duration::from_millis(100),
@@ -177,13 +197,12 @@ async fn a_silent_client_is_closed_after_the_idle_limit() {
         ..ClientSettings::default()
     };
     let server = start_chat(settings).await;
-    let mut quiet = server.join().await;
-    // Not polling the socket means not answering pings: silence. The close
-    // frame waits for us in the socket when we look.
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let frame = quiet.expect_close().await.expect("a close frame");
-    assert_eq!(frame.code, CloseCode::Normal);
-    assert_eq!(frame.reason, "idle timeout");
+    // A client that reads but never answers a ping: silence.
+    let mut quiet = RawConnection::websocket(server.addr).await;
+    assert_eq!(
+        quiet.close_frame().await,
+        (1000, "idle timeout".to_string())
+    );
 }
 
 #[tokio::test]
@@ -241,34 +260,49 @@ async fn fifty_clients_times_twenty_messages_all_arrive_in_order_per_sender() {
 }
 
 #[tokio::test]
-async fn a_slow_client_is_dropped_and_the_others_keep_receiving() {
+async fn shutdown_says_goodbye_and_closes_everyone_with_1001() {
+    let server = start_chat(ClientSettings::default()).await;
+    let (mut alice, mut bob) = server.join_two().await;
+    let mut server = server;
+    server.begin_shutdown();
+    for client in [&mut alice, &mut bob] {
+        client
+            .expect_next("* server shutting down; reconnect in a moment")
+            .await;
+        let frame = client.expect_close().await.expect("a close frame");
+        assert_eq!(frame.code, CloseCode::Away);
+    }
+    server.wait_stopped(PATIENCE).await;
+}
+
+#[tokio::test]
+async fn a_slow_client_is_dropped_closed_and_its_slot_freed_while_the_others_keep_receiving() {
+    // Four slots: the talker, the listener, the slow client, and one spare.
+    let mut config = http_config();
+    config.max_connections = 4;
     let settings = ClientSettings {
         queue_lines: 8,
-        messages_per_second: 1_000_000.0,
-        message_burst: 1_000_000.0,
+        messages_per_second: 0,
+        write_timeout: Duration::from_millis(500),
         ..ClientSettings::default()
     };
-    let server = start_chat(settings).await;
+    let server = start_chat_with(config, settings, Vec::new()).await;
     let mut talker = server.join().await;
     let mut listener = server.join().await;
-    let slow = server.join().await;
-    talker
-        .expect_next(&format!("* {} joined #lobby", listener.nick))
-        .await;
-    talker
-        .expect_next(&format!("* {} joined #lobby", slow.nick))
-        .await;
-    listener
-        .expect_next(&format!("* {} joined #lobby", slow.nick))
-        .await;
+    let mut slow = server.join().await;
+    for client in [&mut talker, &mut listener] {
+        client
+            .expect(&format!("* {} joined #lobby", slow.nick))
+            .await;
+    }
 
     // The slow client never reads. 4 KiB lines fill the kernel's buffers,
     // then its queue, and the server drops it.
     let big = "b".repeat(4000);
     let left = format!("* {} left #lobby", slow.nick);
+    let chat_line = format!("<{}> {big}", talker.nick);
     let mut sent = 0;
     let mut saw_left = false;
-    let chat_line = format!("<{}> {big}", talker.nick);
     while !saw_left {
         talker.say(&big).await;
         sent += 1;
@@ -291,21 +325,38 @@ async fn a_slow_client_is_dropped_and_the_others_keep_receiving() {
             }
         }
     }
-    drop(slow);
-}
 
-#[tokio::test]
-async fn shutdown_says_goodbye_and_closes_everyone_with_1001() {
-    let server = start_chat(ClientSettings::default()).await;
-    let (mut alice, mut bob) = server.join_two().await;
-    let mut server = server;
-    server.begin_shutdown();
-    for client in [&mut alice, &mut bob] {
-        client
-            .expect_next("* server shutting down; reconnect in a moment")
-            .await;
-        let frame = client.expect_close().await.expect("a close frame");
-        assert_eq!(frame.code, CloseCode::Away);
+    // Its socket is closed: after what was already in flight, a close
+    // frame (1008) or the end of the stream.
+    loop {
+        match tokio::time::timeout(PATIENCE, slow.socket.next()).await {
+            Err(_) => panic!("the slow client's connection is still open"),
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                assert_eq!(frame.map(|frame| frame.code), Some(CloseCode::Policy));
+                break;
+            }
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(_)) | None) => break,
+        }
     }
-    server.wait_stopped(PATIENCE).await;
+    drop(slow);
+
+    // And its slot is free again: two newcomers fit in the four slots. The
+    // server frees the slot when the connection's task ends, just after the
+    // close; until then a newcomer is told 503 (past MAX_CONNECTIONS), so
+    // the first one tries again until the slot is free.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let _first = loop {
+        match tokio_tungstenite::connect_async(server.url()).await {
+            Ok((socket, _)) => break socket,
+            Err(error) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no free slot: {error}"
+                );
+                tokio::task::yield_now().await;
+            }
+        }
+    };
+    let _second = server.join().await;
 }

@@ -3,20 +3,12 @@
 mod support;
 
 use support::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use ws_chat::ClientSettings;
 
 async fn raw_exchange(server: &ChatServer, request: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(server.addr)
-        .await
-        .expect("connect");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut buf = vec![0u8; 65536];
-    let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
-        .await
-        .expect("answer")
-        .expect("read");
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    let mut connection = RawConnection::connect(server.addr).await;
+    connection.send(request.as_bytes()).await;
+    connection.read_response().await
 }
 
 #[tokio::test]
@@ -92,6 +84,14 @@ async fn a_bad_key_or_version_is_refused() {
         "{}",
         quote(answer.as_bytes())
     );
+    // RFC 9110 section 15.5.22: a 426 says what to upgrade to.
+    for header in ["Upgrade: websocket", "Sec-WebSocket-Version: 13"] {
+        assert!(
+            answer.contains(&format!("\r\n{header}\r\n")),
+            "no {header:?} in {}",
+            quote(answer.as_bytes())
+        );
+    }
 }
 
 #[tokio::test]
@@ -125,5 +125,46 @@ async fn a_page_from_another_origin_is_refused_unless_allowed() {
         listed.starts_with("HTTP/1.1 101 "),
         "{}",
         quote(listed.as_bytes())
+    );
+}
+
+#[tokio::test]
+async fn a_body_gets_413_from_its_head_before_a_byte_of_it_is_sent() {
+    let server = start_chat(ClientSettings::default()).await;
+    // Announce a 1 MiB body and send none of it: the answer cannot wait for it.
+    let mut connection = RawConnection::connect(server.addr).await;
+    connection
+        .send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n")
+        .await;
+    let answer = connection.read_response().await;
+    assert!(
+        answer.starts_with("HTTP/1.1 413 "),
+        "{}",
+        quote(answer.as_bytes())
+    );
+    assert!(
+        answer.contains("takes no body"),
+        "{}",
+        quote(answer.as_bytes())
+    );
+
+    // A chunked body is refused at its first chunk's size.
+    let mut connection = RawConnection::connect(server.addr).await;
+    connection
+        .send(b"POST /ws HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n100000\r\n")
+        .await;
+    let answer = connection.read_response().await;
+    assert!(
+        answer.starts_with("HTTP/1.1 413 "),
+        "{}",
+        quote(answer.as_bytes())
+    );
+
+    // Without a body, the method is what is wrong.
+    let answer = raw_exchange(&server, "POST / HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert!(
+        answer.starts_with("HTTP/1.1 405 "),
+        "{}",
+        quote(answer.as_bytes())
     );
 }

@@ -3,18 +3,18 @@
 
 #![allow(dead_code)]
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use http_raw::HttpConfig;
 use tcp_echo::config::ServerConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use ws_chat::{Chat, ClientSettings, RoomRegistry, respond};
+use ws_chat::{ChatConfig, ClientSettings};
 
 /// How long a test waits for something that should happen.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -41,26 +41,21 @@ pub async fn start_chat(clients: ClientSettings) -> ChatServer {
     start_chat_with(http_config(), clients, Vec::new()).await
 }
 
+/// Runs `ws_chat::run`, as `main` does, with these settings.
 pub async fn start_chat_with(
-    config: HttpConfig,
+    http: HttpConfig,
     clients: ClientSettings,
     allowed_origins: Vec<String>,
 ) -> ChatServer {
-    let listener = tcp_echo::bind::bind_tcp(config.server.addr()).expect("bind");
+    let listener = tcp_echo::bind::bind_tcp(http.server.addr()).expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let chat = Arc::new(Chat {
-        registry: Arc::new(RoomRegistry::new()),
+    let config = ChatConfig {
+        http,
         allowed_origins,
         clients,
-    });
+    };
     run_in_process(addr, move |shutdown| async move {
-        http_raw::serve(
-            listener,
-            &config,
-            move |request| respond(Arc::clone(&chat), request),
-            shutdown,
-        )
-        .await
+        ws_chat::run(listener, &config, shutdown).await
     })
 }
 
@@ -155,6 +150,15 @@ impl ChatClient {
         }
     }
 
+    /// The next line, which must say someone joined; their nick.
+    pub async fn expect_joined(&mut self) -> String {
+        let line = self.next_line().await;
+        line.strip_prefix("* ")
+            .and_then(|rest| rest.strip_suffix(" joined #lobby"))
+            .unwrap_or_else(|| panic!("{}: expected a joined line, got {line:?}", self.nick))
+            .to_string()
+    }
+
     /// The next line, which must be exactly `expected`.
     pub async fn expect_next(&mut self, expected: &str) {
         let line = self.next_line().await;
@@ -183,4 +187,168 @@ impl ChatClient {
 /// Bytes as an escaped string, so `\r\n` shows in a failure message.
 pub fn quote(bytes: &[u8]) -> String {
     format!("\"{}\"", bytes.escape_ascii())
+}
+
+/// A connection spoken byte by byte, for what a well-behaved client library
+/// never sends: split frames, broken lengths, bad UTF-8.
+pub struct RawConnection {
+    pub stream: TcpStream,
+    /// Bytes read but not yet taken.
+    received: Vec<u8>,
+}
+
+impl RawConnection {
+    pub async fn connect(addr: SocketAddr) -> RawConnection {
+        let stream = tokio::time::timeout(PATIENCE, TcpStream::connect(addr))
+            .await
+            .expect("connect timed out")
+            .expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        RawConnection {
+            stream,
+            received: Vec::new(),
+        }
+    }
+
+    /// A connection that has done the WebSocket handshake (and read the 101).
+    pub async fn websocket(addr: SocketAddr) -> RawConnection {
+        let mut connection = RawConnection::connect(addr).await;
+        connection
+            .send(
+                b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                  Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            )
+            .await;
+        let answer = connection.read_response().await;
+        assert!(
+            answer.starts_with("HTTP/1.1 101 "),
+            "{}",
+            quote(answer.as_bytes())
+        );
+        connection
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.stream
+            .write_all(bytes)
+            .await
+            .expect("write to the server");
+    }
+
+    /// Reads more bytes; `false` at the end of the stream.
+    async fn fill(&mut self, what: &str) -> bool {
+        let mut buf = [0u8; 8192];
+        let n = tokio::time::timeout(PATIENCE, self.stream.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "waited {PATIENCE:?} for {what}; have {}",
+                    quote(&self.received)
+                )
+            })
+            .unwrap_or(0);
+        self.received.extend_from_slice(&buf[..n]);
+        n > 0
+    }
+
+    /// Takes `n` bytes, reading as many times as it takes.
+    async fn take(&mut self, n: usize, what: &str) -> Option<Vec<u8>> {
+        while self.received.len() < n {
+            if !self.fill(what).await {
+                return None;
+            }
+        }
+        Some(self.received.drain(..n).collect())
+    }
+
+    /// One whole HTTP response, as text: the head, then as many body bytes
+    /// as its `Content-Length` says (none for a 101: frames follow it).
+    pub async fn read_response(&mut self) -> String {
+        let head_end = loop {
+            if let Some(at) = self.received.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            assert!(
+                self.fill("a response head").await,
+                "closed before a whole response head: {}",
+                quote(&self.received)
+            );
+        };
+        let head = String::from_utf8_lossy(&self.received[..head_end]).into_owned();
+        let length = head
+            .split("\r\n")
+            .filter_map(|line| line.split_once(": "))
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+            .map_or(0, |(_, value)| {
+                value.parse().expect("a Content-Length number")
+            });
+        let whole = self
+            .take(head_end + length, "a response body")
+            .await
+            .unwrap_or_else(|| panic!("closed inside the response: {}", quote(&self.received)));
+        String::from_utf8_lossy(&whole).into_owned()
+    }
+
+    /// The next frame from the server, `(opcode, payload)`; `None` when the
+    /// connection ends. Server frames are never masked (RFC 6455 section 5.1).
+    pub async fn next_frame(&mut self) -> Option<(u8, Vec<u8>)> {
+        let header = self.take(2, "a frame header").await?;
+        let opcode = header[0] & 0x0F;
+        let length = match header[1] & 0x7F {
+            126 => {
+                let bytes = self.take(2, "a 16-bit length").await?;
+                usize::from(u16::from_be_bytes([bytes[0], bytes[1]]))
+            }
+            127 => panic!("the server sent a frame over 64 KiB"),
+            short => usize::from(short),
+        };
+        let payload = self.take(length, "a frame's payload").await?;
+        Some((opcode, payload))
+    }
+
+    /// Reads frames until the server's close frame; its status code.
+    pub async fn close_code(&mut self) -> u16 {
+        self.close_frame().await.0
+    }
+
+    /// Reads frames until the server's close frame; its code and reason.
+    pub async fn close_frame(&mut self) -> (u16, String) {
+        loop {
+            match self.next_frame().await {
+                Some((0x8, payload)) => {
+                    assert!(payload.len() >= 2, "a close frame without a code");
+                    let code = u16::from_be_bytes([payload[0], payload[1]]);
+                    return (code, String::from_utf8_lossy(&payload[2..]).into_owned());
+                }
+                Some(_) => continue,
+                None => panic!("the connection ended without a close frame"),
+            }
+        }
+    }
+}
+
+/// A client frame: `first` is FIN, RSV and the opcode (`0x81`: a final text
+/// frame); the payload is masked, as every client frame must be.
+pub fn client_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![first];
+    match payload.len() {
+        short @ 0..=125 => frame.push(0x80 | short as u8),
+        medium @ 126..=0xFFFF => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(medium as u16).to_be_bytes());
+        }
+        long => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(long as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&MASK);
+    frame.extend(
+        payload
+            .iter()
+            .enumerate()
+            .map(|(i, byte)| byte ^ MASK[i % 4]),
+    );
+    frame
 }
