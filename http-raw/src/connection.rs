@@ -141,6 +141,7 @@ pub async fn serve_connection<S: Service>(
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%error, "cannot set TCP_NODELAY");
     }
+    // ANCHOR: tls_or_plain
     // The first request's head must be complete this soon after accept;
     // over HTTPS, the TLS handshake before it too.
     let head_deadline = Instant::now() + timeouts.header;
@@ -158,6 +159,7 @@ pub async fn serve_connection<S: Service>(
             }
         },
     };
+    // ANCHOR_END: tls_or_plain
     let mut connection = HttpConnection {
         stream,
         peer,
