@@ -8,12 +8,14 @@ mod support;
 mod tls;
 
 use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use rustls::SupportedProtocolVersion;
 use support::*;
 use tls::{TestCa, VERSIONS};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_tungstenite::WebSocketStream;
@@ -162,4 +164,98 @@ async fn the_binary_serves_wss_to_a_python_websockets_client() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines[0].starts_with("* welcome, guest-"), "{stdout}");
     assert!(lines[1].ends_with("> hi from python"), "{stdout}");
+}
+
+/// A headless Chromium, through chromedriver on a free port, that accepts
+/// the test CA's certificate without knowing the CA (`acceptInsecureCerts`:
+/// the browser's form of `curl -k`, for this test only).
+async fn browser_accepting_any_certificate() -> (tokio::process::Child, fantoccini::Client) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let mut driver = tokio::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("`chromedriver` must be installed (Debian: apt-get install chromium-driver)");
+    let mut lines = BufReader::new(driver.stdout.take().expect("stdout")).lines();
+    loop {
+        let line = tokio::time::timeout(PATIENCE, lines.next_line())
+            .await
+            .expect("chromedriver started")
+            .expect("read")
+            .expect("chromedriver printed its banner");
+        if line.contains("started successfully") {
+            break;
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("acceptInsecureCerts".to_string(), serde_json::json!(true));
+    capabilities.insert(
+        "goog:chromeOptions".to_string(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--disable-dev-shm-usage"]
+        }),
+    );
+    let client =
+        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a browser session");
+    (driver, client)
+}
+
+/// Polls the page until `script` returns true (the page updates itself).
+async fn wait_until(page: &fantoccini::Client, script: &str, what: &str) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let done = page.execute(script, vec![]).await.expect("script");
+        if done == serde_json::json!(true) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the page never showed {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Debian's chromium and chromium-driver; .ci/run runs it"]
+async fn a_browser_on_the_https_page_chats_over_wss_with_a_rustls_client() {
+    let ca = TestCa::new();
+    let mut config = http_config();
+    config.tls = Some(ca.server_config());
+    let server = start_chat_with(config, ClientSettings::default(), Vec::new()).await;
+    let (_driver, page) = browser_accepting_any_certificate().await;
+    page.goto(&format!("https://localhost:{}/", server.addr.port()))
+        .await
+        .expect("open the page over https");
+    wait_until(
+        &page,
+        "return document.getElementById('nick').textContent.startsWith('guest-');",
+        "its nick (the page's wss:// connection)",
+    )
+    .await;
+
+    let mut bob = join_wss(&ca, server.addr, VERSIONS[1]).await;
+    next_text(&mut bob).await;
+    bob.send(Message::text("hello, browser"))
+        .await
+        .expect("send");
+    wait_until(
+        &page,
+        "return [...document.querySelectorAll('#messages li')].some((li) => li.textContent.endsWith('hello, browser'));",
+        "bob's line",
+    )
+    .await;
+    page.close().await.expect("close the browser");
 }
