@@ -541,6 +541,9 @@ impl HttpConnection {
         let Some(on_upgrade) = response.on_upgrade.take() else {
             return End::ConnectionClose;
         };
+        // The 101's headers are sent: free them before the new protocol runs,
+        // which may be for hours.
+        drop(response);
         debug!("upgraded: handing the connection over");
         on_upgrade(self.into_upgraded()).await;
         End::Upgraded

@@ -19,13 +19,13 @@
 //! ever, holding its connection slot. Every way the connection can end is
 //! one `End` (`end.rs`), with its close code and its log line.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use http_raw::{Stream, Upgraded};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
@@ -34,6 +34,7 @@ use tracing::{debug, info, warn};
 
 use crate::end::{End, end_for};
 use crate::limits::{CLOSE_TIMEOUT, ClientSettings, websocket_config};
+use crate::outbox;
 use crate::protocol::{self, Command, Input};
 use crate::rate_limit::{RateLimit, Verdict};
 use crate::rooms::{ClientId, LOBBY, Line, RoomRegistry};
@@ -60,7 +61,7 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
     )
     .await;
     let (mut sink, mut frames) = socket.split();
-    let (queue_tx, mut queue) = mpsc::channel::<Line>(settings.queue_lines);
+    let (queue_tx, mut queue) = outbox::channel(settings.queue_lines);
     let (id, nick) = registry.join_new(queue_tx);
     info!(%peer, %nick, room = %LOBBY, "chat client connected");
     let mut client = Client::new(id, registry, settings.messages_per_second);
@@ -75,14 +76,14 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
         tokio::select! {
             biased;
             _ = &mut stopped => break End::Shutdown,
-            line = queue.recv() => {
+            batch = queue.next_batch() => {
                 // The registry closes the queue of a client it drops for
-                // falling behind: the lines still in it are not worth sending.
-                let Some(line) = line.filter(|_| !queue.is_closed()) else {
+                // falling behind (the lines still in it are not sent).
+                let Some(batch) = batch else {
                     break End::TooSlow;
                 };
-                let batch = send_queued(&mut sink, line, &mut queue);
-                if let Err(end) = within(settings.write_timeout, batch).await {
+                let written = send_batch(&mut sink, batch);
+                if let Err(end) = within(settings.write_timeout, written).await {
                     break end;
                 }
             }
@@ -204,19 +205,11 @@ impl Client {
     }
 }
 
-/// Writes `first` and whatever else is already queued, then flushes once:
-/// a busy room costs one system call per batch, not per line.
-async fn send_queued(
-    sink: &mut Sink,
-    first: Line,
-    queue: &mut mpsc::Receiver<Line>,
-) -> Result<(), WsError> {
-    debug!(bytes = first.len(), "frame out: text");
-    sink.feed(Message::Text(first)).await?;
-    for _ in 0..256 {
-        let Ok(line) = queue.try_recv() else {
-            break;
-        };
+/// Writes a batch of lines, then flushes once: a busy room costs one system
+/// call per batch, not per line. The batch's storage is freed once it is
+/// written, so an idle client holds none.
+async fn send_batch(sink: &mut Sink, batch: VecDeque<Line>) -> Result<(), WsError> {
+    for line in batch {
         debug!(bytes = line.len(), "frame out: text");
         sink.feed(Message::Text(line)).await?;
     }
@@ -224,16 +217,19 @@ async fn send_queued(
 }
 
 /// Runs one write to the client within `limit`: a write that takes longer
-/// means the client stopped reading.
-async fn within<T>(
+/// means the client stopped reading. (A plain function returning the
+/// timeout's future, not an `async fn`: an `async fn` would hold `write`
+/// twice, as its argument and inside the timeout, and every client's task
+/// would be that much bigger.)
+fn within<T>(
     limit: Duration,
     write: impl Future<Output = Result<T, WsError>>,
-) -> Result<T, End> {
-    match tokio::time::timeout(limit, write).await {
+) -> impl Future<Output = Result<T, End>> {
+    tokio::time::timeout(limit, write).map(move |written| match written {
         Ok(Ok(written)) => Ok(written),
         Ok(Err(error)) => Err(End::Failed(error.to_string())),
         Err(_) => Err(End::Stalled(limit)),
-    }
+    })
 }
 
 /// Says goodbye properly: a last line on shutdown, our close frame with its
@@ -299,57 +295,57 @@ mod tests {
 
     /// A client in the lobby, with the queue it would be sent lines on
     /// (its welcome already taken).
-    fn client(per_second: u32) -> (Client, mpsc::Receiver<Line>) {
+    async fn client(per_second: u32) -> (Client, outbox::Receiver) {
         let registry = Arc::new(RoomRegistry::new());
-        let (queue_tx, mut queue) = mpsc::channel(16);
+        let (queue_tx, mut queue) = outbox::channel(16);
         let (id, _) = registry.join_new(queue_tx);
-        assert!(
-            queue
-                .try_recv()
-                .is_ok_and(|line| line.starts_with("* welcome"))
-        );
+        assert!(lines(&mut queue).await[0].starts_with("* welcome, guest-1!"));
         (Client::new(id, registry, per_second), queue)
     }
 
-    fn next(queue: &mut mpsc::Receiver<Line>) -> String {
-        queue
-            .try_recv()
-            .map(|line| line.to_string())
-            .unwrap_or_default()
+    /// The lines queued so far.
+    async fn lines(queue: &mut outbox::Receiver) -> Vec<String> {
+        let batch = tokio::time::timeout(Duration::from_secs(5), queue.next_batch()).await;
+        let batch = batch
+            .expect("lines were queued")
+            .expect("the queue is open");
+        batch.iter().map(|line| line.to_string()).collect()
     }
 
     #[tokio::test]
     async fn a_text_frame_is_said_to_the_room() {
-        let (mut client, mut queue) = client(20);
+        let (mut client, mut queue) = client(20).await;
         assert!(client.on_frame(Some(Ok(Message::text("hi")))).is_none());
-        assert_eq!(next(&mut queue), "<guest-1> hi");
+        assert_eq!(lines(&mut queue).await, ["<guest-1> hi"]);
     }
 
     #[tokio::test(start_paused = true)]
     async fn past_the_burst_a_message_is_refused_naming_the_rate() {
-        let (mut client, mut queue) = client(1);
+        let (mut client, mut queue) = client(1).await;
         for _ in 0..3 {
             assert!(client.on_frame(Some(Ok(Message::text("hi")))).is_none());
         }
-        assert_eq!(next(&mut queue), "<guest-1> hi");
-        assert_eq!(next(&mut queue), "<guest-1> hi");
         assert_eq!(
-            next(&mut queue),
-            "* error: too many messages; slow down (1 per second)"
+            lines(&mut queue).await,
+            [
+                "<guest-1> hi",
+                "<guest-1> hi",
+                "* error: too many messages; slow down (1 per second)"
+            ]
         );
     }
 
     #[tokio::test]
     async fn a_binary_frame_gets_an_error_line() {
-        let (mut client, mut queue) = client(20);
+        let (mut client, mut queue) = client(20).await;
         let frame = Message::Binary(Bytes::from_static(b"\x00"));
         assert!(client.on_frame(Some(Ok(frame))).is_none());
-        assert!(next(&mut queue).starts_with("* error: binary frames"));
+        assert!(lines(&mut queue).await[0].starts_with("* error: binary frames"));
     }
 
     #[tokio::test]
     async fn how_a_read_ends_the_connection() {
-        let (mut client, _queue) = client(20);
+        let (mut client, _queue) = client(20).await;
         let close = Message::Close(Some(CloseFrame {
             code: CloseCode::Away,
             reason: "bye".into(),

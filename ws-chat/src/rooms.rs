@@ -21,11 +21,10 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::{debug, warn};
 
+use crate::outbox;
 use crate::protocol;
 
 /// One line of text, ready to be sent as a text frame to any number of clients.
@@ -48,7 +47,7 @@ struct Member {
     room: String,
     /// The client's outgoing queue. The registry holds the only sender, so
     /// removing a member closes its queue, which ends its connection.
-    queue: mpsc::Sender<Line>,
+    queue: outbox::Sender,
 }
 
 #[derive(Debug, Default)]
@@ -100,7 +99,7 @@ impl RoomRegistry {
 
     /// A new client: gives it a `guest-N` nick, puts it in the lobby, welcomes
     /// it, replays the lobby's history to it, and tells the others.
-    pub fn join_new(&self, queue: mpsc::Sender<Line>) -> (ClientId, String) {
+    pub fn join_new(&self, queue: outbox::Sender) -> (ClientId, String) {
         let mut state = self.lock();
         state.next_client += 1;
         let id = state.next_client;
@@ -284,12 +283,9 @@ impl State {
         ids.iter()
             .filter(|id| Some(**id) != except)
             .filter(|id| {
-                self.members.get(id).is_some_and(|member| {
-                    matches!(
-                        member.queue.try_send(line.clone()),
-                        Err(TrySendError::Full(_))
-                    )
-                })
+                self.members
+                    .get(id)
+                    .is_some_and(|member| member.queue.try_send(line.clone()).is_err())
             })
             .copied()
             .collect()

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use support::*;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use ws_chat::ClientSettings;
 
 #[tokio::test]
@@ -326,7 +326,13 @@ async fn a_slow_client_is_dropped_closed_and_its_slot_freed_while_the_others_kee
         }
     }
 
-    // Its socket is closed: after what was already in flight, a close
+    // Its slot is free again within the write timeout and the close timeout
+    // (0.5 s + 2 s), while it still reads nothing: two newcomers fit in the
+    // four slots. (Until then a newcomer past the limit gets 503.)
+    let _first = server.join_when_a_slot_is_free().await;
+    let _second = server.join_when_a_slot_is_free().await;
+
+    // And its socket was closed: after what was already in flight, a close
     // frame (1008) or the end of the stream.
     loop {
         match tokio::time::timeout(PATIENCE, slow.socket.next()).await {
@@ -339,24 +345,29 @@ async fn a_slow_client_is_dropped_closed_and_its_slot_freed_while_the_others_kee
             Ok(Some(Err(_)) | None) => break,
         }
     }
-    drop(slow);
+}
 
-    // And its slot is free again: two newcomers fit in the four slots. The
-    // server frees the slot when the connection's task ends, just after the
-    // close; until then a newcomer is told 503 (past MAX_CONNECTIONS), so
-    // the first one tries again until the slot is free.
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    let _first = loop {
-        match tokio_tungstenite::connect_async(server.url()).await {
-            Ok((socket, _)) => break socket,
-            Err(error) => {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "no free slot: {error}"
-                );
-                tokio::task::yield_now().await;
-            }
+#[tokio::test]
+async fn a_client_past_max_connections_gets_503_with_retry_after() {
+    let mut config = http_config();
+    config.max_connections = 1;
+    let server = start_chat_with(config, ClientSettings::default(), Vec::new()).await;
+    let alice = server.join().await;
+    match server.connect().await {
+        Err(WsError::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            assert_eq!(
+                response
+                    .headers()
+                    .get("retry-after")
+                    .map(|value| value.as_bytes()),
+                Some(&b"1"[..])
+            );
         }
-    };
-    let _second = server.join().await;
+        Err(error) => panic!("expected a 503, got {error}"),
+        Ok(_) => panic!("a client past the limit got in"),
+    }
+    // Once Alice leaves, there is room again.
+    drop(alice);
+    let _bob = server.join_when_a_slot_is_free().await;
 }

@@ -12,7 +12,7 @@ use tcp_echo::config::ServerConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use ws_chat::{ChatConfig, ClientSettings};
 
@@ -77,11 +77,50 @@ impl ChatServer {
 
     /// A connected client, its welcome read; `nick` is its guest name.
     pub async fn join(&self) -> ChatClient {
-        let (socket, _) =
-            tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(self.url()))
-                .await
-                .expect("connect timed out")
-                .expect("WebSocket handshake");
+        let socket = self.connect().await.expect("WebSocket handshake");
+        ChatClient::welcomed(socket).await
+    }
+
+    /// The WebSocket handshake, within `PATIENCE`.
+    pub async fn connect(&self) -> Result<WebSocket, WsError> {
+        tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(self.url()))
+            .await
+            .expect("connect timed out")
+            .map(|(socket, _)| socket)
+    }
+
+    /// Joins once a connection slot is free: while every slot is taken the
+    /// server answers 503, and this asks again, for up to `PATIENCE`.
+    pub async fn join_when_a_slot_is_free(&self) -> ChatClient {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            match self.connect().await {
+                Ok(socket) => return ChatClient::welcomed(socket).await,
+                Err(WsError::Http(response)) if response.status() == 503 => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "no slot was freed within {PATIENCE:?}"
+                    );
+                    // The 503 says `Retry-After: 1`; a test asks more often.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("WebSocket handshake: {error}"),
+            }
+        }
+    }
+}
+
+/// A tungstenite client's WebSocket.
+pub type WebSocket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub struct ChatClient {
+    pub socket: WebSocket,
+    pub nick: String,
+}
+
+impl ChatClient {
+    /// A client whose welcome line has been read; `nick` is its guest name.
+    async fn welcomed(socket: WebSocket) -> ChatClient {
         let mut client = ChatClient {
             socket,
             nick: String::new(),
@@ -98,14 +137,7 @@ impl ChatServer {
             .to_string();
         client
     }
-}
 
-pub struct ChatClient {
-    pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    pub nick: String,
-}
-
-impl ChatClient {
     pub async fn say(&mut self, text: &str) {
         self.socket.send(Message::text(text)).await.expect("send");
     }
