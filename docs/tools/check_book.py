@@ -10,11 +10,11 @@
      <!-- transcript: server=NAME [VAR=VALUE ...] -->
                                          start NAME first, then run the block
      <!-- transcript: untested: WHY; covered by PATH -->
+                                         cannot run unattended (a browser, typing
+                                         into nc, a load test); PATH must exist
 
    A marker may also name extra variable parts, e.g. `vary=content-length`
    for a body that contains the port.
-                                         cannot run unattended (a browser, typing
-                                         into nc, a load test); PATH must exist
 
    Lines starting with `$ ` are commands; the lines up to the next `$ ` are
    the output expected. Servers listen on a port the OS picks (PORT=0); the
@@ -22,12 +22,28 @@
    output. The only other parts allowed to differ are the variable ones
    listed in VARIABLE_PARTS (dates, request ids, ETags, uptimes).
 
+   `cargo run -p NAME --example EXAMPLE` runs target/debug/examples/EXAMPLE
+   (CI builds them with `cargo build --examples`): as a server, started for
+   the rest of the block, when the output the book shows starts with a
+   `listening on` line (its port is the book's port), else to completion.
+   `cargo run -p NAME --bin BIN -- ARGS` (a lesson's checker) is run as
+   `cargo run -q ...`, because every lesson's checker is called `check` and
+   they share target/debug/check.
+
 2. Every relative link in those files points at a file that exists, and
    every image exists (SVG diagrams must be well-formed).
+
+3. Every ```diff block preceded by `<!-- diff: OLD NEW -->` (two paths from
+   the repository root) is exactly the unified diff from OLD to NEW, leaving
+   out their `//!` headers and `ANCHOR` lines, so the book's "what changed"
+   between two build-along steps cannot drift from the steps.
+   `python3 docs/tools/check_book.py --diff OLD NEW` prints that diff.
+   `python3 docs/tools/check_book.py PAGE.md ...` checks only those pages.
 
 Standard library only; run from the repository root after `cargo build`.
 """
 
+import difflib
 import os
 import pty
 import re
@@ -58,6 +74,9 @@ MARKER = re.compile(r"<!--\s*transcript(?::\s*(.*?))?\s*-->", re.S)
 OPTIONAL_VARIABLE_PARTS = {
     # A body that contains the server's port is longer on a 5-digit port.
     "content-length": (re.compile(r"(?i)(content-length: )\d+"), r"\1<length>"),
+    # A checker's report quotes requests with a Host header holding the
+    # port, so their byte counts grow by one on a 5-digit port.
+    "byte-counts": (re.compile(r"\((\d+) bytes\)"), "(<n> bytes)"),
 }
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -84,7 +103,7 @@ def swap_port(text, old, new):
 class Server:
     """A lesson binary started for one block, stopped (SIGINT) at its end."""
 
-    def __init__(self, name, env, documented_port):
+    def __init__(self, name, env, documented_port, program=None):
         self.name = name
         self.documented_port = documented_port
         self.stderr = open(os.devnull, "wb")
@@ -92,10 +111,13 @@ class Server:
         full_env.update(env)
         full_env["PORT"] = "0"
         self.proc = subprocess.Popen(
-            [str(BIN / name)], env=full_env, stdin=subprocess.DEVNULL,
+            [str(program or BIN / name)], env=full_env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=self.stderr, text=True)
         self.lines = []
         self.port = None
+        # Lesson binaries stop cleanly on SIGINT and exit 0; the std-only
+        # examples have no handler, and SIGINT's default action ends them.
+        self.sigint_kills = program is not None
 
     def read_lines(self, count):
         deadline = time.time() + STEP_TIMEOUT
@@ -117,7 +139,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 return f"{self.name} did not stop within 10 s of SIGINT"
-            if code != 0:
+            if code != 0 and not (self.sigint_kills and code == -signal.SIGINT):
                 return f"{self.name} exited with {code} after SIGINT"
         return None
 
@@ -161,6 +183,18 @@ def parse_env_prefix(words):
     return env, words
 
 
+PREBUILT = set()
+
+
+def prebuild(package, binary):
+    """Builds a binary before its first timed run: `cargo run -p` may compile
+    it again with another feature set than the workspace build, and a
+    compile must not count against STEP_TIMEOUT."""
+    if (package, binary) not in PREBUILT:
+        subprocess.run(["cargo", "build", "-q", "-p", package, "--bin", binary], cwd=ROOT, check=True)
+        PREBUILT.add((package, binary))
+
+
 def run_block(commands, marker):
     """Runs one block; returns a list of failure messages."""
     failures = []
@@ -176,6 +210,7 @@ def run_block(commands, marker):
         server.read_lines(1)
     try:
         for command, expected in commands:
+            book_command = command
             words = command.split()
             env, rest = parse_env_prefix(list(words))
             if rest[:3] == ["cargo", "run", "-p"] and len(rest) == 4:
@@ -209,6 +244,30 @@ def run_block(commands, marker):
                 if normalise(actual) != normalise(expected):
                     failures.append(f"$ {command}\n--- expected\n{expected}\n--- got\n{actual}")
                 continue
+            if rest[:3] == ["cargo", "run", "-p"] and len(rest) >= 6 and rest[4] == "--example":
+                name, example, args = rest[3], rest[5], rest[6:]
+                program = BIN / "examples" / example
+                listening = re.search(r"listening on \w+://[^ ]*:(\d+)", expected.split("\n")[0])
+                if listening and not args:
+                    if server is not None:
+                        failures.append(f"$ {command}\n--- one server per block: {server.name} is running")
+                        continue
+                    documented = int(listening.group(1))
+                    server = Server(example, env, documented, program)
+                    wanted = expected.split("\n")
+                    actual = swap_port("\n".join(server.read_lines(len(wanted))), server.port, documented)
+                    if server.port is None:
+                        failures.append(f"$ {command}\n--- it printed no `listening on` line")
+                    elif normalise(actual) != normalise(expected):
+                        failures.append(f"$ {command}\n--- expected\n{expected}\n--- got\n{actual}")
+                    continue
+                # Not a server: run the built example to completion.
+                prefix = " ".join(f"{key}={value}" for key, value in env.items())
+                command = " ".join(word for word in [prefix, str(program), *args] if word)
+            elif rest[:3] == ["cargo", "run", "-p"] and len(rest) >= 6 and rest[4] == "--bin":
+                prebuild(rest[3], rest[5])
+                prefix = " ".join(f"{key}={value}" for key, value in env.items())
+                command = " ".join(word for word in [prefix, "cargo run -q", *rest[2:]] if word)
             if command.strip() == "echo $?":
                 actual = str(last_status)
             else:
@@ -219,7 +278,7 @@ def run_block(commands, marker):
                 if server is not None:
                     actual = swap_port(actual, server.port, server.documented_port)
             if normalise(actual, vary) != normalise(expected, vary):
-                failures.append(f"$ {command}\n--- expected\n{expected}\n--- got\n{actual}")
+                failures.append(f"$ {book_command}\n--- expected\n{expected}\n--- got\n{actual}")
     except subprocess.TimeoutExpired as error:
         failures.append(f"timed out: {error}")
     finally:
@@ -283,12 +342,49 @@ def check_links(path):
     return failures
 
 
+DIFF_BLOCK = re.compile(r"<!--\s*diff:\s*(\S+)\s+(\S+)\s*-->\s*```diff\n(.*?)```", re.S)
+
+
+def code_lines(relative):
+    """A source file's lines without its `//!` header and ANCHOR markers."""
+    lines = (ROOT / relative).read_text().split("\n")
+    while lines and (lines[0].startswith("//!") or not lines[0].strip()):
+        lines.pop(0)
+    return [line for line in lines if "ANCHOR" not in line]
+
+
+def step_diff(old, new):
+    return "\n".join(difflib.unified_diff(code_lines(old), code_lines(new), fromfile=old, tofile=new,
+                                          n=2, lineterm=""))
+
+
+def check_diffs(path):
+    """Each marked diff block is the real diff between the two files."""
+    failures = []
+    for match in DIFF_BLOCK.finditer(path.read_text()):
+        old, new, shown = match.groups()
+        if not (ROOT / old).exists() or not (ROOT / new).exists():
+            failures.append(f"{path.relative_to(ROOT)}: diff of missing files {old} {new}")
+            continue
+        real = step_diff(old, new)
+        tidy = lambda text: "\n".join(line.rstrip() for line in text.rstrip().split("\n"))  # noqa: E731
+        if tidy(shown) != tidy(real):
+            failures.append(f"{path.relative_to(ROOT)}: the diff {old} -> {new} is out of date; it is now:\n{real}")
+    return failures
+
+
 def main():
+    if sys.argv[1:2] == ["--diff"] and len(sys.argv) == 4:
+        print(step_diff(sys.argv[2], sys.argv[3]))
+        return 0
     files = sorted((ROOT / "docs" / "src").glob("*.md")) + [ROOT / "README.md"]
+    if sys.argv[1:]:
+        # `check_book.py docs/src/PAGE.md ...`: only those pages.
+        files = [Path(arg).resolve() for arg in sys.argv[1:]]
     passed, failed, untested = 0, 0, 0
     report = []
     for path in files:
-        for problem in check_links(path) + check_images(path):
+        for problem in check_links(path) + check_images(path) + check_diffs(path):
             failed += 1
             report.append(problem)
         for line, marker, commands in blocks_of(path):

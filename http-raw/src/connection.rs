@@ -2,6 +2,9 @@
 //!
 //! What to notice, in the order things happen on a connection:
 //!
+//! 0. **Wait for the client's bytes holding no buffer** (`wait_for_request`):
+//!    between requests a connection is a socket, a timer and a small future,
+//!    about 1.9 KiB in all; buffers are taken when a request arrives.
 //! 1. **Read until a whole head is in the buffer** (`read_head`). Each read
 //!    appends to one buffer and we try the parser again; bytes after the head
 //!    stay there for later.
@@ -33,6 +36,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
+use futures_util::future::Either;
 use rustls::server::ServerConfig;
 use tcp_echo::accept_loop::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -46,7 +50,8 @@ use crate::deadline::Deadline;
 use crate::error::HttpError;
 use crate::handshake::accept_tls;
 use crate::limits::{
-    COALESCE_BODY_UNDER, INITIAL_READ_BUFFER, LINGER_BYTES, LINGER_TIME, MAX_WRITE_BATCH,
+    COALESCE_BODY_UNDER, INITIAL_READ_BUFFER, INITIAL_WRITE_BUFFER, LINGER_BYTES, LINGER_TIME,
+    MAX_WRITE_BATCH, MIN_READ_ROOM,
 };
 use crate::parse::{Framing, ParsedHead, parse_head};
 use crate::request::{Method, Request, Version, has_token};
@@ -124,14 +129,14 @@ struct HttpConnection {
     requests: u64,
 }
 
-/// Serves HTTP on one accepted connection until it ends; over TLS first
-/// when `tls` is given (HTTPS).
-pub async fn serve_connection<S: Service>(
+/// Serves HTTP on one accepted connection until it ends; over HTTPS (`tls`
+/// given), after the TLS handshake.
+pub fn serve_connection<S: Service>(
     connection: Connection,
     service: Arc<S>,
     timeouts: Timeouts,
     tls: Option<Arc<ServerConfig>>,
-) -> ConnectionSummary {
+) -> impl Future<Output = ConnectionSummary> {
     let Connection {
         stream,
         peer,
@@ -145,54 +150,125 @@ pub async fn serve_connection<S: Service>(
     // The first request's head must be complete this soon after accept;
     // over HTTPS, the TLS handshake before it too.
     let head_deadline = Instant::now() + timeouts.header;
-    let stream = match tls {
-        None => Stream::Plain(stream),
-        // Boxed: the handshake's state is large, and inside this future it
-        // would make every connection (plain ones too) that much larger
-        // for its whole life. On the heap, it is freed when the handshake ends.
-        Some(config) => match Box::pin(accept_tls(stream, &config, head_deadline)).await {
-            Ok(stream) => stream,
+    let Some(config) = tls else {
+        let connection = HttpConnection::new(
+            Stream::Plain(stream),
+            peer,
+            head_deadline,
+            timeouts,
+            stopping,
+        );
+        return Either::Left(connection.run(service));
+    };
+    // HTTPS: handshake first, then the very same loop. Boxed, both: inline,
+    // the handshake's state (over a kilobyte) would make every connection's
+    // future larger, plain ones too, and for the connection's whole life.
+    Either::Right(Box::pin(async move {
+        match Box::pin(accept_tls(stream, &config, head_deadline)).await {
+            Ok(stream) => {
+                let connection =
+                    HttpConnection::new(stream, peer, head_deadline, timeouts, stopping);
+                connection.run(service).await
+            }
             Err(error) => {
                 debug!(reason = %error, "closing");
                 let end = End::Handshake(error);
-                return ConnectionSummary { requests: 0, end };
-            }
-        },
-    };
-    // ANCHOR_END: tls_or_plain
-    let mut connection = HttpConnection {
-        stream,
-        peer,
-        read_buf: BytesMut::with_capacity(INITIAL_READ_BUFFER),
-        write_buf: Vec::new(),
-        deadline: Deadline::new(head_deadline),
-        timeouts,
-        stopping,
-        requests: 0,
-    };
-    let end = loop {
-        match connection.serve_one(&*service).await {
-            Ok(Next::Request) => continue,
-            Ok(Next::End(end)) => break end,
-            Ok(Next::Upgrade(response)) => {
-                let requests = connection.requests;
-                let end = connection.upgrade(response).await;
-                debug!(reason = %end, "closing");
-                return ConnectionSummary { requests, end };
-            }
-            Err(ReadError::End(end)) => break end,
-            Err(ReadError::Http(error, request)) => {
-                connection.refuse(&*service, &error, request.as_ref()).await;
-                break End::Refused(error);
+                ConnectionSummary { requests: 0, end }
             }
         }
-    };
-    let requests = connection.requests;
-    debug!(reason = %end, "closing");
-    ConnectionSummary { requests, end }
+    }))
+    // ANCHOR_END: tls_or_plain
 }
 
 impl HttpConnection {
+    /// A connection that has not read anything yet.
+    fn new(
+        stream: Stream,
+        peer: SocketAddr,
+        head_deadline: Instant,
+        timeouts: Timeouts,
+        stopping: CancellationToken,
+    ) -> HttpConnection {
+        HttpConnection {
+            stream,
+            peer,
+            // No buffers until the client sends something (see `wait_for_request`).
+            read_buf: BytesMut::new(),
+            write_buf: Vec::new(),
+            deadline: Deadline::new(head_deadline),
+            timeouts,
+            stopping,
+            requests: 0,
+        }
+    }
+}
+
+impl HttpConnection {
+    // ANCHOR: run
+    /// Requests, one after another, until the connection ends.
+    ///
+    /// This loop is all an idle connection costs, so it is kept small: the
+    /// work of requests (parsing, the application's future, writing) is a
+    /// larger future (`serve_requests`), boxed while it runs and freed
+    /// after. It is an `async move` block that uses the connection in place:
+    /// an `async fn` would store its arguments twice, once as given and once
+    /// as locals. Measured with `size_of_val`: 464 bytes, against 2,120 when
+    /// this loop also held the request's work.
+    fn run<S: Service>(self, service: Arc<S>) -> impl Future<Output = ConnectionSummary> {
+        let mut connection = self;
+        async move {
+            let end = loop {
+                let waited = connection.wait_for_request().await;
+                let serving = Box::pin(connection.serve_requests(&*service, waited));
+                match serving.await {
+                    Next::Request => continue,
+                    Next::End(end) => break end,
+                    Next::Upgrade(response) => {
+                        let requests = connection.requests;
+                        let upgrading = Box::pin(connection.upgrade(response));
+                        let end = upgrading.await;
+                        debug!(reason = %end, "closing");
+                        return ConnectionSummary { requests, end };
+                    }
+                }
+            };
+            debug!(reason = %end, "closing");
+            ConnectionSummary {
+                requests: connection.requests,
+                end,
+            }
+        }
+    }
+
+    /// After a wait: serves the request that has begun and every pipelined
+    /// one already behind it (one boxed future for the whole batch), or
+    /// answers why the wait ended (a 408 before a first request); then says
+    /// what comes next.
+    async fn serve_requests<S: Service>(
+        &mut self,
+        service: &S,
+        waited: Result<(), ReadError>,
+    ) -> Next {
+        let mut served = waited;
+        loop {
+            let next = match served {
+                Ok(()) => self.serve_one(service).await,
+                Err(error) => Err(error),
+            };
+            match next {
+                Ok(Next::Request) if self.read_buf.is_empty() => return Next::Request,
+                Ok(Next::Request) => served = Ok(()),
+                Ok(Next::End(end)) | Err(ReadError::End(end)) => return Next::End(end),
+                Ok(Next::Upgrade(response)) => return Next::Upgrade(response),
+                Err(ReadError::Http(error, request)) => {
+                    self.refuse(service, &error, request.as_ref()).await;
+                    return Next::End(End::Refused(error));
+                }
+            }
+        }
+    }
+    // ANCHOR_END: run
+
     // ANCHOR: serve_one
     /// One request, start to end: read it, run the application, write the
     /// response (into the write buffer), then keep the connection or close it.
@@ -225,7 +301,9 @@ impl HttpConnection {
             ));
         }
         debug!("keeping the connection alive");
-        if self.write_buf.len() >= MAX_WRITE_BATCH {
+        // With no pipelined request waiting, the client waits for us: send
+        // now (and so the idle wait that follows has nothing to write).
+        if self.read_buf.is_empty() || self.write_buf.len() >= MAX_WRITE_BATCH {
             self.flush().await?;
         }
         Ok(Next::Request)
@@ -300,6 +378,8 @@ impl HttpConnection {
             (false, Version::Http11) => ConnectionHeader::None,
         };
         let framing = ResponseFraming::of(&response);
+        // One allocation for a typical response, not a doubling from zero.
+        self.write_buf.reserve(INITIAL_WRITE_BUFFER);
         write_head(&mut self.write_buf, &response, framing, connection_header);
         if method == Method::Head || framing == ResponseFraming::NoBody {
             return Ok(0);
@@ -308,15 +388,48 @@ impl HttpConnection {
     }
     // ANCHOR_END: write_response
 
+    // ANCHOR: wait_for_request
+    /// Between requests: waits for the client's next bytes holding no
+    /// buffer at all (`serve_one` has sent every response already). An idle keep-alive connection
+    /// costs its socket, this small future and its timer; the read buffer is
+    /// taken only once there is something to read (which is how nginx holds
+    /// ten thousand idle connections in a few megabytes). Pipelined bytes
+    /// already in the buffer need no wait. The wait may also end the
+    /// connection: the keep-alive time ran out (or, before a first request,
+    /// the header timeout), or the server is stopping.
+    async fn wait_for_request(&mut self) -> Result<(), ReadError> {
+        if !self.read_buf.is_empty() {
+            return Ok(());
+        }
+        self.read_buf = BytesMut::new();
+        self.write_buf = Vec::new();
+        let first = self.requests == 0;
+        if !first {
+            self.deadline.set(Instant::now() + self.timeouts.keep_alive);
+        }
+        // `poll_read_ready` rather than `readable()`: the same wait, without
+        // the 150-byte future that every idle connection would carry. Over
+        // TLS, see `Stream::poll_read_ready`.
+        let readable = poll_fn(|context| self.stream.poll_read_ready(context));
+        tokio::select! {
+            biased;
+            ready = readable => Ok(ready?),
+            _ = self.deadline.expired() => Err(if first {
+                HttpError::RequestTimeout.into()
+            } else {
+                ReadError::End(End::IdleTimeout)
+            }),
+            _ = self.stopping.cancelled() => Err(ReadError::End(End::Shutdown)),
+        }
+    }
+    // ANCHOR_END: wait_for_request
+
     // ANCHOR: read_head
     /// Reads until the buffer holds a complete head, and parses it.
     /// Between requests, the connection may also just end: the client
     /// closed it, the keep-alive time ran out, or the server is stopping.
     async fn read_head(&mut self) -> Result<ParsedHead, ReadError> {
         let between_requests = self.read_buf.is_empty() && self.requests > 0;
-        if between_requests {
-            self.deadline.set(Instant::now() + self.timeouts.keep_alive);
-        }
         let mut head_deadline_set = self.requests == 0;
         loop {
             if !self.read_buf.is_empty() {
@@ -333,7 +446,7 @@ impl HttpConnection {
             }
             // About to wait for the client: first send what it is waiting for.
             self.flush().await?;
-            if self.read_buf.capacity() - self.read_buf.len() < 1024 {
+            if self.read_buf.capacity() - self.read_buf.len() < MIN_READ_ROOM {
                 self.read_buf.reserve(INITIAL_READ_BUFFER);
             }
             let idle = self.read_buf.is_empty();

@@ -32,9 +32,19 @@ pub const MAX_CHUNK_LINE: usize = 1024;
 /// ignored. Beyond it: 431.
 pub const MAX_TRAILERS: usize = 8 * 1024;
 
-/// Read buffer to start each connection with. Enough for a typical browser
-/// request head in one read; it grows (within the limits above) as needed.
+/// Read buffer to take when a request starts arriving (an idle connection
+/// holds none). Enough for a typical browser request head in one read; it
+/// grows (within the limits above) as needed.
 pub const INITIAL_READ_BUFFER: usize = 4096;
+
+/// Before reading more of a head, make sure the buffer has at least this
+/// much free room (else grow it by `INITIAL_READ_BUFFER`): a read into a
+/// few spare bytes would cost a system call for almost nothing.
+pub const MIN_READ_ROOM: usize = 1024;
+
+/// Write buffer to take for the first response after an idle wait: a
+/// typical response head and a small body fit without growing it.
+pub const INITIAL_WRITE_BUFFER: usize = 1024;
 
 /// Responses smaller than this are copied into the connection's write buffer,
 /// so that pipelined responses go out in one `write`; larger ones are written

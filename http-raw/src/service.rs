@@ -34,9 +34,10 @@ pub trait Service: Send + Sync + 'static {
     /// [`body_limit`](Service::body_limit) bytes).
     fn call(&self, request: Request) -> impl Future<Output = Response> + Send;
 
-    /// How many body bytes `request` may have; 0 when it takes none. Called
-    /// with the head only (`request.body()` is still empty), before any body
-    /// byte is read. A larger body gets 413 and the connection closes.
+    /// How many body bytes `request` may have; 0 when it takes none. Asked
+    /// only of requests that announce a body, with the head alone
+    /// (`request.body()` is still empty), before any body byte is read. A
+    /// larger body gets 413 and the connection closes.
     fn body_limit(&self, request: &Request) -> usize {
         let _ = request;
         DEFAULT_BODY_LIMIT
@@ -44,8 +45,9 @@ pub trait Service: Send + Sync + 'static {
 
     /// Shapes the response to a request that http-raw refused with `error`.
     /// `request` is the head, when one was parsed (its body is empty);
-    /// `response` arrives as the default (`413 Content Too Large`, a line of
-    /// text saying why) and may be changed: headers added, the body replaced.
+    /// `response` arrives as http-raw's default (the status and a line of
+    /// text saying why, e.g. `413 Content Too Large: this request takes no
+    /// body`) and may be changed: headers added, the body replaced.
     /// Whatever it says, the status stays `error.status()` and the connection
     /// closes after it.
     fn error_response(

@@ -35,6 +35,30 @@ pub enum Stream {
 }
 // ANCHOR_END: stream
 
+impl Stream {
+    /// Completes when a read would find something: bytes on the socket, or,
+    /// over TLS, plaintext rustls has already decrypted. Waiting this way
+    /// needs no buffer, which is how an idle keep-alive connection holds
+    /// none (see `wait_for_request`). Over TLS the socket may turn readable
+    /// with only part of a record, or a record with no data for us (a
+    /// session ticket's reply, `close_notify`); the read that follows then
+    /// waits for the rest, or sees the end, as it should.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Stream::Plain(stream) => stream.poll_read_ready(cx),
+            Stream::Tls(stream) => {
+                let (tcp, session) = stream.get_ref();
+                // rustls wants no more bytes while it holds plaintext for us
+                // (or has seen the end): a read would not wait.
+                if !session.wants_read() {
+                    return Poll::Ready(Ok(()));
+                }
+                tcp.poll_read_ready(cx)
+            }
+        }
+    }
+}
+
 impl fmt::Debug for Stream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

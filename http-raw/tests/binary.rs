@@ -1,7 +1,6 @@
 //! The `http-raw` binary as a learner meets it.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 
 use nix::sys::signal::Signal;
 use process::{assert_rejects_config, next_line, spawn};

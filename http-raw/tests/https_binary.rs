@@ -2,8 +2,7 @@
 //! the `listening on https://` line, curl over TLS 1.2 and 1.3, and the
 //! memory 1000 idle TLS connections cost.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 mod support;
 #[path = "support/tls.rs"]
 mod tls;

@@ -1,69 +1,27 @@
 //! Ten thousand idle keep-alive connections to the `http-raw` binary, every
 //! one still answered afterwards. (What they cost in memory is measured by
-//! the benchmark, `../shared/bench/run idle-10k`, not here.)
-
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+//! the benchmark, `../shared/bench/run idle-10k`, and by
+//! `cargo run --release -p http-raw --example idle_cost`, not here.)
 
 use std::time::Duration;
 
-use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use nix::sys::signal::Signal;
-use process::spawn;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tcp_echo::testing::idle_crowd::{Exchange, ask_all, open_idle_crowd, raise_file_limit};
+use tcp_echo::testing::process::spawn;
 
 const HTTP_RAW: &str = env!("CARGO_BIN_EXE_http-raw");
 
 /// Idle connections held at once.
 const CONNECTIONS: usize = 10_000;
 
-/// Connections opened at the same moment: the listen backlog (often 4096)
-/// must not overflow, or the kernel would make some clients retry for seconds.
-const OPENING_AT_ONCE: usize = 200;
-
-/// How long one request on one connection may take; generous, the machine is
-/// shared and the binary is a debug build.
+/// How long the example may take for a few hundred connections.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-const REQUEST: &[u8] = b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
-
-/// Sends `GET /hello` and reads the whole response; `true` if it was 200
-/// with `Hello, world`.
-async fn hello(stream: &mut TcpStream) -> bool {
-    let exchange = async {
-        stream.write_all(REQUEST).await?;
-        let mut received = Vec::new();
-        let mut buf = [0u8; 512];
-        // The response is small and fixed: its body ends the bytes.
-        while !received.ends_with(b"Hello, world") {
-            let n = stream.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            received.extend_from_slice(&buf[..n]);
-        }
-        std::io::Result::Ok(
-            received.starts_with(b"HTTP/1.1 200 ") && received.ends_with(b"Hello, world"),
-        )
-    };
-    matches!(tokio::time::timeout(PATIENCE, exchange).await, Ok(Ok(true)))
-}
-
-/// Raises this process's soft limit on open files to at least `needed`
-/// (the server, started from here, inherits it). `Err` says why it cannot.
-fn raise_file_limit(needed: u64) -> Result<(), String> {
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).map_err(|error| error.to_string())?;
-    if soft >= needed {
-        return Ok(());
-    }
-    if hard < needed {
-        return Err(format!(
-            "the hard limit on open files is {hard}, and this test needs {needed} (`ulimit -Hn`)"
-        ));
-    }
-    setrlimit(Resource::RLIMIT_NOFILE, needed, hard).map_err(|error| error.to_string())
-}
+const HELLO: Exchange = Exchange {
+    request: b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
+    starts_with: b"HTTP/1.1 200 ",
+    ends_with: b"Hello, world",
+};
 
 #[tokio::test]
 async fn ten_thousand_idle_keep_alive_connections_are_all_answered_afterwards() {
@@ -83,39 +41,9 @@ async fn ten_thousand_idle_keep_alive_connections_are_all_answered_afterwards() 
     );
     let port = server.listening_port("http").await;
 
-    // Open them all, a batch at a time, each with one request answered.
-    let mut connections = Vec::with_capacity(CONNECTIONS);
-    while connections.len() < CONNECTIONS {
-        let batch: Vec<_> = (0..OPENING_AT_ONCE.min(CONNECTIONS - connections.len()))
-            .map(|_| {
-                tokio::spawn(async move {
-                    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-                    hello(&mut stream).await.then_some(stream)
-                })
-            })
-            .collect();
-        for opening in batch {
-            let stream = opening.await.expect("client task");
-            assert!(
-                stream.is_some(),
-                "connection {} was not answered",
-                connections.len() + 1
-            );
-            connections.extend(stream);
-        }
-    }
-
+    let connections = open_idle_crowd(port, CONNECTIONS, HELLO).await;
     // All of them idle at once; now each asks again.
-    let asking: Vec<_> = connections
-        .into_iter()
-        .map(|mut stream| tokio::spawn(async move { hello(&mut stream).await }))
-        .collect();
-    let mut answered = 0;
-    for ask in asking {
-        if ask.await.expect("client task") {
-            answered += 1;
-        }
-    }
+    let answered = ask_all(connections, HELLO).await;
     assert_eq!(
         answered, CONNECTIONS,
         "idle connections answered afterwards"
@@ -123,4 +51,52 @@ async fn ten_thousand_idle_keep_alive_connections_are_all_answered_afterwards() 
 
     server.signal(Signal::SIGTERM);
     assert_eq!(server.exit_status().await.code(), Some(0));
+}
+
+/// `examples/idle-cost.rs`, which the book's "What a waiting connection
+/// costs" runs; `cargo test` builds the examples beside the binaries.
+fn idle_cost_example() -> std::path::PathBuf {
+    let bin_dir = std::path::Path::new(HTTP_RAW)
+        .parent()
+        .expect("binaries live in a directory");
+    bin_dir.join("examples").join("idle-cost")
+}
+
+#[tokio::test]
+async fn idle_cost_example_prints_the_growth_per_connection() {
+    let mut server = spawn(HTTP_RAW, &[("RUST_LOG", "warn")]);
+    let port = server.listening_port("http").await;
+    let pid = server.child.id().expect("server running").to_string();
+
+    let run = tokio::process::Command::new(idle_cost_example())
+        .args([&format!("127.0.0.1:{port}"), &pid, "200", "http"])
+        .output();
+    let output = tokio::time::timeout(PATIENCE, run)
+        .await
+        .expect("idle-cost finished in time")
+        .expect("idle-cost runs (built by `cargo test`)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "idle-cost failed: {output:?}");
+    assert!(
+        stdout.contains("200 idle connections to 127.0.0.1:")
+            && stdout.contains("KiB per connection")
+            && stdout.contains("kernel TCP memory"),
+        "idle-cost printed: {stdout}"
+    );
+
+    server.signal(Signal::SIGTERM);
+    assert_eq!(server.exit_status().await.code(), Some(0));
+}
+
+#[tokio::test]
+async fn idle_cost_example_connects_only_to_this_machine() {
+    let run = tokio::process::Command::new(idle_cost_example())
+        .args(["192.0.2.1:80", "1"])
+        .output();
+    let output = tokio::time::timeout(PATIENCE, run)
+        .await
+        .expect("idle-cost finished in time")
+        .expect("idle-cost runs (built by `cargo test`)");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("only connects to this machine"));
 }

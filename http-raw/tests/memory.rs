@@ -1,8 +1,7 @@
 //! What a connection can make the `http-raw` binary hold in memory, measured
 //! from the outside: the resident set size in `/proc/PID/status`.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 
 use std::sync::Arc;
 use std::time::Duration;

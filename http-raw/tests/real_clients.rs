@@ -2,8 +2,7 @@
 //! `cargo test` because it needs curl installed; `.ci/run` runs it with
 //! `--ignored`, and then a missing curl is a failure.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 
 use process::spawn;
 use tokio::process::Command;

@@ -51,9 +51,22 @@ async function api(method, path, body) {
   return response.status === 204 ? null : response.json();
 }
 
+// The API sends the list a page at a time; a `Link: <...>; rel="next"`
+// header says there is more. This page shows the first page of 100 (the
+// largest the API gives) and says so when there are more.
+const PAGE = "/api/plants?limit=100";
+
 async function refresh() {
   try {
-    render(await api("GET", "/api/plants"));
+    const response = await fetch(PAGE);
+    if (!response.ok) {
+      throw new Error(`GET ${PAGE}: ${response.status}`);
+    }
+    const plants = await response.json();
+    render(plants);
+    if (response.headers.get("link")) {
+      say(`Showing the first ${plants.length} plants; there are more.`);
+    }
   } catch (error) {
     say(error.message);
   }

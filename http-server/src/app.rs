@@ -7,6 +7,13 @@
 //! `Err` becomes an error response here, and a handler that *panics* is
 //! caught here too: that request gets a 500, and the server goes on serving
 //! everyone else.
+//!
+//! http-raw asks the app two more things (its `Service` trait), and both are
+//! answered here: how large a body a request may have, decided from its
+//! head before any body byte is read (the route decides: one that takes no
+//! body reads none); and how to shape the answer to a request that http-raw
+//! refused itself (400, 408, 413, ...), so that it too carries a request id,
+//! and is JSON under `/api` like every other error of the API.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -15,12 +22,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
-use http_raw::{HttpConfig, Method, Request, Response};
+use http_raw::{HttpConfig, HttpError, Method, Request, Response, Service};
 use tokio::net::TcpListener;
-use tracing::error;
+use tracing::{debug, info};
 
 use crate::error::Error;
-use crate::middleware::Next;
+use crate::middleware::{Next, request_id_for};
+use crate::panic_log::panic_message;
 use crate::req::Req;
 use crate::router::{Routed, Router};
 use crate::static_files::StaticFiles;
@@ -35,22 +43,31 @@ pub type Handler<S> = Arc<dyn Fn(Req<S>) -> BoxFuture<Result<Response, Error>> +
 /// A middleware, boxed.
 pub type Middleware<S> = Arc<dyn Fn(Req<S>, Next<S>) -> BoxFuture<Response> + Send + Sync>;
 
-/// An application: state, middleware, routes, and optionally static files.
-pub struct App<S> {
-    state: Arc<S>,
-    middleware: Vec<Middleware<S>>,
-    router: Router<Handler<S>>,
-    static_files: Option<StaticFiles>,
-    json_errors_under: String,
-}
+/// Requests under this path are the JSON API: their errors are JSON
+/// (`{"error": "..."}`), and their responses are marked `no-store`.
+pub const API_PREFIX: &str = "/api";
 
-/// The parts of an `App` that every request needs, shared once it runs.
-pub(crate) struct AppCore<S> {
+/// The largest body a route that takes one (POST, PUT, PATCH) accepts,
+/// unless the app says otherwise (`App::body_limit`). 16 KiB is far more
+/// than any JSON form needs, and keeps what a thousand clients can make the
+/// server hold to 16 MB, not http-raw's 1 GiB (1 MiB each).
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
+
+/// An application: state, middleware, routes, and optionally static files.
+///
+/// Built once, then shared by every connection as an `Arc<App<S>>`.
+pub struct App<S> {
+    /// What every handler shares (`req.state()`).
     state: Arc<S>,
+    /// In the order added: the first sees each request first.
     pub(crate) middleware: Vec<Middleware<S>>,
     router: Router<Handler<S>>,
+    /// For GET and HEAD requests that no route matches.
     static_files: Option<StaticFiles>,
-    json_errors_under: String,
+    /// The largest body of a request to a route that takes one.
+    body_limit: usize,
+    /// Headers set on every response (e.g. which copy of the server answered).
+    every_response: Vec<(&'static str, String)>,
 }
 
 impl<S: Send + Sync + 'static> App<S> {
@@ -61,7 +78,8 @@ impl<S: Send + Sync + 'static> App<S> {
             middleware: Vec::new(),
             router: Router::new(),
             static_files: None,
-            json_errors_under: "/api".to_string(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            every_response: Vec::new(),
         }
     }
 
@@ -130,48 +148,86 @@ impl<S: Send + Sync + 'static> App<S> {
         Ok(self)
     }
 
-    /// Error responses for paths under `prefix` are JSON (default `/api`).
-    pub fn json_errors_under(mut self, prefix: &str) -> App<S> {
-        self.json_errors_under = prefix.to_string();
+    /// Bodies of up to `limit` bytes for the routes that take one (POST,
+    /// PUT, PATCH; default [`DEFAULT_BODY_LIMIT`]). Every other request may
+    /// have no body: a larger one is refused with 413 from its head alone.
+    pub fn body_limit(mut self, limit: usize) -> App<S> {
+        self.body_limit = limit;
+        self
+    }
+
+    /// Sends the header `name: value` on every response, the ones http-raw
+    /// refuses included.
+    pub fn header_on_every_response(
+        mut self,
+        name: &'static str,
+        value: impl Into<String>,
+    ) -> App<S> {
+        self.every_response.push((name, value.into()));
         self
     }
 
     /// Runs the app on `listener` with http-raw until `shutdown` completes.
     pub async fn serve(self, listener: TcpListener, config: &HttpConfig, shutdown: impl Future) {
-        let core = Arc::new(self.into_core());
-        http_raw::serve(
-            listener,
-            config,
-            move |request| Arc::clone(&core).handle(request),
-            shutdown,
-        )
-        .await;
+        http_raw::serve_service(listener, config, self.into_service(), shutdown).await;
     }
 
-    /// The app as a plain `async fn(Request) -> Response`, for tests and for
-    /// serving it some other way.
-    pub fn into_handler(self) -> impl Fn(Request) -> BoxFuture<Response> + Send + Sync + 'static {
-        let core = Arc::new(self.into_core());
-        move |request| Box::pin(Arc::clone(&core).handle(request))
+    /// The app as http-raw's `Service`, for tests and for serving it some
+    /// other way.
+    pub fn into_service(self) -> impl Service {
+        Served(Arc::new(self))
     }
 
-    fn into_core(self) -> AppCore<S> {
-        AppCore {
-            state: self.state,
-            middleware: self.middleware,
-            router: self.router,
-            static_files: self.static_files,
-            json_errors_under: self.json_errors_under,
-        }
-    }
-}
-
-impl<S: Send + Sync + 'static> AppCore<S> {
+    // ANCHOR: handle
     /// One request, through the middleware, to its route.
     async fn handle(self: Arc<Self>, request: Request) -> Response {
         let mut req = Req::new(request, Arc::clone(&self.state));
-        req.json_errors = req.path().starts_with(&self.json_errors_under);
-        Next::start(self).run(req).await
+        let for_api = is_api_path(req.path());
+        req.json_errors = for_api;
+        let mut response = Next::start(Arc::clone(&self)).run(req).await;
+        for (name, value) in &self.every_response {
+            response.set_header(*name, value.clone());
+        }
+        // The API's answers are about this moment and often this client:
+        // no cache on the way (a proxy, a CDN, the browser) may keep one
+        // and hand it to the next request (RFC 9111 5.2.2.5).
+        if for_api && response.header("cache-control").is_none() {
+            response.set_header("Cache-Control", "no-store");
+        }
+        response
+    }
+    // ANCHOR_END: handle
+
+    // ANCHOR: body_limit
+    /// How large a body `request` may have, from its head alone: the limit
+    /// if it reaches a route that takes a body, else 0. (A POST to a path
+    /// with no POST route would get 405; with a body it gets 413 first,
+    /// since no body is read for a request that nothing will use.)
+    fn body_limit_for(&self, request: &Request) -> usize {
+        let takes_body = matches!(request.method(), Method::Post | Method::Put | Method::Patch);
+        match self.router.find(request.method(), request.path()) {
+            Routed::Found(..) if takes_body => self.body_limit,
+            _ => 0,
+        }
+    }
+    // ANCHOR_END: body_limit
+
+    /// The answer to a request that http-raw refused (`request` is its head,
+    /// if one was parsed): it gets a request id, like every response, and
+    /// under `/api` the API's JSON shape.
+    fn shape_refusal(&self, error: &HttpError, request: Option<&Request>, response: &mut Response) {
+        let id = request_id_for(request.and_then(|request| request.header("x-request-id")));
+        info!(request_id = %id, status = error.status(), "app: refused: {error}");
+        response.set_header("x-request-id", id);
+        for (name, value) in &self.every_response {
+            response.set_header(*name, value.clone());
+        }
+        if request.is_some_and(|request| is_api_path(request.path())) {
+            let body = serde_json::json!({ "error": error.to_string() }).to_string();
+            response.set_header("Content-Type", "application/json");
+            response.set_header("Cache-Control", "no-store");
+            response.set_body(body);
+        }
     }
 
     // ANCHOR: dispatch
@@ -187,12 +243,10 @@ impl<S: Send + Sync + 'static> AppCore<S> {
                 match AssertUnwindSafe(handler(req)).catch_unwind().await {
                     Ok(outcome) => outcome,
                     Err(panic) => {
-                        let message = panic
-                            .downcast_ref::<&str>()
-                            .map(|text| text.to_string())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_default();
-                        error!(panic = %message, "handler panicked; answering 500");
+                        // The panic itself was logged by the panic hook
+                        // (`panic_log.rs`); this request's log line will
+                        // show the 500.
+                        debug!(panic = panic_message(&*panic), "answering 500");
                         Err(Error::internal())
                     }
                 }
@@ -216,4 +270,32 @@ impl<S: Send + Sync + 'static> AppCore<S> {
         outcome.unwrap_or_else(|error| error.into_response(as_json))
     }
     // ANCHOR_END: dispatch
+}
+
+/// `/api` and everything under `/api/`, but not `/apiary`.
+fn is_api_path(path: &str) -> bool {
+    path.strip_prefix(API_PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// An app being served: what http-raw's connection loop calls.
+struct Served<S>(Arc<App<S>>);
+
+impl<S: Send + Sync + 'static> Service for Served<S> {
+    fn call(&self, request: Request) -> impl Future<Output = Response> + Send {
+        Arc::clone(&self.0).handle(request)
+    }
+
+    fn body_limit(&self, request: &Request) -> usize {
+        self.0.body_limit_for(request)
+    }
+
+    fn error_response(
+        &self,
+        error: &HttpError,
+        request: Option<&Request>,
+        response: &mut Response,
+    ) {
+        self.0.shape_refusal(error, request, response);
+    }
 }

@@ -18,6 +18,8 @@ pub struct Error {
     pub status: u16,
     /// Said to the client, so it must not leak internals.
     pub message: String,
+    /// Headers the response must carry, e.g. `Retry-After` on a 503.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Error {
@@ -26,7 +28,14 @@ impl Error {
         Error {
             status,
             message: message.into(),
+            headers: Vec::new(),
         }
+    }
+
+    /// The same error, with a header for its response.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Error {
+        self.headers.push((name, value.into()));
+        self
     }
 
     /// 400: the request itself is wrong (bad JSON, a missing field, ...).
@@ -46,7 +55,7 @@ impl Error {
 
     /// The response for this error: JSON `{"error": message}` or plain text.
     pub fn into_response(self, as_json: bool) -> Response {
-        if as_json {
+        let mut response = if as_json {
             let body = serde_json::json!({ "error": self.message }).to_string();
             Response::new(self.status)
                 .with_header("Content-Type", "application/json")
@@ -57,7 +66,11 @@ impl Error {
                 self.status,
                 format!("{} {reason}: {}\n", self.status, self.message),
             )
+        };
+        for (name, value) in self.headers {
+            response.set_header(name, value);
         }
+        response
     }
 }
 

@@ -6,32 +6,36 @@
 //! parameters, middleware, typed JSON in and out, errors as values, app state
 //! passed explicitly, and static files, small enough to read in one sitting.
 //!
-//! Reading order: `main.rs` (the demo app, which reads like an Express app),
-//! `app.rs` (routes + middleware + dispatch), `router.rs`, `middleware.rs`,
-//! `req.rs`, `error.rs`, `static_files.rs`; then the demo's `plants.rs`
-//! (the JSON API) and `shared_state.rs` (the pitfall).
+//! Reading order: `main.rs`, `demo.rs` (the demo app, which reads like an
+//! Express app), `app.rs` (routes + middleware + dispatch), `router.rs`,
+//! `middleware.rs`, `req.rs`, `error.rs`, `static_files.rs`; then the
+//! demo's `plants.rs` (the JSON API), `memory_store.rs` and
+//! `redis_store.rs` (where plants live), `shared_state.rs` (the pitfall), `config.rs` and `panic_log.rs`.
 //!
 //! Try it: `cargo run -p http-server`, then open <http://127.0.0.1:4000>.
 
+// The framework.
 pub mod app;
 pub mod error;
 pub mod json;
 pub mod middleware;
-pub mod plants;
+pub mod panic_log;
 pub mod req;
 pub mod router;
-pub mod shared_state;
 pub mod static_files;
 
+// The demo app built with it.
+pub mod config;
+pub mod demo;
+pub mod memory_store;
+pub mod plants;
+pub mod redis_store;
+pub mod shared_state;
+
 pub use app::App;
+pub use config::{DEFAULT_PORT, DEFAULT_PUBLIC_DIR, HttpServerConfig};
+pub use demo::{demo_app, run};
 pub use error::Error;
 pub use json::json;
 pub use middleware::Next;
 pub use req::Req;
-
-/// Port 4000, one up from lesson 3's 3000, so both can run at once.
-pub const DEFAULT_PORT: u16 = 4000;
-
-/// Where the demo's static files are, unless `PUBLIC_DIR` says otherwise:
-/// this crate's `public/` directory.
-pub const DEFAULT_PUBLIC_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/public");

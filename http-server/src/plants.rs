@@ -1,19 +1,25 @@
-//! The demo's JSON API: plants, kept in memory.
+//! The demo's JSON API: plants, a bounded store, and a list read in pages.
 //!
-//! What to notice: the store lives in the app state, created once in `main`
-//! and shared by every request through an `Arc`. It outlives every request,
-//! which is what makes `POST` then `GET` work, and it dies with the process:
-//! restart the server and the plants are gone (a database is how real apps
-//! keep data across restarts).
+//! What to notice: the store lives in the app state, created once by
+//! `demo_app` and shared by every request through an `Arc`. It outlives every
+//! request, which is what makes `POST` then `GET` work, and it dies with the
+//! process: restart the server and the plants are gone (a database is how
+//! real apps keep data across restarts).
 //!
-//! Requests run concurrently, on several threads, so the store sits behind a
-//! `Mutex`: each handler locks it, does its few steps, and unlocks it. No two
-//! creates can take the same id, and no update is lost. It is a std `Mutex`,
-//! not tokio's: it is never held across an `.await`, so it is never held
-//! while the task sleeps, and the std one is simpler and faster.
+//! Every resource a client can grow is bounded. The store holds at most
+//! `max_plants` (a full store answers 409, below), and the list comes in
+//! pages of at most [`MAX_PAGE_SIZE`]: without both, one client looping on
+//! `POST` can fill the server's memory, and every `GET /api/plants` after
+//! that builds a response of tens of megabytes.
+//!
+//! Pages are found by id, not by position (`?after=ID`, "keyset
+//! pagination"): a plant created or deleted while a client walks the pages
+//! neither repeats nor skips one, and finding a page costs the same on page
+//! one as on page five hundred. The body stays a plain JSON array; where the
+//! next page is goes in a `Link: <...>; rel="next"` header (RFC 8288), the
+//! way GitHub's API does it, and a page without that header is the last.
 
-use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::future::Future;
 
 use http_raw::Response;
 use serde::{Deserialize, Serialize};
@@ -25,6 +31,20 @@ use crate::req::Req;
 /// The longest plant name we accept.
 pub const MAX_NAME_CHARS: usize = 100;
 
+/// How many plants the store holds, unless the app is told otherwise.
+/// With names of at most 100 characters (400 bytes of UTF-8) and the map's
+/// own overhead, a full store is at most about 5 MB: plenty for a demo, and
+/// a bound no client can push past.
+pub const MAX_PLANTS: usize = 10_000;
+
+/// The page size when the client does not say (`GET /api/plants`).
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+
+/// The largest page a client may ask for (`?limit=100`). A plant is at most
+/// about 440 bytes of JSON, so a page is at most about 44 KB, whatever the
+/// store holds and however many clients ask at once.
+pub const MAX_PAGE_SIZE: usize = 100;
+
 /// One plant, as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Plant {
@@ -34,41 +54,83 @@ pub struct Plant {
     pub name: String,
 }
 
+/// Why a store could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The store already holds its maximum number of plants.
+    Full {
+        /// That maximum.
+        limit: usize,
+    },
+    /// The store cannot be reached just now (Redis is down or too slow).
+    Unavailable,
+}
+
+/// What a 503 from the store tells the client to wait before trying again,
+/// in seconds (RFC 9110 10.2.3): about how long a restarted Redis takes to
+/// be found again.
+pub const RETRY_AFTER_SECS: u32 = 1;
+
+// ANCHOR: full
+/// A store that cannot be reached is `503 Service Unavailable` with
+/// `Retry-After`: the server's trouble, and a retry will work once it is over.
+///
+/// A full store is `409 Conflict`, not `507 Insufficient Storage`: the cap is
+/// a rule of this collection, like a unique name would be, and the client
+/// can resolve it by deleting a plant (RFC 9110 15.5.10: "a conflict with
+/// the current state of the target resource"). A 5xx would say the server is
+/// failing and invite a retry, which cannot succeed until something changes.
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Error {
+        match error {
+            StoreError::Full { limit } => Error::new(
+                409,
+                format!("the store is full ({limit} plants); delete one first"),
+            ),
+            StoreError::Unavailable => {
+                Error::new(503, "the plant store is unavailable; try again shortly")
+                    .with_header("Retry-After", RETRY_AFTER_SECS.to_string())
+            }
+        }
+    }
+}
+// ANCHOR_END: full
+
+/// Where plants are kept. The handlers below see only this trait, so the
+/// store behind it can change without them changing.
+pub trait PlantStore: Send + Sync + 'static {
+    /// Up to `limit` plants with ids greater than `after`, in id order.
+    fn list(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Plant>, StoreError>> + Send;
+
+    /// Stores a new plant with the next id.
+    fn create(&self, name: String) -> impl Future<Output = Result<Plant, StoreError>> + Send;
+
+    /// The plant with this id, if there is one.
+    fn get(&self, id: u64) -> impl Future<Output = Result<Option<Plant>, StoreError>> + Send;
+
+    /// Renames the plant with this id; `None` if there is none.
+    fn rename(
+        &self,
+        id: u64,
+        name: String,
+    ) -> impl Future<Output = Result<Option<Plant>, StoreError>> + Send;
+
+    /// Deletes the plant with this id; whether there was one.
+    fn delete(&self, id: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// What a client sends to create or rename a plant.
 #[derive(Debug, Deserialize)]
 struct PlantInput {
     name: String,
 }
 
-/// The plants, and the next id to give out.
-#[derive(Debug, Default)]
-pub struct PlantStore {
-    next_id: u64,
-    plants: BTreeMap<u64, Plant>,
-}
-
-/// The demo app's state, shared by all requests.
-#[derive(Debug, Default)]
-pub struct AppState {
-    plants: Mutex<PlantStore>,
-}
-
-impl AppState {
-    /// An empty store.
-    pub fn new() -> AppState {
-        AppState::default()
-    }
-
-    /// The store, locked. A poisoned lock means a handler panicked while
-    /// holding it; every change below is a single step, so the data is
-    /// still consistent and we carry on.
-    fn plants(&self) -> MutexGuard<'_, PlantStore> {
-        self.plants.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 /// The name from the request's JSON body, checked.
-fn valid_name(req: &Req<AppState>) -> Result<String, Error> {
+fn valid_name<S>(req: &Req<S>) -> Result<String, Error> {
     let input: PlantInput = req.json()?;
     let name = input.name.trim();
     if name.is_empty() {
@@ -79,7 +141,39 @@ fn valid_name(req: &Req<AppState>) -> Result<String, Error> {
             "name must be at most {MAX_NAME_CHARS} characters"
         )));
     }
+    // A control character would be six bytes of JSON (`\u0000`) and is no
+    // part of a name; refusing them keeps a plant's JSON within the bound
+    // that `MAX_PAGE_SIZE` is argued from.
+    if name.chars().any(char::is_control) {
+        return Err(Error::bad_request(
+            "name must not contain control characters",
+        ));
+    }
     Ok(name.to_string())
+}
+
+/// `?limit=` and `?after=`, checked: a limit outside 1..=MAX_PAGE_SIZE is a
+/// clear 400, not silently clamped, so a client learns the rule at once.
+fn page_query<S>(req: &Req<S>) -> Result<(u64, usize), Error> {
+    let limit = match req.query("limit") {
+        None => DEFAULT_PAGE_SIZE,
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|limit| (1..=MAX_PAGE_SIZE).contains(limit))
+            .ok_or_else(|| {
+                Error::bad_request(format!(
+                    "limit must be a whole number from 1 to {MAX_PAGE_SIZE}"
+                ))
+            })?,
+    };
+    let after = match req.query("after") {
+        None => 0,
+        Some(text) => text
+            .parse()
+            .map_err(|_| Error::bad_request("after must be a plant id"))?,
+    };
+    Ok((after, limit))
 }
 
 fn no_such_plant(id: u64) -> Error {
@@ -87,51 +181,56 @@ fn no_such_plant(id: u64) -> Error {
 }
 
 // ANCHOR: handlers
-/// `GET /api/plants`: all plants, oldest first.
-pub async fn list(req: Req<AppState>) -> Result<Response, Error> {
-    let plants: Vec<Plant> = req.state().plants().plants.values().cloned().collect();
-    json(200, &plants)
+/// `GET /api/plants?limit=50&after=ID`: one page of plants, oldest first.
+/// If there are more, `Link: </api/plants?after=LAST&limit=50>; rel="next"`.
+pub async fn list<P: PlantStore>(req: Req<P>) -> Result<Response, Error> {
+    let (after, limit) = page_query(&req)?;
+    // One more than asked: if it comes back, there is a next page.
+    let mut plants = req.state().list(after, limit + 1).await?;
+    let more = plants.len() > limit;
+    plants.truncate(limit);
+    let response = json(200, &plants)?;
+    match plants.last() {
+        Some(last) if more => Ok(response.with_header(
+            "Link",
+            format!(
+                "</api/plants?after={}&limit={limit}>; rel=\"next\"",
+                last.id
+            ),
+        )),
+        _ => Ok(response),
+    }
 }
 
 /// `POST /api/plants` with `{"name": "..."}`: 201, the new plant, and where it lives.
-pub async fn create(req: Req<AppState>) -> Result<Response, Error> {
+pub async fn create<P: PlantStore>(req: Req<P>) -> Result<Response, Error> {
     let name = valid_name(&req)?;
-    let plant = {
-        let mut store = req.state().plants();
-        store.next_id += 1;
-        let plant = Plant {
-            id: store.next_id,
-            name,
-        };
-        store.plants.insert(plant.id, plant.clone());
-        plant
-    };
+    let plant = req.state().create(name).await?;
     Ok(json(201, &plant)?.with_header("Location", format!("/api/plants/{}", plant.id)))
 }
 
 /// `GET /api/plants/:id`.
-pub async fn get(req: Req<AppState>) -> Result<Response, Error> {
+pub async fn get<P: PlantStore>(req: Req<P>) -> Result<Response, Error> {
     let id = req.param_as("id")?;
-    let plant = req.state().plants().plants.get(&id).cloned();
+    let plant = req.state().get(id).await?;
     json(200, &plant.ok_or_else(|| no_such_plant(id))?)
 }
 
 /// `PUT /api/plants/:id` with `{"name": "..."}`: renames it.
-pub async fn update(req: Req<AppState>) -> Result<Response, Error> {
+pub async fn update<P: PlantStore>(req: Req<P>) -> Result<Response, Error> {
     let id = req.param_as("id")?;
     let name = valid_name(&req)?;
-    let mut store = req.state().plants();
-    let plant = store.plants.get_mut(&id).ok_or_else(|| no_such_plant(id))?;
-    plant.name = name;
-    json(200, plant)
+    let plant = req.state().rename(id, name).await?;
+    json(200, &plant.ok_or_else(|| no_such_plant(id))?)
 }
 
 /// `DELETE /api/plants/:id`: 204, no body.
-pub async fn delete(req: Req<AppState>) -> Result<Response, Error> {
+pub async fn delete<P: PlantStore>(req: Req<P>) -> Result<Response, Error> {
     let id = req.param_as("id")?;
-    match req.state().plants().plants.remove(&id) {
-        Some(_) => Ok(Response::new(204)),
-        None => Err(no_such_plant(id)),
+    if req.state().delete(id).await? {
+        Ok(Response::new(204))
+    } else {
+        Err(no_such_plant(id))
     }
 }
 // ANCHOR_END: handlers

@@ -23,19 +23,21 @@ use percent_encoding::percent_decode_str;
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
+use crate::router::Params;
 
 /// A request on its way through middleware to a handler.
 pub struct Req<S> {
     /// Boxed: a `Req` is handed from middleware to middleware by value, and
     /// moving a pointer is cheaper than moving the whole request each time.
     request: Box<Request>,
-    pub(crate) params: Vec<(String, String)>,
+    /// The route's path parameters, filled in by the router.
+    pub(crate) params: Params,
     state: Arc<S>,
     /// Request-scoped data, one value per type. A short list, not a map:
     /// a request carries two or three, and a list needs no hashing.
     extensions: Vec<(TypeId, Box<dyn Any + Send + Sync>)>,
-    /// Whether error responses to this request are JSON (set by the app,
-    /// from `App::json_errors_under`).
+    /// Whether error responses to this request are JSON (set by the app:
+    /// true under `/api`).
     pub(crate) json_errors: bool,
 }
 
@@ -72,7 +74,7 @@ impl<S> Req<S> {
     }
 
     /// Whether an error for this request should be JSON (`{"error": ...}`)
-    /// rather than text: the app decides, by path (`App::json_errors_under`).
+    /// rather than text: the app decides, by path (`app::API_PREFIX`).
     pub fn wants_json_errors(&self) -> bool {
         self.json_errors
     }

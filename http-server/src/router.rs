@@ -49,7 +49,6 @@ impl Segment {
 /// A parsed route pattern such as `/api/plants/:id`.
 #[derive(Debug, Clone)]
 pub struct Pattern {
-    text: String,
     segments: Vec<Segment>,
 }
 
@@ -80,19 +79,11 @@ impl Pattern {
                 },
             )
             .collect();
-        Pattern {
-            text: text.to_string(),
-            segments,
-        }
-    }
-
-    /// The pattern as written.
-    pub fn as_str(&self) -> &str {
-        &self.text
+        Pattern { segments }
     }
 
     /// Matches decoded path segments; returns the captured parameters.
-    fn matches(&self, path: &[Cow<'_, str>]) -> Option<Vec<(String, String)>> {
+    fn matches(&self, path: &[Cow<'_, str>]) -> Option<Params> {
         let mut params = Vec::new();
         for (index, segment) in self.segments.iter().enumerate() {
             match segment {
@@ -134,7 +125,7 @@ pub type Params = Vec<(String, String)>;
 #[derive(Debug)]
 pub enum Routed<'a, H> {
     /// This handler, with these parameters.
-    Found(&'a H, Vec<(String, String)>),
+    Found(&'a H, Params),
     /// The path exists, but not for this method; `Allow` lists those that are.
     WrongMethod(String),
     /// No pattern matches the path.
@@ -232,7 +223,7 @@ mod tests {
         router
     }
 
-    fn found(method: Method, path: &str) -> (&'static str, Vec<(String, String)>) {
+    fn found(method: Method, path: &str) -> (&'static str, Params) {
         match router().find(method, path) {
             Routed::Found(handler, params) => (*handler, params),
             other => panic!("{method:?} {path}: expected a route, got {other:?}"),

@@ -44,7 +44,6 @@ impl StaticFiles {
         Ok(StaticFiles { root })
     }
 
-    // ANCHOR: serve
     /// Answers a GET or HEAD for `request.path()`.
     pub async fn serve(&self, request: &Request) -> Result<Response, Error> {
         let not_found = || Error::not_found(format!("nothing at {}", request.path()));
@@ -105,7 +104,6 @@ impl StaticFiles {
             chunks: Box::pin(chunks),
         }))
     }
-    // ANCHOR_END: serve
 
     // ANCHOR: resolve
     /// The file that `path` (as sent, still percent-encoded) names inside the
@@ -178,7 +176,6 @@ enum RangeRequest {
     Unsatisfiable,
 }
 
-// ANCHOR: parse_range
 /// `bytes=0-99`, `bytes=100-` or `bytes=-100` (the last 100 bytes), for a
 /// file of `length` bytes. Several ranges, or anything malformed, is ignored
 /// (the whole file is sent), which RFC 9110 section 14.2 allows.
@@ -210,7 +207,6 @@ fn parse_range(header: &str, length: u64) -> RangeRequest {
         RangeRequest::Part { start, end }
     }
 }
-// ANCHOR_END: parse_range
 
 /// The `Content-Type` for a file, from its extension; text gets a charset.
 fn content_type(path: &Path) -> String {

@@ -1,62 +1,14 @@
-//! The demo app (the `http-server` binary) through a real HTTP client:
-//! the plants API, the shared-state pitfall, panics, request ids.
+//! The demo app (what `http_server::run` serves, as the binary does)
+//! through a real HTTP client: the plants API, its cap and its pages, the
+//! shared-state pitfall, panics, request ids, caching headers.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+mod demo;
 
 use std::collections::HashSet;
 
-use process::{Running, spawn};
+use demo::{start_demo, start_demo_with};
+use http_server::plants::{DEFAULT_PAGE_SIZE, MAX_NAME_CHARS, MAX_PAGE_SIZE};
 use serde_json::{Value, json};
-
-const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
-
-struct Demo {
-    _server: Running,
-    base: String,
-    client: reqwest::Client,
-}
-
-async fn start_demo() -> Demo {
-    let mut server = spawn(HTTP_SERVER, &[]);
-    let port = server.listening_port("http").await;
-    Demo {
-        _server: server,
-        base: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::builder()
-            .timeout(process::STEP_TIMEOUT)
-            .build()
-            .expect("client"),
-    }
-}
-
-impl Demo {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, reqwest::header::HeaderMap, Value) {
-        let mut request = self.client.request(method, self.url(path));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body");
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, headers, value)
-    }
-}
 
 #[tokio::test]
 async fn the_whole_crud_flow() {
@@ -188,17 +140,9 @@ async fn concurrent_creates_lose_nothing() {
             assert!(ids.insert(id), "id {id} was given out twice");
         }
     }
-    let list: Vec<Value> = demo
-        .client
-        .get(demo.url("/api/plants"))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
     assert_eq!(ids.len(), 200);
-    assert_eq!(list.len(), 200, "every create is in the list");
+    let listed: HashSet<u64> = demo.all_ids().await.into_iter().collect();
+    assert_eq!(listed, ids, "every create is in the list");
 }
 
 #[tokio::test]
@@ -268,5 +212,141 @@ async fn the_site_and_the_api_come_from_one_process() {
         let response = demo.client.get(demo.url(path)).send().await.expect("GET");
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(response.headers()["content-type"], content_type, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_full_store_refuses_with_409_json_until_a_plant_is_deleted() {
+    use reqwest::Method;
+    let demo = start_demo_with(|config| config.max_plants = 3).await;
+    for name in ["Basil", "Mint", "Sage"] {
+        demo.create(name).await;
+    }
+    let (status, headers, error) = demo
+        .call(Method::POST, "/api/plants", Some(json!({"name": "Thyme"})))
+        .await;
+    assert_eq!(status, 409, "{error}");
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(
+        error,
+        json!({"error": "the store is full (3 plants); delete one first"})
+    );
+    assert_eq!(demo.all_ids().await, [1, 2, 3], "nothing was added");
+
+    let (status, _, _) = demo.call(Method::DELETE, "/api/plants/2", None).await;
+    assert_eq!(status, 204);
+    assert_eq!(demo.create("Thyme").await, 4, "ids are never reused");
+}
+
+#[tokio::test]
+async fn the_list_comes_in_pages_linked_by_a_next_header() {
+    let demo = start_demo().await;
+    for n in 1..=7 {
+        demo.create(&format!("plant {n}")).await;
+    }
+    let (first, next) = demo.page("/api/plants?limit=3").await;
+    assert_eq!(first, [1, 2, 3]);
+    assert_eq!(next.as_deref(), Some("/api/plants?after=3&limit=3"));
+    // A plant deleted and one created meanwhile: the walk neither repeats
+    // nor skips one, since pages are found by id, not by position.
+    demo.call(reqwest::Method::DELETE, "/api/plants/2", None)
+        .await;
+    demo.create("plant 8").await;
+    let (second, next) = demo.page(&next.expect("a next page")).await;
+    assert_eq!(second, [4, 5, 6]);
+    let (last, next) = demo.page(&next.expect("a next page")).await;
+    assert_eq!(last, [7, 8]);
+    assert_eq!(next, None, "the last page has no Link");
+}
+
+#[tokio::test]
+async fn without_a_limit_a_page_has_the_default_size() {
+    let demo = start_demo().await;
+    for n in 0..=DEFAULT_PAGE_SIZE {
+        demo.create(&format!("plant {n}")).await;
+    }
+    let (page, next) = demo.page("/api/plants").await;
+    assert_eq!(page.len(), DEFAULT_PAGE_SIZE);
+    let after = DEFAULT_PAGE_SIZE;
+    assert_eq!(
+        next.as_deref(),
+        Some(format!("/api/plants?after={after}&limit={DEFAULT_PAGE_SIZE}").as_str())
+    );
+    assert_eq!(demo.all_ids().await.len(), DEFAULT_PAGE_SIZE + 1);
+}
+
+#[tokio::test]
+async fn a_bad_page_query_is_400_json() {
+    let demo = start_demo().await;
+    let too_big = format!("limit={}", MAX_PAGE_SIZE + 1);
+    for query in [
+        "limit=0",
+        too_big.as_str(),
+        "limit=ten",
+        "after=-1",
+        "after=x",
+    ] {
+        let (status, headers, error) = demo
+            .call(reqwest::Method::GET, &format!("/api/plants?{query}"), None)
+            .await;
+        assert_eq!(status, 400, "{query}: {error}");
+        assert_eq!(headers["content-type"], "application/json", "{query}");
+        assert!(error["error"].is_string(), "{query}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn the_largest_page_stays_under_its_stated_bound() {
+    // Plants with the longest names, of the widest characters UTF-8 has
+    // (four bytes each): the worst case a client can make.
+    let demo = start_demo().await;
+    let widest = "🌱".repeat(MAX_NAME_CHARS);
+    for _ in 0..MAX_PAGE_SIZE {
+        demo.create(&widest).await;
+    }
+    let response = demo
+        .client
+        .get(demo.url(&format!("/api/plants?limit={MAX_PAGE_SIZE}")))
+        .send()
+        .await
+        .expect("GET");
+    let body = response.bytes().await.expect("body");
+    assert!(
+        body.len() <= MAX_PAGE_SIZE * 440,
+        "a page of {MAX_PAGE_SIZE} is {} bytes",
+        body.len()
+    );
+}
+
+#[tokio::test]
+async fn names_with_control_characters_are_400() {
+    let demo = start_demo().await;
+    let (status, _, error) = demo
+        .call(
+            reqwest::Method::POST,
+            "/api/plants",
+            Some(json!({"name": "bad\u{0}name"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{error}");
+}
+
+#[tokio::test]
+async fn api_responses_are_no_store_and_static_files_are_not() {
+    let demo = start_demo().await;
+    for path in ["/api/plants", "/api/plants/99", "/api/nothing"] {
+        let response = demo.client.get(demo.url(path)).send().await.expect("GET");
+        assert_eq!(
+            response
+                .headers()
+                .get("cache-control")
+                .map(|v| v.as_bytes()),
+            Some(&b"no-store"[..]),
+            "{path}"
+        );
+    }
+    for path in ["/", "/style.css", "/hello"] {
+        let response = demo.client.get(demo.url(path)).send().await.expect("GET");
+        assert_eq!(response.headers().get("cache-control"), None, "{path}");
     }
 }

@@ -1,8 +1,7 @@
 //! The `http-server` binary as a learner meets it: the `listening on` line,
 //! settings, shutdown, and memory that stays flat while a huge file streams.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 
 use futures_util::StreamExt;
 use nix::sys::signal::Signal;
@@ -77,5 +76,48 @@ async fn a_huge_file_streams_with_flat_memory() {
     assert!(
         growth < 32 * 1024,
         "serving 1 GiB grew the server by {growth} KiB"
+    );
+}
+
+/// The server's whole stderr after one `GET /panic` and a SIGTERM.
+async fn stderr_after_a_panic(rust_backtrace: &str) -> Vec<String> {
+    let mut server = spawn(HTTP_SERVER, &[("RUST_BACKTRACE", rust_backtrace)]);
+    let port = server.listening_port("http").await;
+    let response = reqwest::get(format!("http://127.0.0.1:{port}/panic"))
+        .await
+        .expect("GET /panic");
+    assert_eq!(response.status(), 500);
+    server.signal(Signal::SIGTERM);
+    let (status, stderr) = server.exit_and_stderr().await;
+    assert_eq!(status.code(), Some(0), "{stderr:#?}");
+    stderr
+}
+
+#[tokio::test]
+async fn a_panic_is_one_log_line() {
+    let stderr = stderr_after_a_panic("0").await;
+    let panic_lines: Vec<&String> = stderr
+        .iter()
+        .filter(|line| line.contains("panicked"))
+        .collect();
+    assert_eq!(panic_lines.len(), 1, "{stderr:#?}");
+    assert!(
+        panic_lines[0].contains("ERROR") && panic_lines[0].contains("always panics"),
+        "{stderr:#?}"
+    );
+    assert!(
+        !stderr
+            .iter()
+            .any(|line| line.contains("RUST_BACKTRACE") || line.starts_with("thread ")),
+        "Rust's default panic lines are not there: {stderr:#?}"
+    );
+}
+
+#[tokio::test]
+async fn rust_backtrace_brings_the_backtrace_back() {
+    let stderr = stderr_after_a_panic("1").await;
+    assert!(
+        stderr.iter().any(|line| line.contains("stack backtrace")),
+        "{stderr:#?}"
     );
 }

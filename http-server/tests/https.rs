@@ -1,7 +1,6 @@
 //! The `http-server` binary over HTTPS: the same site and API inside TLS.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 #[path = "../../http-raw/tests/support/tls.rs"]
 mod tls;
 

@@ -3,8 +3,7 @@
 //! `.ci/run` installs them and runs these with `--ignored`, and then a
 //! missing tool is a failure.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 
 use process::spawn;
 use tokio::process::Command;

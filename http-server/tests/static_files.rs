@@ -50,7 +50,7 @@ async fn serve(public: &Path) -> TestServer {
     let app = App::new(())
         .static_files(public)
         .expect("public dir exists");
-    start_with(config(), app.into_handler()).await
+    start_service(config(), app.into_service()).await
 }
 
 #[tokio::test]

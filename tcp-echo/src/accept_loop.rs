@@ -102,6 +102,16 @@ impl AcceptLimits {
 }
 // ANCHOR_END: limits
 
+impl AcceptLimits {
+    /// What a client past the limit gets, in words, for the logs.
+    fn past_the_limit(&self) -> &'static str {
+        match self.refusal {
+            None => "new clients wait in the backlog until a connection closes",
+            Some(_) => "new clients are refused until a connection closes",
+        }
+    }
+}
+
 impl fmt::Debug for AcceptLimits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AcceptLimits")
@@ -144,6 +154,11 @@ pub async fn serve<H, F>(
     F::Output: Display,
 {
     fd_limit::warn_if_too_low(limits.max_connections);
+    info!(
+        max_connections = limits.max_connections,
+        "at the connection limit, {}",
+        limits.past_the_limit()
+    );
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let mut at_limit = LimitEpisode::default();
     let stopping = CancellationToken::new();
@@ -366,17 +381,11 @@ impl LimitEpisode {
         }
         self.active = true;
         self.turned_away = 0;
-        let max_connections = limits.max_connections;
-        match limits.refusal {
-            None => warn!(
-                max_connections,
-                "connection limit reached: new clients wait in the backlog until a connection closes"
-            ),
-            Some(_) => warn!(
-                max_connections,
-                "connection limit reached: refusing new clients until a connection closes"
-            ),
-        }
+        warn!(
+            max_connections = limits.max_connections,
+            "connection limit reached: {}",
+            limits.past_the_limit()
+        );
     }
 
     /// A slot is free and nobody is waiting for it: the episode is over.

@@ -8,15 +8,21 @@
 //! "you called me wrong").
 //!
 //! The later lessons read their settings with the same helpers, so every lesson
-//! answers `PORT=abc` the same way.
+//! answers `PORT=abc` the same way. The helpers also note each name they
+//! read ([`settings_read`]): each lesson's tests check that every one has a
+//! row on the book's reference page (`docs/src/reference.md`), so a new
+//! setting cannot go undocumented.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-/// The settings every lesson server shares (see `CONTRACT.md`).
+/// The settings every lesson server shares (the book's reference page,
+/// `docs/src/reference.md`, lists every lesson's settings).
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// `HOST`: the local IP address to listen on. `127.0.0.1` (the default)
@@ -50,6 +56,16 @@ impl ServerConfig {
         })
     }
 
+    /// 127.0.0.1, a port the OS picks (`PORT=0`), and the default grace
+    /// period: where tests and examples listen, out of everyone's way.
+    pub fn localhost_any_port() -> ServerConfig {
+        ServerConfig {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+
     /// The socket address to bind: IP + port.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::new(self.host, self.port)
@@ -77,6 +93,27 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The name of every setting read through these helpers since the process
+/// started. A set, at most one entry per setting: it stays tiny.
+static SETTINGS_READ: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+
+/// Every setting (environment variable) this process has read through the
+/// helpers here, in alphabetical order. Tests compare it with the book's
+/// reference page.
+pub fn settings_read() -> Vec<&'static str> {
+    let read = SETTINGS_READ.lock().unwrap_or_else(PoisonError::into_inner);
+    read.iter().copied().collect()
+}
+
+/// Adds `name` to [`settings_read`]. A poisoned lock only means another
+/// thread panicked while adding a name; the set is still whole.
+fn note_read(name: &'static str) {
+    SETTINGS_READ
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(name);
+}
+
 // ANCHOR: parse_var
 /// Reads the variable `name` and parses it as a `T`; an unset (or empty)
 /// variable gives `default`. `expected` says in words what is allowed.
@@ -85,6 +122,7 @@ pub fn parse_var<T: FromStr>(
     default: T,
     expected: &str,
 ) -> Result<T, ConfigError> {
+    note_read(name);
     let error = |value: String| ConfigError {
         name,
         value,

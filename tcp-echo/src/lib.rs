@@ -11,26 +11,41 @@
 //! | `threads`         | `server_threads.rs`  | one per OS thread      |
 //! | `async` (default) | `server_async.rs`    | one per tokio task     |
 //!
-//! Reading order: `main.rs`, then `config.rs`, `bind.rs`, the three servers,
-//! `accept_loop.rs` (the async accept loop, which later lessons reuse),
-//! `idle_timer.rs`, `std_shutdown.rs`, `shutdown.rs` and `startup.rs`.
+//! Reading order: `main.rs`, then this file (the settings, and `run`, which
+//! picks the server), then the echo servers, then what every lesson uses.
 //!
 //! Try it: `cargo run -p tcp-echo`, then `nc 127.0.0.1 7007` and type a line:
 //! it comes straight back.
 
-pub mod accept_loop;
-pub mod bind;
-pub mod config;
-pub mod fd_limit;
+// The echo servers, in reading order: the three ways to serve (blocking,
+// threads, async), then what they share: the blocking servers' state,
+// `accept` and stopping (`std_server.rs`), the async server's idle timeout
+// (`idle_timer.rs`), and the "connection closed" summary (`summary.rs`).
 pub mod idle_timer;
-pub mod logging;
 pub mod server_async;
 pub mod server_blocking;
 pub mod server_threads;
+pub mod std_server;
+pub mod summary;
+
+// Used by every lesson, which build on these rather than copy them: settings
+// (`config.rs`), binding (`bind.rs`), `main`'s first steps (`startup.rs`),
+// logs (`logging.rs`), Ctrl+C and SIGTERM (`shutdown.rs`), the async accept
+// loop with its connection limit (`accept_loop.rs`), the open-files limit
+// (`fd_limit.rs`), and the checker of any server against a lesson's stages
+// (`check.rs`).
+pub mod accept_loop;
+pub mod bind;
+pub mod check;
+pub mod config;
+pub mod fd_limit;
+pub mod logging;
 pub mod shutdown;
 pub mod startup;
-pub mod std_shutdown;
-pub mod summary;
+
+// Helpers for the lessons' tests, only built for them (see `testing/mod.rs`).
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 use std::fmt;
 use std::future::Future;
@@ -117,9 +132,8 @@ impl EchoConfig {
 }
 // ANCHOR_END: config
 
-// ANCHOR: run
 /// Serves echo on `listener` with the configured server until `shutdown`
-/// completes, then stops as the contract says: no new connections, open ones
+/// completes, then stops as every lesson does: no new connections, open ones
 /// get the grace period, the rest are closed.
 pub async fn run(
     listener: TcpListener,
@@ -136,7 +150,7 @@ pub async fn run(
         }
         EchoMode::Blocking => {
             let listener = into_blocking(listener)?;
-            std_shutdown::serve_on_thread(listener, grace, shutdown, move |listener, state| {
+            std_server::serve_on_thread(listener, grace, shutdown, move |listener, state| {
                 server_blocking::serve(listener, state, idle_timeout)
             })
             .await
@@ -145,14 +159,13 @@ pub async fn run(
             let listener = into_blocking(listener)?;
             let max = config.max_connections;
             fd_limit::warn_if_too_low(max);
-            std_shutdown::serve_on_thread(listener, grace, shutdown, move |listener, state| {
+            std_server::serve_on_thread(listener, grace, shutdown, move |listener, state| {
                 server_threads::serve(listener, state, max, idle_timeout)
             })
             .await
         }
     }
 }
-// ANCHOR_END: run
 
 /// A tokio listener is a non-blocking socket; the std servers want a
 /// blocking one, where `accept` waits.

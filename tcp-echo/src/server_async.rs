@@ -7,9 +7,10 @@
 //! `nc` costs almost nothing and never holds up anyone else.
 //!
 //! Backpressure: we read at most one buffer (512 bytes, growing to 64 KiB for
-//! a client that sends a lot), then write all of it back before reading again. A client that sends but never reads fills the kernel's
-//! buffers, our `write_all` waits, we stop reading, and the client's own
-//! writes block. Memory stays at one buffer per connection, whatever it sends.
+//! a client that sends a lot), then write all of it back before reading
+//! again. A client that sends but never reads fills the kernel's buffers, our
+//! `write_all` waits, we stop reading, and the client's own writes block.
+//! Memory stays at one buffer per connection, whatever it sends.
 //!
 //! Try it: `cargo run -p tcp-echo`, then `nc 127.0.0.1 7007` in two terminals;
 //! both echo at once.

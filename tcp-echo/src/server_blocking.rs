@@ -13,11 +13,11 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tracing::{debug, trace};
+use tracing::{debug, info, info_span, trace};
 
-use crate::std_shutdown::{StdServerState, accept, handle_connection};
+use crate::std_server::{Accepted, StdServerState, accept};
 use crate::summary::{EchoSummary, End};
 
 /// A fixed 32 KiB buffer: simple, and lost in the noise next to the 2 MiB
@@ -35,6 +35,20 @@ pub fn serve(listener: TcpListener, state: Arc<StdServerState>, idle_timeout: Du
     }
 }
 // ANCHOR_END: serve
+
+/// Serves one accepted connection on the calling thread: echoes until it
+/// ends, logs it, and removes it from the table of open connections.
+/// `server_threads.rs` runs this same function, on a thread of its own.
+pub fn handle_connection(state: &StdServerState, accepted: Accepted, idle_timeout: Duration) {
+    let Accepted { stream, peer, id } = accepted;
+    let _span = info_span!("conn", id, %peer).entered();
+    let started = Instant::now();
+
+    let summary = echo(stream, idle_timeout);
+
+    let open = state.forget(id);
+    info!(open, duration = ?started.elapsed(), "connection closed: {summary}");
+}
 
 // ANCHOR: echo
 /// Echoes everything the client sends until it closes, goes idle, or fails.

@@ -1,8 +1,8 @@
 //! Server 2 of 3: a thread per connection (std::net only).
 //!
-//! What to notice: the accept loop is the blocking server's, except that each
-//! connection is served on a new OS thread, so `accept` is called again at
-//! once. Clients no longer wait for each other. The price is a thread per
+//! What to notice: the accept loop is the blocking server's, and each
+//! connection is served by the blocking server's `handle_connection`, except
+//! that it runs on a new OS thread, so `accept` is called again at once. Clients no longer wait for each other. The price is a thread per
 //! client: its stack (reserved 2 MiB, of which the kernel backs only the pages
 //! touched), a kernel task to schedule, and a context switch whenever it
 //! wakes. That is fine for hundreds of clients and heavy for tens of thousands.
@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use tracing::warn;
 
-use crate::std_shutdown::{StdServerState, accept, handle_connection};
+use crate::server_blocking::handle_connection;
+use crate::std_server::{StdServerState, accept};
 
 // ANCHOR: serve
 /// Accepts connections and serves each on its own thread, at most

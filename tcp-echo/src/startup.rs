@@ -56,7 +56,7 @@ pub fn announce_bound(
 
 /// Prints the first line on stdout, which scripts and tests read, and the
 /// "try it" hint.
-pub fn announce(scheme: &str, bound: SocketAddr, hint: impl Fn(SocketAddr) -> String) {
+fn announce(scheme: &str, bound: SocketAddr, hint: impl Fn(SocketAddr) -> String) {
     println!("listening on {scheme}://{bound}");
     println!(
         "try: {}",

@@ -1,4 +1,4 @@
-//! The echo contract and the limits, on real sockets, for all three servers
+//! What an echo server promises, and its limits, on real sockets, for all three servers
 //! where it applies. Run with `cargo test -p tcp-echo`.
 
 mod support;

@@ -4,26 +4,15 @@
 //! installs it and runs these with `--ignored`, and then a missing `nc` is a
 //! failure, not a skip.
 
-mod support;
-
-use std::process::Stdio;
-
-use support::process::{STEP_TIMEOUT, spawn};
+use tcp_echo::testing::process::{STEP_TIMEOUT, spawn, spawn_nc};
 use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
 
 const TCP_ECHO: &str = env!("CARGO_BIN_EXE_tcp-echo");
 
 /// `printf ... | nc -N 127.0.0.1 PORT`: -N half-closes after the input ends,
 /// so the server finishes echoing and closes, and nc exits.
 async fn through_nc(port: u16, input: &[u8]) -> Vec<u8> {
-    let mut nc = Command::new("nc")
-        .args(["-N", "127.0.0.1", &port.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("`nc` must be installed (Debian: apt-get install netcat-openbsd)");
+    let mut nc = spawn_nc(&["-N", "127.0.0.1", &port.to_string()]);
     let mut stdin = nc.stdin.take().expect("stdin is piped");
     let input = input.to_vec();
     let writer = tokio::spawn(async move {

@@ -21,6 +21,7 @@ pub mod server;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use tcp_echo::bind::BindError;
 use tcp_echo::config::{ConfigError, ServerConfig, number_var};
@@ -46,6 +47,10 @@ pub struct UdpEchoConfig {
     /// `UDP_BUFFER_BYTES` (default 65507): the receive buffer. Make it small
     /// (`UDP_BUFFER_BYTES=16`) to watch bigger datagrams get truncated.
     pub buffer_size: usize,
+    /// How long an echo is remembered, to recognise it if it comes back
+    /// (see `loop_guard.rs`). Not an environment variable: it is
+    /// [`LOOP_WINDOW`](loop_guard::LOOP_WINDOW), and only tests change it.
+    pub loop_window: Duration,
 }
 
 impl UdpEchoConfig {
@@ -59,6 +64,7 @@ impl UdpEchoConfig {
                 "a size in bytes",
                 1..=MAX_DATAGRAM,
             )?,
+            loop_window: loop_guard::LOOP_WINDOW,
         })
     }
 }

@@ -75,6 +75,8 @@ pub struct Fingerprint(u64);
 pub struct LoopGuard {
     /// The port the server is bound to.
     local_port: u16,
+    /// How long an echo is remembered ([`LOOP_WINDOW`] but in tests).
+    window: Duration,
     /// Random keys, so nobody can aim two datagrams at one fingerprint.
     hasher: RandomState,
     /// Recent echoes, each in the slot its fingerprint picks; a newer echo
@@ -83,10 +85,12 @@ pub struct LoopGuard {
 }
 
 impl LoopGuard {
-    /// A guard for a server bound to `local`.
-    pub fn new(local: SocketAddr) -> LoopGuard {
+    /// A guard for a server bound to `local`, remembering echoes for
+    /// `window`.
+    pub fn new(local: SocketAddr, window: Duration) -> LoopGuard {
         LoopGuard {
             local_port: local.port(),
+            window,
             hasher: RandomState::new(),
             recent: vec![None; RECENT_ECHOES],
         }
@@ -109,7 +113,7 @@ impl LoopGuard {
         }
         let fingerprint = Fingerprint(self.hasher.hash_one((peer, payload)));
         match self.recent[self.slot(fingerprint)] {
-            Some((seen, at)) if seen == fingerprint && now.duration_since(at) < LOOP_WINDOW => {
+            Some((seen, at)) if seen == fingerprint && now.duration_since(at) < self.window => {
                 Err(Refused::Loop)
             }
             _ => Ok(fingerprint),
@@ -141,7 +145,7 @@ mod tests {
 
     #[test]
     fn refuses_our_own_port_on_any_address_and_service_ports() {
-        let guard = LoopGuard::new(addr(SERVER));
+        let guard = LoopGuard::new(addr(SERVER), LOOP_WINDOW);
         let now = Instant::now();
         for (peer, verdict) in [
             (SERVER, Err(Refused::OwnPort)),
@@ -159,7 +163,7 @@ mod tests {
 
     #[test]
     fn the_same_datagram_back_from_the_same_peer_soon_is_a_loop() {
-        let mut guard = LoopGuard::new(addr(SERVER));
+        let mut guard = LoopGuard::new(addr(SERVER), LOOP_WINDOW);
         let start = Instant::now();
         let fingerprint = guard.check(addr(CLIENT), b"ping", start).expect("first");
         guard.echoed(fingerprint, start);

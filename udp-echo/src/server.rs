@@ -60,7 +60,7 @@ pub async fn run(
     config: &UdpEchoConfig,
     shutdown: impl Future,
 ) -> io::Result<EchoSummary> {
-    let mut guard = LoopGuard::new(socket.local_addr()?);
+    let mut guard = LoopGuard::new(socket.local_addr()?, config.loop_window);
     let keep = config.buffer_size;
     // One byte more than we keep, to notice truncation (see the module docs).
     let mut buf = vec![0u8; keep + 1];

@@ -1,7 +1,6 @@
 //! The `udp-echo` binary as a learner meets it.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

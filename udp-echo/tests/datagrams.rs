@@ -1,7 +1,7 @@
-//! The UDP echo contract on real sockets: each datagram back to its sender,
+//! What a UDP echo server promises, on real sockets: each datagram back to its sender,
 //! unchanged, boundaries kept, up to 65507 bytes. Run with `cargo test -p udp-echo`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tcp_echo::config::ServerConfig;
@@ -12,17 +12,13 @@ const PATIENCE: Duration = Duration::from_secs(10);
 
 fn config() -> UdpEchoConfig {
     UdpEchoConfig {
-        server: ServerConfig {
-            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port: 0,
-            shutdown_grace: Duration::from_secs(5),
-        },
+        server: ServerConfig::localhost_any_port(),
         buffer_size: MAX_DATAGRAM,
+        loop_window: udp_echo::loop_guard::LOOP_WINDOW,
     }
 }
 
-#[path = "../../tcp-echo/tests/support/in_process.rs"]
-mod in_process;
+use tcp_echo::testing::in_process;
 
 use in_process::{InProcess, run_in_process};
 

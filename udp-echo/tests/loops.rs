@@ -12,8 +12,7 @@ use tcp_echo::config::ServerConfig;
 use tokio::net::UdpSocket;
 use udp_echo::{EchoSummary, MAX_DATAGRAM, UdpEchoConfig};
 
-#[path = "../../tcp-echo/tests/support/in_process.rs"]
-mod in_process;
+use tcp_echo::testing::in_process;
 
 use in_process::{InProcess, run_in_process};
 
@@ -23,12 +22,11 @@ type Server = InProcess<io::Result<EchoSummary>>;
 
 fn config() -> UdpEchoConfig {
     UdpEchoConfig {
-        server: ServerConfig {
-            host: std::net::Ipv4Addr::LOCALHOST.into(),
-            port: 0,
-            shutdown_grace: Duration::from_secs(5),
-        },
+        server: ServerConfig::localhost_any_port(),
         buffer_size: MAX_DATAGRAM,
+        // A minute, not half a second: however slow this machine is today,
+        // an echo coming back is still recognised.
+        loop_window: Duration::from_secs(60),
     }
 }
 

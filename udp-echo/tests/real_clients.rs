@@ -4,14 +4,8 @@
 //! installs it and runs these with `--ignored`, and then a missing `nc` is a
 //! failure, not a skip.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
-
-use std::process::Stdio;
-
-use process::spawn;
+use tcp_echo::testing::process::{self, spawn};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
 
 const UDP_ECHO: &str = env!("CARGO_BIN_EXE_udp-echo");
 
@@ -20,13 +14,7 @@ const UDP_ECHO: &str = env!("CARGO_BIN_EXE_udp-echo");
 async fn nc_u_gets_each_line_back_as_a_datagram() {
     let mut server = spawn(UDP_ECHO, &[]);
     let port = server.listening_port("udp").await;
-    let mut nc = Command::new("nc")
-        .args(["-u", "127.0.0.1", &port.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("`nc` must be installed (Debian: apt-get install netcat-openbsd)");
+    let mut nc = process::spawn_nc(&["-u", "127.0.0.1", &port.to_string()]);
     let mut stdin = nc.stdin.take().expect("stdin is piped");
     let mut replies = BufReader::new(nc.stdout.take().expect("stdout is piped")).lines();
     // nc sends each line it reads as one datagram and prints what comes back.

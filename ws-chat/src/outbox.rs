@@ -87,9 +87,14 @@ impl Sender {
         if queue.lines.len() >= queue.capacity {
             return Err(Full);
         }
+        let was_empty = queue.lines.is_empty();
         queue.lines.push_back(line);
         drop(queue);
-        self.shared.ready.notify_one();
+        // Only the first line wakes the receiver: it takes everything that
+        // is queued when it runs, so later lines ride along for free.
+        if was_empty {
+            self.shared.ready.notify_one();
+        }
         Ok(())
     }
 }

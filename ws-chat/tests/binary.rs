@@ -1,7 +1,6 @@
 //! The `ws-chat` binary as a learner meets it.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 
 use futures_util::StreamExt;
 use nix::sys::signal::Signal;

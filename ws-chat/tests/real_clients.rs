@@ -4,8 +4,7 @@
 //! `.ci/run` installs them and runs these with `--ignored`, and then a
 //! missing tool is a failure.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 
 use std::process::Stdio;
 use std::time::Duration;

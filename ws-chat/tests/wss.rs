@@ -1,8 +1,7 @@
 //! The chat over HTTPS and WSS: the WebSocket upgrade hands over the TLS
 //! stream, and the chat works inside it exactly as over plain TCP.
 
-#[path = "../../tcp-echo/tests/support/process.rs"]
-mod process;
+use tcp_echo::testing::process;
 mod support;
 #[path = "../../http-raw/tests/support/tls.rs"]
 mod tls;

@@ -24,7 +24,10 @@ pub fn config() -> HttpConfig {
     })
 }
 
-#[path = "../../../tcp-echo/tests/support/in_process.rs"]
+// Included, not imported from `tcp_echo::testing`, because `TestServer`
+// below adds methods to `InProcess`, which only its own crate may do.
+#[path = "../../../tcp-echo/src/testing/in_process.rs"]
+#[allow(dead_code)]
 mod in_process;
 
 pub use in_process::{InProcess, run_in_process};

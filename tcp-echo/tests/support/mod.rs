@@ -3,12 +3,8 @@
 
 #![allow(dead_code)]
 
-pub mod in_process;
-pub mod process;
+pub use tcp_echo::testing::in_process::{InProcess, run_in_process};
 
-pub use in_process::{InProcess, run_in_process};
-
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use tcp_echo::config::ServerConfig;
@@ -26,11 +22,7 @@ pub const ALL_MODES: [EchoMode; 3] = [EchoMode::Async, EchoMode::Threads, EchoMo
 /// The defaults, on 127.0.0.1 and a port the OS picks.
 pub fn config(mode: EchoMode) -> EchoConfig {
     EchoConfig {
-        server: ServerConfig {
-            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port: 0,
-            shutdown_grace: Duration::from_secs(5),
-        },
+        server: ServerConfig::localhost_any_port(),
         mode,
         max_connections: 1024,
         idle_timeout: Duration::from_secs(300),
@@ -47,22 +39,6 @@ pub async fn start_server(config: EchoConfig) -> TestServer {
     run_in_process(addr, move |shutdown| async move {
         tcp_echo::run(listener, &config, shutdown).await
     })
-}
-
-impl TestServer {
-    /// Waits for `run` to return, and checks it returned `Ok`.
-    pub async fn stopped_cleanly(self, within: Duration) {
-        self.wait_stopped(within)
-            .await
-            .expect("run returned an error");
-    }
-
-    pub async fn connect(&self) -> TcpStream {
-        tokio::time::timeout(PATIENCE, TcpStream::connect(self.addr))
-            .await
-            .expect("connect timed out")
-            .expect("connect")
-    }
 }
 
 /// Reads exactly `n` bytes, failing the test if they take too long.

@@ -29,7 +29,10 @@ pub fn http_config() -> HttpConfig {
     config
 }
 
-#[path = "../../../tcp-echo/tests/support/in_process.rs"]
+// Included, not imported from `tcp_echo::testing`, because `ChatServer`
+// below adds methods to `InProcess`, which only its own crate may do.
+#[path = "../../../tcp-echo/src/testing/in_process.rs"]
+#[allow(dead_code)]
 mod in_process;
 
 use in_process::{InProcess, run_in_process};

@@ -1,4 +1,5 @@
-//! The std servers' shared state: open connections, the limit, and how to stop.
+//! The std servers' machinery: their shared state (open connections, the
+//! limit), `accept`, and how to stop.
 //!
 //! What to notice: without an async runtime there is no `select!` to race a
 //! blocking `accept()` or `read()` against "please stop". So stopping takes
@@ -10,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info, info_span, warn};
 
 use crate::accept_loop::{FIRST_ACCEPT_BACKOFF, MAX_ACCEPT_BACKOFF};
-use crate::summary::EchoSummary;
+use crate::startup::try_it_ip;
 
 /// State shared by the accept loop, the connection threads and the thread
 /// that handles shutdown.
@@ -51,7 +52,7 @@ impl StdServerState {
     }
 
     /// Whether shutdown has started.
-    pub fn is_stopping(&self) -> bool {
+    fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
     }
 
@@ -115,14 +116,9 @@ impl StdServerState {
         // flag and going to sleep in `wait_for_slot` cannot miss the wake-up.
         drop(self.lock_open());
         self.closed.notify_all();
-        let mut wake_addr = self.local_addr;
-        // A listener on 0.0.0.0 (every interface) is reachable on 127.0.0.1.
-        if wake_addr.ip().is_unspecified() {
-            wake_addr.set_ip(match wake_addr.ip() {
-                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            });
-        }
+        // A listener on 0.0.0.0 (every interface) is reachable on 127.0.0.1,
+        // as the "try it" hint says.
+        let wake_addr = SocketAddr::new(try_it_ip(self.local_addr), self.local_addr.port());
         if let Err(error) = TcpStream::connect_timeout(&wake_addr, Duration::from_secs(1)) {
             debug!(%error, "wake-up connection failed; the accept loop may stop late");
         }
@@ -131,7 +127,7 @@ impl StdServerState {
     /// Waits up to `grace` for the open connections to close, then shuts the
     /// rest down (their threads see EOF and finish). Returns how many had to
     /// be closed that way.
-    pub fn close_after(&self, grace: Duration) -> usize {
+    fn close_after(&self, grace: Duration) -> usize {
         let deadline = Instant::now() + grace;
         let mut open = self.lock_open();
         while !open.is_empty() {
@@ -151,19 +147,6 @@ impl StdServerState {
         }
         open.len()
     }
-}
-
-/// Serves one accepted connection on the calling thread: echoes until it
-/// ends, logs it, and removes it from the table of open connections.
-pub fn handle_connection(state: &StdServerState, accepted: Accepted, idle_timeout: Duration) {
-    let Accepted { stream, peer, id } = accepted;
-    let _span = info_span!("conn", id, %peer).entered();
-    let started = Instant::now();
-
-    let summary: EchoSummary = crate::server_blocking::echo(stream, idle_timeout);
-
-    let open = state.forget(id);
-    info!(open, duration = ?started.elapsed(), "connection closed: {summary}");
 }
 
 /// A connection just accepted and entered in the table of open connections.

@@ -1,9 +1,9 @@
 //! Running a lesson's binary the way a learner does, for the tests of every lesson.
 //!
-//! Included by path from other crates' tests (`#[path = ...] mod process;`),
-//! so each lesson's binary tests share one copy.
-
-#![allow(dead_code)]
+//! What to notice: the binary is started with `PORT=0`, and the test reads
+//! the port from its `listening on` line, as a script would; every wait has
+//! a timeout ([`STEP_TIMEOUT`]), and the child is killed if the test ends
+//! early.
 
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -19,11 +19,13 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A lesson binary running in the background, killed if the test ends early.
 pub struct Running {
+    /// The process.
     pub child: Child,
-    /// Its stdout and stderr, line by line. Both pipes are drained all the
-    /// time by background tasks, so a chatty server never blocks on a full
-    /// pipe while the test is not reading its logs.
+    /// Its stdout, line by line. Both pipes are drained all the time by
+    /// background tasks, so a chatty server never blocks on a full pipe
+    /// while the test is not reading its logs.
     pub stdout: mpsc::UnboundedReceiver<String>,
+    /// Its stderr (the logs), line by line.
     pub stderr: mpsc::UnboundedReceiver<String>,
 }
 
@@ -44,6 +46,18 @@ fn drain<R: AsyncRead + Unpin + Send + 'static>(pipe: R) -> mpsc::UnboundedRecei
 /// Starts `program` with `env` (on top of `PORT=0`, `HOST=127.0.0.1`).
 pub fn spawn(program: &str, env: &[(&str, &str)]) -> Running {
     spawn_command(Command::new(program), env)
+}
+
+/// Starts `nc` (netcat-openbsd) with `args`, its stdin and stdout piped,
+/// killed if the test ends early.
+pub fn spawn_nc(args: &[&str]) -> Child {
+    Command::new("nc")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("`nc` must be installed (Debian: apt-get install netcat-openbsd)")
 }
 
 /// Starts `program` under `sh` with at most `max_files` open file descriptors
@@ -102,7 +116,7 @@ pub async fn line_containing(lines: &mut mpsc::UnboundedReceiver<String>, needle
 }
 
 impl Running {
-    /// Reads the contract's first stdout line, `listening on SCHEME://IP:PORT`,
+    /// Reads the first stdout line every lesson prints, `listening on SCHEME://IP:PORT`,
     /// checks its form and returns the port.
     pub async fn listening_port(&mut self, scheme: &str) -> u16 {
         let line = next_line(&mut self.stdout, "`listening on`")
@@ -141,9 +155,9 @@ impl Running {
     }
 }
 
-/// Runs `program` with a bad setting and checks the contract: exit status 2,
-/// exactly one line on stderr that names the variable, nothing that looks
-/// like a panic.
+/// Runs `program` with a bad setting and checks what every lesson promises:
+/// exit status 2, exactly one line on stderr that names the variable,
+/// nothing that looks like a panic.
 pub async fn assert_rejects_config(program: &str, name: &str, value: &str) {
     let mut running = spawn(program, &[(name, value)]);
     let (status, stderr) = running.exit_and_stderr().await;

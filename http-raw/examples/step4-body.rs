@@ -1,0 +1,262 @@
+//! Build lesson 3 yourself, step 4: read a body by Content-Length.
+//!
+//! What to notice: the head says how long the body is (`Content-Length`,
+//! RFC 9112 section 6.2), and that is the only way to know: the body is read
+//! as bytes, exactly that many, over as many reads as it takes, and never
+//! decoded as text (a body may be an image). The length comes from the
+//! client, so it is checked against a limit before we read (413). Bytes
+//! after the body stay in the buffer: they belong to the next request.
+//!
+//! Try it: `cargo run -p http-raw --example step4-body`, then
+//! `curl -d 'some text' http://127.0.0.1:3000/echo`, then the checker: stages
+//! 1 to 5 pass, stage 6 (keep-alive) fails: every response still says
+//! `Connection: close`, and the connection closes.
+
+use std::time::SystemTime;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The largest request head we read. A client that sends more without the
+/// empty line gets 431 instead of our memory.
+const MAX_HEAD: usize = 8 * 1024;
+
+/// Most header lines we parse (httparse fills a fixed array).
+const MAX_HEADERS: usize = 64;
+
+/// The largest body we accept. The whole body is held in memory, so this
+/// is also the most memory one request can take; beyond it, 413.
+const MAX_BODY: usize = 1024 * 1024;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    // PORT=0 asks the OS for a free port (the tests use it).
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_string());
+    let listener = TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => {
+                tokio::spawn(async move {
+                    if let Err(error) = handle(stream).await {
+                        eprintln!("connection failed: {error}");
+                    }
+                });
+            }
+            Err(error) => eprintln!("accept failed: {error}"),
+        }
+    }
+}
+
+// ANCHOR: request
+/// A request as we parsed it.
+struct Request {
+    method: String,
+    /// As sent: `/hello?name=x`.
+    target: String,
+    /// The target without the query: `/hello`.
+    path: String,
+    /// 1 for HTTP/1.1, 0 for HTTP/1.0.
+    version: u8,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    /// The first header called `name`, in any case (RFC 9110 section 5.1).
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(header, _)| header.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_slice())
+    }
+}
+// ANCHOR_END: request
+
+// ANCHOR: handle
+async fn handle(mut stream: TcpStream) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let response = match read_request(&mut stream, &mut buf).await {
+        Ok(request) => route(&request),
+        Err(ReadError::Refuse(status)) => {
+            Response::text(status, "Your request could not be read.\n")
+        }
+        Err(ReadError::Gone) => return Ok(()),
+    };
+    stream.write_all(&response.to_bytes()).await?;
+    stream.shutdown().await
+}
+// ANCHOR_END: handle
+
+// ANCHOR: read_request
+/// Why no request came out of the bytes.
+enum ReadError {
+    /// They are not a request we accept: answer with this status and close.
+    Refuse(u16),
+    /// The connection closed or failed: there is nobody to answer.
+    Gone,
+}
+
+impl From<std::io::Error> for ReadError {
+    fn from(_: std::io::Error) -> ReadError {
+        ReadError::Gone
+    }
+}
+
+/// Reads until the head is complete, and parses it.
+async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Request, ReadError> {
+    loop {
+        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Request::new(&mut slots);
+        match parsed.parse(buf) {
+            Ok(httparse::Status::Complete(head_len)) => {
+                let target = parsed.path.unwrap_or_default().to_string();
+                let request = Request {
+                    method: parsed.method.unwrap_or_default().to_string(),
+                    path: target.split('?').next().unwrap_or_default().to_string(),
+                    target,
+                    version: parsed.version.unwrap_or(1),
+                    headers: parsed
+                        .headers
+                        .iter()
+                        .map(|header| (header.name.to_string(), header.value.to_vec()))
+                        .collect(),
+                    body: Vec::new(),
+                };
+                buf.drain(..head_len);
+                return read_body(stream, buf, request).await;
+            }
+            // Not all here yet: read more, below.
+            Ok(httparse::Status::Partial) => {}
+            Err(httparse::Error::TooManyHeaders) => return Err(ReadError::Refuse(431)),
+            Err(_) => return Err(ReadError::Refuse(400)),
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(ReadError::Refuse(431));
+        }
+        read_more(stream, buf).await?;
+    }
+}
+
+/// Appends what the next read brings; the connection ending here, in the
+/// middle of a request, is an error.
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), ReadError> {
+    let mut chunk = [0u8; 4096];
+    match stream.read(&mut chunk).await? {
+        0 => Err(ReadError::Gone),
+        n => {
+            buf.extend_from_slice(&chunk[..n]);
+            Ok(())
+        }
+    }
+}
+// ANCHOR_END: read_request
+
+// ANCHOR: read_body
+/// Reads the body Content-Length announces: exactly that many bytes. Bytes
+/// after it stay in `buf`.
+async fn read_body(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    mut request: Request,
+) -> Result<Request, ReadError> {
+    let length = match request.header("content-length") {
+        None => 0,
+        Some(value) => std::str::from_utf8(value)
+            .ok()
+            .and_then(|text| text.trim().parse::<usize>().ok())
+            .ok_or(ReadError::Refuse(400))?,
+    };
+    // Check the client's number before reading (or allocating) anything.
+    if length > MAX_BODY {
+        return Err(ReadError::Refuse(413));
+    }
+    while buf.len() < length {
+        read_more(stream, buf).await?;
+    }
+    request.body = buf.drain(..length).collect();
+    Ok(request)
+}
+// ANCHOR_END: read_body
+
+// ANCHOR: route
+fn route(request: &Request) -> Response {
+    match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/") => Response::html(200, INDEX_PAGE),
+        ("GET", "/hello") => Response::text(200, "Hello, world"),
+        ("GET", "/seed-a-plant") => Response::text(200, "🌱 Plant seeded!"),
+        ("GET", "/headers") => Response::text(200, describe(request)),
+        ("POST", "/echo") => Response {
+            status: 200,
+            content_type: String::from_utf8_lossy(
+                request
+                    .header("content-type")
+                    .unwrap_or(b"application/octet-stream"),
+            )
+            .into_owned(),
+            body: request.body.clone(),
+        },
+        _ => Response::text(404, "404 Not Found\n"),
+    }
+}
+
+/// The request line and headers, one per line.
+fn describe(request: &Request) -> String {
+    let mut text = format!(
+        "{} {} HTTP/1.{}\n",
+        request.method, request.target, request.version
+    );
+    for (name, value) in &request.headers {
+        text.push_str(&format!("{name}: {}\n", String::from_utf8_lossy(value)));
+    }
+    text
+}
+// ANCHOR_END: route
+
+// ANCHOR: response
+struct Response {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn text(status: u16, body: impl Into<Vec<u8>>) -> Response {
+        Response {
+            status,
+            content_type: "text/plain; charset=utf-8".into(),
+            body: body.into(),
+        }
+    }
+
+    fn html(status: u16, body: impl Into<Vec<u8>>) -> Response {
+        Response {
+            content_type: "text/html; charset=utf-8".into(),
+            ..Response::text(status, body)
+        }
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        let reason = match self.status {
+            200 => "OK",
+            400 => "Bad Request",
+            404 => "Not Found",
+            413 => "Content Too Large",
+            431 => "Request Header Fields Too Large",
+            _ => "",
+        };
+        let mut bytes = format!(
+            "HTTP/1.1 {} {reason}\r\nDate: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.status,
+            httpdate::fmt_http_date(SystemTime::now()),
+            self.content_type,
+            self.body.len(),
+        )
+        .into_bytes();
+        bytes.extend_from_slice(&self.body);
+        bytes
+    }
+}
+// ANCHOR_END: response
+
+const INDEX_PAGE: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>step 4</title></head>\n<body><h1>Hello from step 4</h1><p><a href=\"/headers\">/headers</a> shows what your browser sent.</p></body></html>\n";
