@@ -80,12 +80,12 @@ impl ChatServer {
 
     /// A connected client, its welcome read; `nick` is its guest name.
     pub async fn join(&self) -> ChatClient {
-        let socket = self.connect().await.expect("WebSocket handshake");
+        let socket = self.connect_ws().await.expect("WebSocket handshake");
         ChatClient::welcomed(socket).await
     }
 
     /// The WebSocket handshake, within `PATIENCE`.
-    pub async fn connect(&self) -> Result<WebSocket, WsError> {
+    pub async fn connect_ws(&self) -> Result<WebSocket, WsError> {
         tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(self.url()))
             .await
             .expect("connect timed out")
@@ -97,7 +97,7 @@ impl ChatServer {
     pub async fn join_when_a_slot_is_free(&self) -> ChatClient {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            match self.connect().await {
+            match self.connect_ws().await {
                 Ok(socket) => return ChatClient::welcomed(socket).await,
                 Err(WsError::Http(response)) if response.status() == 503 => {
                     assert!(
