@@ -4,85 +4,17 @@
 
 mod demo;
 use tcp_echo::testing::process;
+use tcp_echo::testing::redis::{RedisServer as Redis, free_port};
 
 use std::collections::HashSet;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use demo::support::PATIENCE;
 use demo::{Demo, start_demo_with};
 use http_server::HttpServerConfig;
 use http_server::redis_store::REDIS_WAIT;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
-
-/// A `redis-server` of our own on a free port, killed (by its PID) when
-/// dropped. Nothing is saved to disk.
-struct Redis {
-    port: u16,
-    child: Child,
-}
-
-/// A port nothing listens on just now: bound, read, released.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local_addr").port()
-}
-
-impl Redis {
-    async fn start() -> Redis {
-        Redis::start_on(free_port()).await
-    }
-
-    /// Starts `redis-server` on `port` and waits until it says it is ready.
-    async fn start_on(port: u16) -> Redis {
-        let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|error| panic!("redis-server must be installed: {error}"));
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = tokio::time::timeout(PATIENCE, async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("Ready to accept connections") {
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        assert_eq!(
-            ready,
-            Ok(true),
-            "redis-server on port {port} did not get ready"
-        );
-        // Keep draining its log so it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Redis { port, child }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Kills it (SIGKILL, by PID) and waits until it is gone.
-    async fn kill(mut self) -> u16 {
-        self.child.start_kill().expect("kill redis-server");
-        tokio::time::timeout(PATIENCE, self.child.wait())
-            .await
-            .expect("redis-server did not exit")
-            .expect("wait for redis-server");
-        self.port
-    }
-}
 
 /// One copy of the demo server, with its plants in the Redis at `url`.
 async fn start_copy(url: &str, change: impl FnOnce(&mut HttpServerConfig)) -> Demo {
@@ -255,7 +187,7 @@ async fn a_redis_that_stops_answering_costs_a_bounded_wait_not_a_hang() {
     let redis = Redis::start().await;
     let copy = start_copy(&redis.url(), |_| {}).await;
     assert_eq!(copy.try_create("before").await.0, 201);
-    let pid = Pid::from_raw(redis.child.id().expect("redis-server runs") as i32);
+    let pid = Pid::from_raw(redis.pid());
     // Frozen, not gone: the connection stays open and nothing answers.
     kill(pid, Signal::SIGSTOP).expect("stop our redis-server");
     let asked = Instant::now();

@@ -32,12 +32,13 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 use tracing::{debug, info, warn};
 
+use crate::chat_rooms::Rooms;
 use crate::end::{End, end_for};
 use crate::limits::{CLOSE_TIMEOUT, ClientSettings, websocket_config};
 use crate::outbox;
 use crate::protocol::{self, Command, Input};
 use crate::rate_limit::{RateLimit, Verdict};
-use crate::rooms::{ClientId, LOBBY, Line, RoomRegistry};
+use crate::rooms::{ClientId, LOBBY, Line};
 
 // Plain TCP for ws://, TLS for wss://: the chat cannot tell them apart.
 type Sink = SplitSink<WebSocketStream<Stream>, Message>;
@@ -45,7 +46,7 @@ type Frames = SplitStream<WebSocketStream<Stream>>;
 
 // ANCHOR: run_client
 /// Runs one client from the moment the handshake handed its connection over.
-pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, settings: ClientSettings) {
+pub async fn run_client(upgraded: Upgraded, registry: Arc<Rooms>, settings: ClientSettings) {
     let Upgraded {
         stream,
         read_ahead,
@@ -62,7 +63,17 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
     .await;
     let (mut sink, mut frames) = socket.split();
     let (queue_tx, mut queue) = outbox::channel(settings.queue_lines);
-    let (id, nick) = registry.join_new(queue_tx);
+    let (id, nick) = match registry.join_new(queue_tx).await {
+        Ok(joined) => joined,
+        Err(why) => {
+            // Rooms shared through Redis, and Redis away: say so, and close.
+            let _ = sink.feed(Message::text(protocol::error(&why))).await;
+            let end = End::Unavailable(why);
+            let close_sent = close(&mut sink, &mut frames, &end).await;
+            warn!(%peer, reason = %end, close_sent, "chat client turned away");
+            return;
+        }
+    };
     info!(%peer, %nick, room = %LOBBY, "chat client connected");
     let mut client = Client::new(id, registry, settings.messages_per_second);
 
@@ -89,7 +100,7 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
             }
             frame = frames.next() => {
                 last_heard = Instant::now();
-                if let Some(end) = client.on_frame(frame) {
+                if let Some(end) = client.on_frame(frame).await {
                     break end;
                 }
             }
@@ -110,7 +121,7 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
         .registry
         .describe(id)
         .unwrap_or((nick, String::from("-")));
-    client.registry.leave(id);
+    client.registry.leave(id).await;
     let close_sent = close(&mut sink, &mut frames, &end).await;
     // Returning drops the socket (the TCP connection closes) and, in
     // http-raw's connection task, this connection's slot.
@@ -126,7 +137,7 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<RoomRegistry>, setting
 /// may talk.
 struct Client {
     id: ClientId,
-    registry: Arc<RoomRegistry>,
+    registry: Arc<Rooms>,
     /// `None` when the rate limit is off.
     rate_limit: Option<RateLimit>,
     /// The rate, for the line that refuses a message.
@@ -134,7 +145,7 @@ struct Client {
 }
 
 impl Client {
-    fn new(id: ClientId, registry: Arc<RoomRegistry>, per_second: u32) -> Client {
+    fn new(id: ClientId, registry: Arc<Rooms>, per_second: u32) -> Client {
         Client {
             id,
             registry,
@@ -146,7 +157,7 @@ impl Client {
     // ANCHOR: on_frame
     /// What one read from the socket does; `Some(end)` when it ends the
     /// connection.
-    fn on_frame(&mut self, frame: Option<Result<Message, WsError>>) -> Option<End> {
+    async fn on_frame(&mut self, frame: Option<Result<Message, WsError>>) -> Option<End> {
         let message = match frame {
             Some(Ok(message)) => message,
             Some(Err(error)) => return Some(end_for(error)),
@@ -160,7 +171,7 @@ impl Client {
                     .as_mut()
                     .map_or(Verdict::Allow, RateLimit::check);
                 match verdict {
-                    Verdict::Allow => self.on_text(text.as_str()),
+                    Verdict::Allow => self.on_text(text.as_str()).await,
                     Verdict::Refuse => {
                         let refusal = protocol::slow_down(self.per_second);
                         self.registry.tell(self.id, refusal);
@@ -181,26 +192,28 @@ impl Client {
     }
     // ANCHOR_END: on_frame
 
-    /// What a chat line or a command does.
-    fn on_text(&self, text: &str) {
+    /// What a chat line or a command does. With rooms shared through
+    /// Redis, each step waits for Redis (at most `REDIS_WAIT` per step), and
+    /// a step that fails is an `* error:` line to this client alone.
+    async fn on_text(&self, text: &str) {
         let (registry, id) = (&self.registry, self.id);
-        match protocol::parse_input(text) {
-            Input::Say(line) => registry.say(id, &line),
-            Input::Command(Command::Nick(nick)) => {
-                if let Err(why) = registry.rename(id, &nick) {
-                    registry.tell(id, protocol::error(&why));
-                }
-            }
+        // `Ok(Some(answer))`: a line for this client alone.
+        let done = match protocol::parse_input(text) {
+            Input::Say(line) => registry.say(id, &line).await.map(|()| None),
+            Input::Command(Command::Nick(nick)) => registry.rename(id, &nick).await.map(|()| None),
             Input::Command(Command::Join(room)) => {
-                if let Err(why) = registry.join_room(id, &room) {
-                    registry.tell(id, protocol::error(&why));
-                }
+                registry.join_room(id, &room).await.map(|()| None)
             }
-            Input::Command(Command::Who) => registry.tell(id, registry.who(id)),
-            Input::Command(Command::Rooms) => registry.tell(id, registry.rooms()),
-            Input::Command(Command::Help) => registry.tell(id, protocol::help()),
-            Input::Invalid(why) => registry.tell(id, protocol::error(&why)),
-            Input::Nothing => {}
+            Input::Command(Command::Who) => registry.who(id).await.map(Some),
+            Input::Command(Command::Rooms) => registry.rooms().await.map(Some),
+            Input::Command(Command::Help) => Ok(Some(protocol::help())),
+            Input::Invalid(why) => Err(why),
+            Input::Nothing => Ok(None),
+        };
+        match done {
+            Ok(Some(answer)) => registry.tell(id, answer),
+            Ok(None) => {}
+            Err(why) => registry.tell(id, protocol::error(&why)),
         }
     }
 }
@@ -289,6 +302,7 @@ fn message_kind(message: &Message) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rooms::RoomRegistry;
     use tokio_tungstenite::tungstenite::error::CapacityError;
     use tokio_tungstenite::tungstenite::protocol::CloseFrame;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -296,9 +310,12 @@ mod tests {
     /// A client in the lobby, with the queue it would be sent lines on
     /// (its welcome already taken).
     async fn client(per_second: u32) -> (Client, outbox::Receiver) {
-        let registry = Arc::new(RoomRegistry::new());
+        let registry = Arc::new(Rooms::Local(RoomRegistry::new()));
         let (queue_tx, mut queue) = outbox::channel(16);
-        let (id, _) = registry.join_new(queue_tx);
+        let (id, _) = registry
+            .join_new(queue_tx)
+            .await
+            .expect("local rooms admit");
         assert!(lines(&mut queue).await[0].starts_with("* welcome, guest-1!"));
         (Client::new(id, registry, per_second), queue)
     }
@@ -315,7 +332,12 @@ mod tests {
     #[tokio::test]
     async fn a_text_frame_is_said_to_the_room() {
         let (mut client, mut queue) = client(20).await;
-        assert!(client.on_frame(Some(Ok(Message::text("hi")))).is_none());
+        assert!(
+            client
+                .on_frame(Some(Ok(Message::text("hi"))))
+                .await
+                .is_none()
+        );
         assert_eq!(lines(&mut queue).await, ["<guest-1> hi"]);
     }
 
@@ -323,7 +345,12 @@ mod tests {
     async fn past_the_burst_a_message_is_refused_naming_the_rate() {
         let (mut client, mut queue) = client(1).await;
         for _ in 0..3 {
-            assert!(client.on_frame(Some(Ok(Message::text("hi")))).is_none());
+            assert!(
+                client
+                    .on_frame(Some(Ok(Message::text("hi"))))
+                    .await
+                    .is_none()
+            );
         }
         assert_eq!(
             lines(&mut queue).await,
@@ -339,7 +366,7 @@ mod tests {
     async fn a_binary_frame_gets_an_error_line() {
         let (mut client, mut queue) = client(20).await;
         let frame = Message::Binary(Bytes::from_static(b"\x00"));
-        assert!(client.on_frame(Some(Ok(frame))).is_none());
+        assert!(client.on_frame(Some(Ok(frame))).await.is_none());
         assert!(lines(&mut queue).await[0].starts_with("* error: binary frames"));
     }
 
@@ -351,10 +378,10 @@ mod tests {
             reason: "bye".into(),
         }));
         assert!(matches!(
-            client.on_frame(Some(Ok(close))),
+            client.on_frame(Some(Ok(close))).await,
             Some(End::ClientClosed(Some(CloseCode::Away)))
         ));
-        assert!(matches!(client.on_frame(None), Some(End::Vanished)));
+        assert!(matches!(client.on_frame(None).await, Some(End::Vanished)));
         let too_long = |size| {
             Some(Err(WsError::Capacity(CapacityError::MessageTooLong {
                 size,
@@ -362,16 +389,16 @@ mod tests {
             })))
         };
         assert!(matches!(
-            client.on_frame(too_long(20_000)),
+            client.on_frame(too_long(20_000)).await,
             Some(End::TooBig)
         ));
         assert!(matches!(
-            client.on_frame(too_long(1 << 63)),
+            client.on_frame(too_long(1 << 63)).await,
             Some(End::BadFrame(CloseCode::Protocol, _))
         ));
         let not_utf8 = Some(Err(WsError::Utf8("bad".into())));
         assert!(matches!(
-            client.on_frame(not_utf8),
+            client.on_frame(not_utf8).await,
             Some(End::BadFrame(CloseCode::Invalid, _))
         ));
     }

@@ -37,6 +37,9 @@ pub enum End {
     Shutdown,
     /// Writing to the client failed.
     Failed(String),
+    /// The rooms are shared through Redis, and Redis could not be reached
+    /// to admit the client.
+    Unavailable(String),
 }
 
 impl End {
@@ -49,6 +52,8 @@ impl End {
             End::TooBig => (CloseCode::Size, "message too big"),
             End::BadFrame(code, _) => (*code, "invalid frame"),
             End::Shutdown => (CloseCode::Away, "server shutting down"),
+            // 1013, Try Again Later (IANA's WebSocket close code registry).
+            End::Unavailable(_) => (CloseCode::Again, "try again in a moment"),
             End::ClientClosed(_) | End::Vanished | End::Failed(_) => return None,
         };
         Some(CloseFrame {
@@ -72,6 +77,7 @@ impl fmt::Display for End {
             End::BadFrame(code, why) => write!(f, "bad frame ({}): {why}", u16::from(*code)),
             End::Shutdown => f.write_str("server shutting down (1001)"),
             End::Failed(error) => write!(f, "write failed: {error}"),
+            End::Unavailable(why) => write!(f, "could not join (1013): {why}"),
         }
     }
 }

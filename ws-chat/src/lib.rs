@@ -12,10 +12,15 @@
 //! connected client), `rooms.rs` (the room registry and the fan-out),
 //! `outbox.rs` (a client's queue), `protocol.rs` (the chat's lines, as pure
 //! functions), `end.rs` (how a connection ends), `limits.rs`, `rate_limit.rs`.
+//! Several copies sharing one chat through Redis (`REDIS_URL`):
+//! `chat_rooms.rs` (local or shared, one enum), `shared_rooms.rs` (what lives
+//! in Redis), `bus.rs` (the subscription every line comes back through).
 //!
 //! Try it: `cargo run -p ws-chat`, open <http://127.0.0.1:8080> in two
 //! browser windows, and `websocat ws://127.0.0.1:8080/ws` in a terminal.
 
+pub mod bus;
+pub mod chat_rooms;
 pub mod client;
 pub mod end;
 pub mod handshake;
@@ -25,13 +30,20 @@ pub mod protocol;
 pub mod rate_limit;
 pub mod rooms;
 pub mod routes;
+pub mod shared_rooms;
 
+use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_raw::HttpConfig;
 use tcp_echo::config::{ConfigError, number_var, parse_var};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
 
+pub use chat_rooms::Rooms;
 pub use limits::ClientSettings;
 pub use rooms::RoomRegistry;
 pub use routes::Chat;
@@ -56,6 +68,49 @@ pub struct ChatConfig {
     /// `RATE_LIMIT` (messages per second per client; 0 turns it off), and
     /// the pings, timeouts and queue length, which are not settings.
     pub clients: ClientSettings,
+    /// `REDIS_URL` (`redis://HOST:PORT[/DB]`): share the rooms with every
+    /// copy that names the same Redis. Unset: rooms live in this process.
+    pub redis_url: Option<String>,
+    /// `INSTANCE_NAME`: which copy this is, named in the welcome line when
+    /// rooms are shared. Unset: the address it listens on, `HOST:PORT`.
+    pub instance_name: Option<String>,
+    /// How long a stopped copy's clients stay in `/who`
+    /// (`shared_rooms::PRESENCE_TTL`). Not an environment setting; tests
+    /// shorten it.
+    pub presence_ttl: Duration,
+}
+
+/// A Redis URL that the `redis` crate accepts (what `REDIS_URL` must be),
+/// or none.
+struct RedisUrl(Option<String>);
+
+impl FromStr for RedisUrl {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<RedisUrl, ()> {
+        match redis::Client::open(text) {
+            Ok(_) => Ok(RedisUrl(Some(text.to_string()))),
+            Err(_) => Err(()),
+        }
+    }
+}
+
+/// A copy's name: 1 to 64 visible ASCII characters, no spaces (it travels
+/// inside the bus's space-separated messages), or none.
+struct InstanceName(Option<String>);
+
+impl FromStr for InstanceName {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<InstanceName, ()> {
+        let fits =
+            (1..=64).contains(&text.len()) && text.bytes().all(|byte| byte.is_ascii_graphic());
+        if fits {
+            Ok(InstanceName(Some(text.to_string())))
+        } else {
+            Err(())
+        }
+    }
 }
 
 impl ChatConfig {
@@ -73,8 +128,21 @@ impl ChatConfig {
             "messages per second (0: no limit)",
             0..=1_000_000,
         )?;
+        let RedisUrl(redis_url) = parse_var(
+            "REDIS_URL",
+            RedisUrl(None),
+            "a Redis URL such as redis://127.0.0.1:6379",
+        )?;
+        let InstanceName(instance_name) = parse_var(
+            "INSTANCE_NAME",
+            InstanceName(None),
+            "1 to 64 visible ASCII characters, no spaces",
+        )?;
         Ok(ChatConfig {
             http,
+            redis_url,
+            instance_name,
+            presence_ttl: shared_rooms::PRESENCE_TTL,
             allowed_origins: origins
                 .split(',')
                 .map(str::trim)
@@ -89,15 +157,70 @@ impl ChatConfig {
     }
 }
 
+/// Why the chat could not start. `Display` is the one line `main` prints.
+#[derive(Debug)]
+pub enum StartError {
+    /// `REDIS_URL` is set, and that Redis cannot be used.
+    Redis(String, String),
+    /// The bound address cannot be read (for the default `INSTANCE_NAME`).
+    LocalAddr(std::io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Redis(url, problem) => write!(f, "REDIS_URL={url:?}: {problem}"),
+            StartError::LocalAddr(error) => write!(f, "cannot read the bound address: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
 // ANCHOR: run
-/// Serves the chat on `listener` until `shutdown` completes: one empty room
-/// registry for everyone, and http-raw's server for the page and the upgrade.
-pub async fn run(listener: TcpListener, config: &ChatConfig, shutdown: impl Future) {
+/// Serves the chat on `listener` until `shutdown` completes: the rooms in
+/// this process, or in the Redis `config.redis_url` names (with this copy's
+/// bus subscription and heartbeat running beside the server), and http-raw's
+/// server for the page and the upgrade.
+pub async fn run(
+    listener: TcpListener,
+    config: &ChatConfig,
+    shutdown: impl Future,
+) -> Result<(), StartError> {
+    let stopping = CancellationToken::new();
+    let mut background = Vec::new();
+    let registry = match &config.redis_url {
+        None => Rooms::Local(RoomRegistry::new()),
+        Some(url) => {
+            let instance = match &config.instance_name {
+                Some(name) => name.clone(),
+                None => listener
+                    .local_addr()
+                    .map_err(StartError::LocalAddr)?
+                    .to_string(),
+            };
+            let shared = shared_rooms::SharedRooms::connect(url, instance, config.presence_ttl)
+                .await
+                .map_err(|problem| StartError::Redis(url.clone(), problem))?;
+            info!(%url, "rooms shared through Redis");
+            let shared = Arc::new(shared);
+            let (rooms, token) = (Arc::clone(&shared), stopping.clone());
+            background.push(tokio::spawn(bus::listen(rooms, token)));
+            let (rooms, token) = (Arc::clone(&shared), stopping.clone());
+            background.push(tokio::spawn(bus::heartbeat(rooms, token)));
+            Rooms::Shared(shared)
+        }
+    };
     let chat = Chat {
-        registry: Arc::new(RoomRegistry::new()),
+        registry: Arc::new(registry),
         allowed_origins: config.allowed_origins.clone(),
         clients: config.clients,
     };
     http_raw::serve_service(listener, &config.http, chat, shutdown).await;
+    stopping.cancel();
+    for task in background {
+        let _ = task.await;
+    }
+    Ok(())
 }
 // ANCHOR_END: run

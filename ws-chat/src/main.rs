@@ -33,6 +33,8 @@ async fn main() -> ExitCode {
         Ok(listener) => listener,
         Err(status) => return status,
     };
-    ws_chat::run(listener, &config, shutdown).await;
-    ExitCode::SUCCESS
+    match ws_chat::run(listener, &config, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail("ws-chat", error, 1),
+    }
 }

@@ -110,6 +110,12 @@ pub fn welcome(nick: &str, room: &str) -> String {
     format!("* welcome, {nick}! you are in #{room}; type /help for commands")
 }
 
+/// The first line a client gets from one of several copies sharing the
+/// chat: the same, naming the copy (`INSTANCE_NAME`) that serves it.
+pub fn welcome_on(nick: &str, room: &str, instance: &str) -> String {
+    format!("* welcome, {nick}! you are in #{room} on {instance}; type /help for commands")
+}
+
 /// To a room, when someone arrives.
 pub fn joined(nick: &str, room: &str) -> String {
     format!("* {nick} joined #{room}")

@@ -67,6 +67,10 @@ struct State {
     /// Sorted by name, for `/rooms`.
     rooms: BTreeMap<String, Room>,
     nicks: HashMap<String, ClientId>,
+    /// Whether this copy tells a room that a slow client it dropped left.
+    /// Not when the rooms are shared through Redis: the dropped client's
+    /// task then says so to every copy (`SharedRooms::leave`).
+    announce_drops: bool,
 }
 
 /// Who a line goes to.
@@ -79,15 +83,38 @@ enum To<'a> {
 }
 
 /// The registry, shared by every connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RoomRegistry {
     state: Mutex<State>,
+}
+
+impl Default for RoomRegistry {
+    fn default() -> Self {
+        RoomRegistry::new()
+    }
 }
 
 impl RoomRegistry {
     /// An empty registry: no clients, just an empty lobby.
     pub fn new() -> RoomRegistry {
-        RoomRegistry::default()
+        RoomRegistry::announcing_drops(true)
+    }
+
+    /// The local half of the rooms shared through Redis: who is connected to
+    /// *this* copy and where, for the fan-out of lines that come back from
+    /// the bus. Nicks, history and the notices live in `SharedRooms`.
+    pub fn for_bus() -> RoomRegistry {
+        RoomRegistry::announcing_drops(false)
+    }
+
+    fn announcing_drops(announce_drops: bool) -> RoomRegistry {
+        let state = State {
+            announce_drops,
+            ..State::default()
+        };
+        RoomRegistry {
+            state: Mutex::new(state),
+        }
     }
 
     /// Poisoning means a thread panicked while holding the lock; each change
@@ -245,6 +272,59 @@ impl RoomRegistry {
             .get(&id)
             .map(|member| (member.nick.clone(), member.room.clone()))
     }
+
+    /// Adds a client named `nick` (already taken, in Redis) to `room`, and
+    /// says nothing: `SharedRooms` sends the welcome and the notices.
+    pub fn admit(&self, queue: outbox::Sender, nick: &str, room: &str) -> ClientId {
+        let mut state = self.lock();
+        state.next_client += 1;
+        let id = state.next_client;
+        state.nicks.insert(nick.to_string(), id);
+        let member = Member {
+            nick: nick.to_string(),
+            room: room.to_string(),
+            queue,
+        };
+        state.members.insert(id, member);
+        state.enter(id, room);
+        id
+    }
+
+    /// A line from the bus for the members of `room` on this copy, but `skip`.
+    pub fn deliver(&self, room: &str, skip: Option<ClientId>, line: Line) {
+        self.lock().send(To::Room(room, skip), line);
+    }
+
+    /// Renames `id` here, and says nothing.
+    pub fn set_nick(&self, id: ClientId, new: &str) {
+        let mut state = self.lock();
+        let Some(member) = state.members.get_mut(&id) else {
+            return;
+        };
+        let old = std::mem::replace(&mut member.nick, new.to_string());
+        state.nicks.remove(&old);
+        state.nicks.insert(new.to_string(), id);
+    }
+
+    /// Moves `id` to `room` here, and says nothing.
+    pub fn move_to(&self, id: ClientId, room: &str) {
+        let mut state = self.lock();
+        let Some(member) = state.members.get_mut(&id) else {
+            return;
+        };
+        let old = std::mem::replace(&mut member.room, room.to_string());
+        state.leave_room(id, &old);
+        state.enter(id, room);
+    }
+
+    /// Forgets `id` here, and says nothing.
+    pub fn remove(&self, id: ClientId) {
+        let mut state = self.lock();
+        if let Some(member) = state.members.remove(&id) {
+            state.nicks.remove(&member.nick);
+            state.leave_room(id, &member.room);
+        }
+    }
 }
 
 impl State {
@@ -264,8 +344,10 @@ impl State {
             warn!(nick = %member.nick, room = %member.room, "dropping a client that is not reading: its queue is full");
             self.nicks.remove(&member.nick);
             self.leave_room(id, &member.room);
-            let left: Line = protocol::left(&member.nick, &member.room).into();
-            slow.extend(self.offer(To::Room(&member.room, None), &left));
+            if self.announce_drops {
+                let left: Line = protocol::left(&member.nick, &member.room).into();
+                slow.extend(self.offer(To::Room(&member.room, None), &left));
+            }
             debug!(clients = self.members.len(), "clients still connected");
         }
     }

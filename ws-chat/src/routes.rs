@@ -11,10 +11,10 @@ use std::sync::Arc;
 use http_raw::service::Service;
 use http_raw::{Method, Request, Response};
 
+use crate::chat_rooms::Rooms;
 use crate::client::run_client;
 use crate::handshake::{check_upgrade, switching_protocols};
 use crate::limits::ClientSettings;
-use crate::rooms::RoomRegistry;
 
 /// The chat page: one HTML file with its CSS and JavaScript, no build step.
 pub const PAGE: &str = include_str!("../public/index.html");
@@ -22,8 +22,8 @@ pub const PAGE: &str = include_str!("../public/index.html");
 /// What every request of the chat server shares.
 #[derive(Debug)]
 pub struct Chat {
-    /// Who is where.
-    pub registry: Arc<RoomRegistry>,
+    /// Who is where: in this process, or shared through Redis.
+    pub registry: Arc<Rooms>,
     /// Origins allowed besides our own.
     pub allowed_origins: Vec<String>,
     /// How clients are looked after.

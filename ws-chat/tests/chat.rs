@@ -353,7 +353,7 @@ async fn a_client_past_max_connections_gets_503_with_retry_after() {
     config.max_connections = 1;
     let server = start_chat_with(config, ClientSettings::default(), Vec::new()).await;
     let alice = server.join().await;
-    match server.connect_ws().await {
+    match server.open_websocket().await {
         Err(WsError::Http(response)) => {
             assert_eq!(response.status(), 503);
             assert_eq!(

@@ -7,4 +7,5 @@
 pub mod idle_crowd;
 pub mod in_process;
 pub mod process;
+pub mod redis;
 pub mod reference;

@@ -51,14 +51,24 @@ pub async fn start_chat_with(
     allowed_origins: Vec<String>,
 ) -> ChatServer {
     let listener = tcp_echo::bind::bind_tcp(http.server.addr()).expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let config = ChatConfig {
         http,
         allowed_origins,
         clients,
+        redis_url: None,
+        instance_name: None,
+        presence_ttl: ws_chat::shared_rooms::PRESENCE_TTL,
     };
+    start_chat_config(listener, config)
+}
+
+/// Runs `ws_chat::run` on `listener` with `config`.
+pub fn start_chat_config(listener: tokio::net::TcpListener, config: ChatConfig) -> ChatServer {
+    let addr = listener.local_addr().expect("addr");
     run_in_process(addr, move |shutdown| async move {
-        ws_chat::run(listener, &config, shutdown).await
+        ws_chat::run(listener, &config, shutdown)
+            .await
+            .expect("the chat starts");
     })
 }
 
@@ -80,12 +90,12 @@ impl ChatServer {
 
     /// A connected client, its welcome read; `nick` is its guest name.
     pub async fn join(&self) -> ChatClient {
-        let socket = self.connect_ws().await.expect("WebSocket handshake");
+        let socket = self.open_websocket().await.expect("WebSocket handshake");
         ChatClient::welcomed(socket).await
     }
 
     /// The WebSocket handshake, within `PATIENCE`.
-    pub async fn connect_ws(&self) -> Result<WebSocket, WsError> {
+    pub async fn open_websocket(&self) -> Result<WebSocket, WsError> {
         tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(self.url()))
             .await
             .expect("connect timed out")
@@ -97,7 +107,7 @@ impl ChatServer {
     pub async fn join_when_a_slot_is_free(&self) -> ChatClient {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            match self.connect_ws().await {
+            match self.open_websocket().await {
                 Ok(socket) => return ChatClient::welcomed(socket).await,
                 Err(WsError::Http(response)) if response.status() == 503 => {
                     assert!(

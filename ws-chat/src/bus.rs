@@ -1,0 +1,91 @@
+//! The bus: this copy's one subscription to the chat's Redis channel, and
+//! the heartbeat that keeps this copy's clients present.
+//!
+//! What to notice: a subscribed Redis connection can do nothing but receive,
+//! so the bus has a connection of its own, one per copy however many clients
+//! it has. Everything any copy publishes comes in here, in the order Redis
+//! received it, and goes to `SharedRooms::deliver`. When the connection is
+//! lost (Redis restarted, the network cut), the loop says so once, tries
+//! again with a growing pause (100 ms, doubling, at most
+//! `MAX_RECONNECT_DELAY`), subscribes again and says once that it is back.
+//! Lines published while this copy was not subscribed are lost to its
+//! clients (pub/sub keeps nothing); a sender on this copy then sees no echo,
+//! never a false one. The room's history, in Redis, still has them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::shared_rooms::{CHANNEL, MAX_RECONNECT_DELAY, REDIS_WAIT, SharedRooms};
+
+/// The first pause before subscribing again after a failure.
+const FIRST_RECONNECT_DELAY: Duration = Duration::from_millis(100);
+
+// ANCHOR: listen
+/// Receives the bus until `stopping` is cancelled, subscribing again
+/// whenever the connection is lost.
+pub async fn listen(rooms: Arc<SharedRooms>, stopping: CancellationToken) {
+    let mut delay = FIRST_RECONNECT_DELAY;
+    let mut lost = false;
+    loop {
+        let subscribed = tokio::time::timeout(REDIS_WAIT, async {
+            let mut pubsub = rooms.client.get_async_pubsub().await?;
+            pubsub.subscribe(CHANNEL).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        });
+        match subscribed.await {
+            Ok(Ok(pubsub)) => {
+                if lost {
+                    info!("subscribed to the chat's Redis channel again");
+                }
+                delay = FIRST_RECONNECT_DELAY;
+                let mut messages = pubsub.into_on_message();
+                loop {
+                    tokio::select! {
+                        () = stopping.cancelled() => return,
+                        message = messages.next() => match message {
+                            Some(message) => match message.get_payload::<String>() {
+                                Ok(text) => rooms.deliver(&text),
+                                Err(error) => warn!(%error, "ignoring a message that is not text"),
+                            },
+                            None => break,
+                        },
+                    }
+                }
+                warn!("lost the chat's Redis channel; subscribing again");
+                lost = true;
+            }
+            Ok(Err(error)) if !lost => {
+                warn!(%error, "cannot subscribe to the chat's Redis channel; trying again");
+                lost = true;
+            }
+            Err(_) if !lost => {
+                warn!("no answer from Redis within {REDIS_WAIT:?}; trying again");
+                lost = true;
+            }
+            _ => {}
+        }
+        tokio::select! {
+            () = stopping.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(MAX_RECONNECT_DELAY);
+    }
+}
+// ANCHOR_END: listen
+
+/// Renews this copy's presence every `rooms.heartbeat_every()` until
+/// `stopping` is cancelled.
+pub async fn heartbeat(rooms: Arc<SharedRooms>, stopping: CancellationToken) {
+    let mut every = tokio::time::interval(rooms.heartbeat_every());
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stopping.cancelled() => return,
+            _ = every.tick() => rooms.heartbeat().await,
+        }
+    }
+}
