@@ -1,7 +1,7 @@
 //! Ten thousand idle keep-alive connections to the `http-raw` binary, every
-//! one still answered afterwards. (What they cost in memory is measured by
-//! the benchmark, `../shared/bench/run idle-10k`, and by
-//! `cargo run --release -p http-raw --example idle_cost`, not here.)
+//! one still answered afterwards, and the `idle-cost` example the book uses
+//! to measure what they cost. (The memory figure itself lives in that
+//! example and in the benchmark, `../shared/bench/run idle-10k`, not here.)
 
 use std::time::Duration;
 

@@ -2,8 +2,8 @@
 //! every one still answered afterwards: lesson 4 serves on lesson 3's
 //! connection loop, and a framework on top must not bring back per-connection
 //! buffers or break the wait. (What they cost in memory is measured by
-//! the benchmark, `../shared/bench/run idle-10k`, and by
-//! `cargo run --release -p http-raw --example idle_cost`, not here.)
+//! the benchmark, `../shared/bench/run idle-10k`, and by http-raw's
+//! `idle-cost` example, not here.)
 
 use nix::sys::signal::Signal;
 use tcp_echo::testing::idle_crowd::{Exchange, ask_all, open_idle_crowd, raise_file_limit};

@@ -1,5 +1,5 @@
-//! The bus: this copy's one subscription to the chat's Redis channel, and
-//! the heartbeat that keeps this copy's clients present.
+//! The bus: this copy's one publisher and one subscription to the chat's
+//! Redis channel, and the heartbeat that keeps this copy's clients present.
 //!
 //! What to notice: a subscribed Redis connection can do nothing but receive,
 //! so the bus has a connection of its own, one per copy however many clients
@@ -16,28 +16,49 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use redis::aio::PubSub;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::shared_rooms::{CHANNEL, MAX_RECONNECT_DELAY, REDIS_WAIT, SharedRooms};
+use tokio::sync::mpsc;
+
+use crate::shared_rooms::{
+    CHANNEL, MAX_RECONNECT_DELAY, Outgoing, PUBLISH_BATCH_LINES, REDIS_WAIT, SharedRooms,
+};
 
 /// The first pause before subscribing again after a failure.
 const FIRST_RECONNECT_DELAY: Duration = Duration::from_millis(100);
 
+/// A connection subscribed to the chat's channel, within [`REDIS_WAIT`].
+/// `run` takes the first one before it serves anyone, so no line said
+/// through this copy can be published before this copy listens.
+pub async fn subscribe(client: &redis::Client) -> Result<PubSub, String> {
+    let subscribed = tokio::time::timeout(REDIS_WAIT, async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(CHANNEL).await?;
+        Ok::<_, redis::RedisError>(pubsub)
+    });
+    match subscribed.await {
+        Ok(Ok(pubsub)) => Ok(pubsub),
+        Ok(Err(error)) => Err(format!("cannot subscribe: {error}")),
+        Err(_) => Err(format!("no answer from Redis within {REDIS_WAIT:?}")),
+    }
+}
+
 // ANCHOR: listen
-/// Receives the bus until `stopping` is cancelled, subscribing again
-/// whenever the connection is lost.
-pub async fn listen(rooms: Arc<SharedRooms>, stopping: CancellationToken) {
+/// Receives the bus on `first` until `stopping` is cancelled, subscribing
+/// again whenever the connection is lost.
+pub async fn listen(rooms: Arc<SharedRooms>, first: PubSub, stopping: CancellationToken) {
     let mut delay = FIRST_RECONNECT_DELAY;
     let mut lost = false;
+    let mut ready = Some(first);
     loop {
-        let subscribed = tokio::time::timeout(REDIS_WAIT, async {
-            let mut pubsub = rooms.client.get_async_pubsub().await?;
-            pubsub.subscribe(CHANNEL).await?;
-            Ok::<_, redis::RedisError>(pubsub)
-        });
-        match subscribed.await {
-            Ok(Ok(pubsub)) => {
+        let subscribed = match ready.take() {
+            Some(pubsub) => Ok(pubsub),
+            None => subscribe(&rooms.client).await,
+        };
+        match subscribed {
+            Ok(pubsub) => {
                 if lost {
                     info!("subscribed to the chat's Redis channel again");
                 }
@@ -58,15 +79,11 @@ pub async fn listen(rooms: Arc<SharedRooms>, stopping: CancellationToken) {
                 warn!("lost the chat's Redis channel; subscribing again");
                 lost = true;
             }
-            Ok(Err(error)) if !lost => {
-                warn!(%error, "cannot subscribe to the chat's Redis channel; trying again");
+            Err(problem) if !lost => {
+                warn!(%problem, "cannot subscribe to the chat's Redis channel; trying again");
                 lost = true;
             }
-            Err(_) if !lost => {
-                warn!("no answer from Redis within {REDIS_WAIT:?}; trying again");
-                lost = true;
-            }
-            _ => {}
+            Err(_) => {}
         }
         tokio::select! {
             () = stopping.cancelled() => return,
@@ -76,6 +93,43 @@ pub async fn listen(rooms: Arc<SharedRooms>, stopping: CancellationToken) {
     }
 }
 // ANCHOR_END: listen
+
+// ANCHOR: publish
+/// Publishes what this copy's clients say, in the order they said it, a
+/// batch at a time: whatever queued while the last batch was on its way
+/// goes in the next, up to `PUBLISH_BATCH_LINES`. A busy room costs one
+/// round trip to Redis per batch, not per line, and a sender never waits
+/// for Redis; a line Redis did not take comes back to its sender as
+/// `* error:` (`SharedRooms::publish_batch`).
+pub async fn publish(
+    rooms: Arc<SharedRooms>,
+    mut queued: mpsc::Receiver<Outgoing>,
+    stopping: CancellationToken,
+) {
+    let mut batch = Vec::with_capacity(PUBLISH_BATCH_LINES);
+    loop {
+        tokio::select! {
+            () = stopping.cancelled() => {
+                // The clients' last `left` notices, queued as they closed.
+                while let Ok(outgoing) = queued.try_recv() {
+                    batch.push(outgoing);
+                }
+                if !batch.is_empty() {
+                    rooms.publish_batch(&batch).await;
+                }
+                return;
+            }
+            taken = queued.recv_many(&mut batch, PUBLISH_BATCH_LINES) => {
+                if taken == 0 {
+                    return;
+                }
+            }
+        }
+        rooms.publish_batch(&batch).await;
+        batch.clear();
+    }
+}
+// ANCHOR_END: publish
 
 /// Renews this copy's presence every `rooms.heartbeat_every()` until
 /// `stopping` is cancelled.

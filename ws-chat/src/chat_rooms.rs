@@ -40,7 +40,7 @@ impl Rooms {
                 registry.say(id, text);
                 Ok(())
             }
-            Rooms::Shared(shared) => shared.say(id, text).await,
+            Rooms::Shared(shared) => shared.say(id, text),
         }
     }
 

@@ -13,7 +13,10 @@
 //! Reading and writing are separate halves of the same socket, so a client
 //! can receive while it types, and the server can push lines at any time:
 //! the whole point of a WebSocket. What a frame does is decided outside the
-//! `select!`, in `Client::on_frame`, which tests call directly. Every write
+//! `select!`, in `Client::on_frame`, which tests call directly. It talks to
+//! `Rooms` (`chat_rooms.rs`) and does not know whether the rooms live in this
+//! process or in Redis; with Redis, a step waits at most `REDIS_WAIT`, and
+//! one that fails is an `* error:` line to this client. Every write
 //! has a deadline (`WRITE_TIMEOUT`): a client that stops reading fills its
 //! socket's buffers, and without one its task would wait in that write for
 //! ever, holding its connection slot. Every way the connection can end is

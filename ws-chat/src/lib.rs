@@ -199,13 +199,19 @@ pub async fn run(
                     .map_err(StartError::LocalAddr)?
                     .to_string(),
             };
-            let shared = shared_rooms::SharedRooms::connect(url, instance, config.presence_ttl)
+            let (shared, queued) =
+                shared_rooms::SharedRooms::connect(url, instance, config.presence_ttl)
+                    .await
+                    .map_err(|problem| StartError::Redis(url.clone(), problem))?;
+            let first = bus::subscribe(&shared.client)
                 .await
                 .map_err(|problem| StartError::Redis(url.clone(), problem))?;
             info!(%url, "rooms shared through Redis");
             let shared = Arc::new(shared);
             let (rooms, token) = (Arc::clone(&shared), stopping.clone());
-            background.push(tokio::spawn(bus::listen(rooms, token)));
+            background.push(tokio::spawn(bus::publish(rooms, queued, token)));
+            let (rooms, token) = (Arc::clone(&shared), stopping.clone());
+            background.push(tokio::spawn(bus::listen(rooms, first, token)));
             let (rooms, token) = (Arc::clone(&shared), stopping.clone());
             background.push(tokio::spawn(bus::heartbeat(rooms, token)));
             Rooms::Shared(shared)

@@ -17,6 +17,10 @@
 //!   goes through one method that applies this rule: `State::send`.
 //! - **Lines are shared, not copied.** A line is built once, as `Utf8Bytes`
 //!   (reference-counted), and every member's queue gets a cheap clone.
+//!
+//! When several copies share the chat through Redis (`shared_rooms.rs`), each
+//! copy still has one of these, made with `for_bus`: it holds that copy's
+//! clients, and `deliver` fans out what the bus brings with the same `send`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -7,13 +7,15 @@
 //!   `SET ... NX` (set only if nobody has it), so two copies racing for
 //!   `alice` cannot both win.
 //! - **Every line goes round the bus, the sender's copy included.** `say`
-//!   only `PUBLISH`es; each copy's subscriber (`bus.rs`) hands what comes back
-//!   to its own `RoomRegistry`, whose `State::send` fans it out exactly as on
-//!   one machine. So the echo a sender sees *is* the line coming back from
+//!   only queues the line for this copy's one publisher (`bus::publish`),
+//!   which `PUBLISH`es what is queued, in order, a batch at a time; each
+//!   copy's subscriber (`bus::listen`) hands what comes back to its own
+//!   `RoomRegistry`, whose `State::send` fans it out exactly as on one
+//!   machine. So the echo a sender sees *is* the line coming back from
 //!   Redis: when it has arrived, Redis has already sent it to every copy.
-//!   One sender's lines arrive in the order sent, because its task waits for
-//!   each `PUBLISH` before reading its next frame, and Redis delivers one
-//!   channel's messages in order.
+//!   One sender's lines and notices arrive in the order sent, because they
+//!   all go through that one queue, on one connection, and Redis delivers
+//!   one channel's messages in order.
 //! - **A copy can vanish without saying goodbye** (SIGKILL, a power cut), so
 //!   nothing it wrote may last for ever. Presence is a score: a member's
 //!   deadline, pushed forward by this copy's heartbeat every third of
@@ -30,9 +32,10 @@
 //! (a sorted set: nick scored by its presence deadline),
 //! `netlessons:chat:rooms` (room scored by its latest deadline),
 //! `netlessons:chat:history:ROOM` (a list, the last [`HISTORY_LINES`]), and
-//! the channel `netlessons:chat:lines`.
+//! the channel `netlessons:chat:lines`. Every key expires unless renewed, so
+//! what Redis holds is bounded by who is connected now.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -40,6 +43,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
+use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::outbox;
@@ -49,7 +53,8 @@ use crate::rooms::{ClientId, HISTORY_LINES, LOBBY, Line, RoomRegistry};
 /// The longest one step waits for Redis (a command, or a pipeline of them
 /// sent at once). Redis answers in well under a millisecond when it is
 /// there; two seconds covers a busy machine and keeps a client's task from
-/// hanging while it is not. A chat line costs one step, `/join` two.
+/// hanging while it is not. A chat line costs none (it is queued for the
+/// publisher), `/nick` two steps, `/join` one, `/who` and `/rooms` one.
 pub const REDIS_WAIT: Duration = Duration::from_secs(2);
 
 /// How long a copy's members stay in `/who` after its last heartbeat: a copy
@@ -61,6 +66,17 @@ pub const PRESENCE_TTL: Duration = Duration::from_secs(15);
 /// from 100 ms; a second is short enough that a restarted Redis is found
 /// again quickly, long enough not to hammer one that is down.
 pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+/// Lines and notices waiting for this copy's publisher: 1024 × 4 KiB is at
+/// most 4 MiB. Redis takes tens of thousands a second, so the queue fills
+/// only when Redis is slow or away; a line that finds it full is refused
+/// with `* error:` at once, and its sender never waits.
+pub const PUBLISH_QUEUE_LINES: usize = 1024;
+
+/// Lines the publisher sends in one pipeline: one round trip to Redis for
+/// up to 128 lines, and each copy's subscriber then gets them as a burst,
+/// which its clients' queues take as one batch.
+pub const PUBLISH_BATCH_LINES: usize = 128;
 
 /// Guest numbers tried before giving up: each try that finds `guest-N`
 /// taken (someone chose that nick) takes the next number.
@@ -108,6 +124,18 @@ end
 return counts
 ";
 
+/// A line or notice on its way to the bus.
+#[derive(Debug)]
+pub struct Outgoing {
+    /// Who caused it: told `* error:` if it cannot be published.
+    from: ClientId,
+    room: String,
+    /// The bus message (`SharedRooms::bus_message`).
+    message: String,
+    /// A chat line, kept in the room's history (notices are not).
+    line: Option<String>,
+}
+
 /// What this copy has told Redis about one of its clients.
 #[derive(Debug, Clone)]
 struct Presence {
@@ -140,15 +168,18 @@ pub struct SharedRooms {
     /// Whether the last call reached Redis: the log says so when it changes.
     reachable: AtomicBool,
     count_rooms: Script,
+    /// The publisher's queue (`bus::publish` takes from it).
+    outgoing: mpsc::Sender<Outgoing>,
 }
 
 impl SharedRooms {
-    /// Connects to `url`. The error is one sentence for the startup log.
+    /// Connects to `url`; also returns the publisher's queue, for
+    /// `bus::publish`. The error is one sentence for the startup log.
     pub async fn connect(
         url: &str,
         instance: String,
         presence_ttl: Duration,
-    ) -> Result<SharedRooms, String> {
+    ) -> Result<(SharedRooms, mpsc::Receiver<Outgoing>), String> {
         let client = Client::open(url).map_err(|error| format!("is not a Redis URL: {error}"))?;
         // One plain attempt first, so a Redis that is not there is reported
         // at once and with its real reason ("connection refused").
@@ -173,7 +204,8 @@ impl SharedRooms {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
-        Ok(SharedRooms {
+        let (outgoing, queued) = mpsc::channel(PUBLISH_QUEUE_LINES);
+        let rooms = SharedRooms {
             local: RoomRegistry::for_bus(),
             connection,
             client,
@@ -183,7 +215,9 @@ impl SharedRooms {
             members: Mutex::new(HashMap::new()),
             reachable: AtomicBool::new(true),
             count_rooms: Script::new(COUNT_ROOMS),
-        })
+            outgoing,
+        };
+        Ok((rooms, queued))
     }
 
     /// Runs one Redis step with the [`REDIS_WAIT`] bound; a failure becomes
@@ -241,6 +275,62 @@ impl SharedRooms {
         }
     }
 
+    /// Queues a line or notice for the bus, without waiting.
+    fn enqueue(
+        &self,
+        from: ClientId,
+        room: &str,
+        skip: Option<ClientId>,
+        text: String,
+        keep: bool,
+    ) -> Result<(), String> {
+        let outgoing = Outgoing {
+            from,
+            room: room.to_string(),
+            message: self.bus_message(room, skip, &text),
+            line: keep.then_some(text),
+        };
+        self.outgoing
+            .try_send(outgoing)
+            .map_err(|_| "too many lines are waiting for Redis; try again in a moment".to_string())
+    }
+
+    // ANCHOR: publish_batch
+    /// Publishes a batch, in order, in one step: chat lines go to their
+    /// room's history too. If Redis does not take it, each sender is told.
+    pub async fn publish_batch(&self, batch: &[Outgoing]) {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        let mut rooms = HashSet::new();
+        for Outgoing {
+            room,
+            message,
+            line,
+            ..
+        } in batch
+        {
+            if let Some(line) = line {
+                pipe.cmd("RPUSH").arg(history_key(room)).arg(line).ignore();
+                rooms.insert(room.as_str());
+            }
+            pipe.cmd("PUBLISH").arg(CHANNEL).arg(message).ignore();
+        }
+        for room in rooms {
+            let history = history_key(room);
+            let ttl = self.presence_ttl.as_millis() as u64;
+            let keep = -(HISTORY_LINES as i64);
+            pipe.cmd("LTRIM").arg(&history).arg(keep).arg(-1).ignore();
+            pipe.cmd("PEXPIRE").arg(&history).arg(ttl).ignore();
+        }
+        let mut connection = self.connection.clone();
+        if let Err(why) = self.call(pipe.query_async::<()>(&mut connection)).await {
+            for outgoing in batch {
+                self.local.tell(outgoing.from, protocol::error(&why));
+            }
+        }
+    }
+    // ANCHOR_END: publish_batch
+
     // ANCHOR: deliver
     /// What the bus brought: to this copy's members of the room, through
     /// the same never-wait fan-out as on one machine.
@@ -289,7 +379,6 @@ impl SharedRooms {
         );
         let welcome = protocol::welcome_on(&nick, LOBBY, &self.instance);
         self.local.tell(id, welcome);
-        let joined = protocol::joined(&nick, LOBBY);
         let mut pipe = redis::pipe();
         pipe.cmd("SET")
             .arg(nick_key(&nick))
@@ -299,10 +388,6 @@ impl SharedRooms {
             .ignore();
         self.add_presence(&mut pipe, &nick, LOBBY);
         pipe.cmd("LRANGE").arg(history_key(LOBBY)).arg(0).arg(-1);
-        pipe.cmd("PUBLISH")
-            .arg(CHANNEL)
-            .arg(self.bus_message(LOBBY, Some(id), &joined))
-            .ignore();
         let (history,): (Vec<String>,) = match self.call(pipe.query_async(&mut connection)).await {
             Ok(history) => history,
             Err(why) => {
@@ -313,6 +398,9 @@ impl SharedRooms {
         for line in history {
             self.local.tell(id, line);
         }
+        let joined = protocol::joined(&nick, LOBBY);
+        // Only a full queue refuses a notice; the client is in all the same.
+        let _ = self.enqueue(id, LOBBY, Some(id), joined, false);
         Ok((id, nick))
     }
 
@@ -346,42 +434,38 @@ impl SharedRooms {
 
     /// Adds `nick`'s presence in `room` to `pipe`.
     fn add_presence(&self, pipe: &mut redis::Pipeline, nick: &str, room: &str) {
-        let deadline = self.deadline();
         pipe.cmd("ZADD")
             .arg(room_key(room))
-            .arg(deadline)
+            .arg(self.deadline())
             .arg(nick)
             .ignore();
-        pipe.cmd("ZADD").arg(ROOMS).arg(deadline).arg(room).ignore();
+        self.keep_room(pipe, room);
+    }
+
+    /// Adds "`room` is live" to `pipe`: listed by `/rooms`, and its keys
+    /// kept for another `presence_ttl`. A room nobody renews (everyone
+    /// left, or their copies died) goes with its history, as a room does on
+    /// one machine when its last member leaves, so Redis holds only rooms
+    /// someone is in.
+    fn keep_room(&self, pipe: &mut redis::Pipeline, room: &str) {
+        let ttl = self.presence_ttl.as_millis() as u64;
+        pipe.cmd("ZADD")
+            .arg(ROOMS)
+            .arg(self.deadline())
+            .arg(room)
+            .ignore();
+        pipe.cmd("PEXPIRE").arg(room_key(room)).arg(ttl).ignore();
+        pipe.cmd("PEXPIRE").arg(history_key(room)).arg(ttl).ignore();
     }
 
     // ANCHOR: say
-    /// A chat line from `id` to its room: stored in the room's history and
-    /// published, in one step. Nobody sees it, the sender included, until
-    /// it comes back from the bus.
-    pub async fn say(&self, id: ClientId, text: &str) -> Result<(), String> {
+    /// A chat line from `id` to its room, queued for the bus. Nobody sees
+    /// it, the sender included, until it comes back from the bus.
+    pub fn say(&self, id: ClientId, text: &str) -> Result<(), String> {
         let Some(Presence { nick, room }) = self.presence(id) else {
             return Ok(());
         };
-        let line = protocol::chat(&nick, text);
-        let history = history_key(&room);
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("RPUSH")
-            .arg(&history)
-            .arg(&line)
-            .ignore()
-            .cmd("LTRIM")
-            .arg(&history)
-            .arg(-(HISTORY_LINES as i64))
-            .arg(-1)
-            .ignore()
-            .cmd("PUBLISH")
-            .arg(CHANNEL)
-            .arg(self.bus_message(&room, None, &line))
-            .ignore();
-        let mut connection = self.connection.clone();
-        self.call(pipe.query_async::<()>(&mut connection)).await
+        self.enqueue(id, &room, None, protocol::chat(&nick, text), true)
     }
     // ANCHOR_END: say
 
@@ -404,12 +488,9 @@ impl SharedRooms {
         self.release_nick(&mut pipe, id, &old);
         pipe.cmd("ZREM").arg(room_key(&room)).arg(&old).ignore();
         self.add_presence(&mut pipe, new, &room);
-        pipe.cmd("PUBLISH")
-            .arg(CHANNEL)
-            .arg(self.bus_message(&room, None, &protocol::renamed(&old, new)))
-            .ignore();
         let mut connection = self.connection.clone();
-        self.call(pipe.query_async::<()>(&mut connection)).await
+        self.call(pipe.query_async::<()>(&mut connection)).await?;
+        self.enqueue(id, &room, None, protocol::renamed(&old, new), false)
     }
 
     /// `/join ROOM`: the old room hears `* NICK left #OLD`, the joiner gets
@@ -425,13 +506,10 @@ impl SharedRooms {
         let mut connection = self.connection.clone();
         let mut pipe = redis::pipe();
         pipe.cmd("ZREM").arg(room_key(&old)).arg(&nick).ignore();
-        pipe.cmd("PUBLISH")
-            .arg(CHANNEL)
-            .arg(self.bus_message(&old, Some(id), &protocol::left(&nick, &old)))
-            .ignore();
         self.add_presence(&mut pipe, &nick, room);
         pipe.cmd("LRANGE").arg(history_key(room)).arg(0).arg(-1);
         let (history,): (Vec<String>,) = self.call(pipe.query_async(&mut connection)).await?;
+        let _ = self.enqueue(id, &old, Some(id), protocol::left(&nick, &old), false);
         self.local.move_to(id, room);
         if let Some(presence) = self.members().get_mut(&id) {
             presence.room = room.to_string();
@@ -439,9 +517,7 @@ impl SharedRooms {
         for line in history {
             self.local.tell(id, line);
         }
-        let joined = self.bus_message(room, None, &protocol::joined(&nick, room));
-        let publish = redis::cmd("PUBLISH").arg(CHANNEL).arg(joined).to_owned();
-        self.call(publish.query_async::<()>(&mut connection)).await
+        self.enqueue(id, room, None, protocol::joined(&nick, room), false)
     }
 
     /// The answer to `/who`: everyone present in the room, on every copy.
@@ -499,10 +575,7 @@ impl SharedRooms {
         let mut pipe = redis::pipe();
         self.release_nick(&mut pipe, id, &nick);
         pipe.cmd("ZREM").arg(room_key(&room)).arg(&nick).ignore();
-        pipe.cmd("PUBLISH")
-            .arg(CHANNEL)
-            .arg(self.bus_message(&room, None, &protocol::left(&nick, &room)))
-            .ignore();
+        let _ = self.enqueue(id, &room, None, protocol::left(&nick, &room), false);
         let mut connection = self.connection.clone();
         let _ = self.call(pipe.query_async::<()>(&mut connection)).await;
     }
@@ -527,8 +600,9 @@ impl SharedRooms {
         if members.is_empty() {
             return;
         }
-        let ttl = self.presence_ttl.as_millis() as u64;
+        let (ttl, deadline) = (self.presence_ttl.as_millis() as u64, self.deadline());
         let mut pipe = redis::pipe();
+        let mut rooms = HashSet::new();
         for (id, Presence { nick, room }) in &members {
             pipe.cmd("SET")
                 .arg(nick_key(nick))
@@ -536,7 +610,15 @@ impl SharedRooms {
                 .arg("PX")
                 .arg(ttl)
                 .ignore();
-            self.add_presence(&mut pipe, nick, room);
+            pipe.cmd("ZADD")
+                .arg(room_key(room))
+                .arg(deadline)
+                .arg(nick)
+                .ignore();
+            rooms.insert(room.as_str());
+        }
+        for room in rooms {
+            self.keep_room(&mut pipe, room);
         }
         let mut connection = self.connection.clone();
         let _ = self.call(pipe.query_async::<()>(&mut connection)).await;

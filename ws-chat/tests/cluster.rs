@@ -156,7 +156,10 @@ async fn guest_numbers_and_nicks_are_unique_across_copies_joining_at_once() {
         client.say("/nick winner").await;
         loop {
             let line = client.next_line().await;
-            if line.ends_with("is now known as winner") || line.starts_with("* error:") {
+            // Everyone in the lobby hears the winner's notice; each waits
+            // for its own answer.
+            let own = format!("* {} is now known as winner", client.nick);
+            if line == own || line.starts_with("* error:") {
                 return (client.nick.clone(), line);
             }
         }
@@ -332,4 +335,30 @@ async fn an_unreachable_redis_at_start_is_one_line_and_a_non_zero_exit() {
 async fn a_malformed_redis_url_or_instance_name_is_a_bad_setting() {
     process::assert_rejects_config(WS_CHAT, "REDIS_URL", "not a url").await;
     process::assert_rejects_config(WS_CHAT, "INSTANCE_NAME", "has space").await;
+}
+
+#[tokio::test]
+async fn a_redis_that_stops_answering_costs_a_bounded_wait_not_a_hang() {
+    use nix::sys::signal::kill;
+    use nix::unistd::Pid;
+    use ws_chat::shared_rooms::REDIS_WAIT;
+    let redis = RedisServer::start().await;
+    let one = start_copy(&redis.url(), "one", PRESENCE_TTL);
+    let mut alice = renamed(one.join().await, "alice").await;
+    // Frozen, not gone: the connections stay open and nothing answers.
+    let pid = Pid::from_raw(redis.pid());
+    kill(pid, Signal::SIGSTOP).expect("stop our redis-server");
+    let asked = Instant::now();
+    alice.say("hello?").await;
+    alice.say("/who").await;
+    let first = alice.next_line().await;
+    let second = alice.next_line().await;
+    let waited = asked.elapsed();
+    kill(pid, Signal::SIGCONT).expect("continue our redis-server");
+    assert!(first.starts_with("* error: "), "{first:?}");
+    assert!(second.starts_with("* error: "), "{second:?}");
+    assert!(
+        waited < 2 * REDIS_WAIT + Duration::from_secs(3),
+        "{waited:?}"
+    );
 }
