@@ -1,5 +1,6 @@
 //! http-raw's settings, from the environment (with lesson 1's helpers).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tcp_echo::accept_loop::DEFAULT_MAX_CONNECTIONS;
@@ -38,6 +39,9 @@ pub struct HttpConfig {
     /// long after its head gets 408; also the longest wait for the client to
     /// take the next piece of a response.
     pub body_timeout: Duration,
+    /// `TLS_CERT` and `TLS_KEY`: when both are set, HTTPS instead of HTTP
+    /// (read by [`crate::tls::from_env`], since its errors are its own).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl HttpConfig {
@@ -58,7 +62,14 @@ impl HttpConfig {
             header_timeout: seconds_var("HEADER_TIMEOUT_SECS", DEFAULT_HEADER_TIMEOUT, 1..=3600)?,
             keep_alive: seconds_var("KEEP_ALIVE_SECS", DEFAULT_KEEP_ALIVE, 1..=3600)?,
             body_timeout: seconds_var("BODY_TIMEOUT_SECS", DEFAULT_BODY_TIMEOUT, 1..=3600)?,
+            tls: None,
         })
+    }
+
+    /// `"https"` when TLS is on, else `"http"`: the scheme of the
+    /// `listening on` line and of the URLs to try.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     /// The defaults, listening on `server`'s address (for tests and examples).
@@ -69,6 +80,7 @@ impl HttpConfig {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             keep_alive: DEFAULT_KEEP_ALIVE,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            tls: None,
         }
     }
 }

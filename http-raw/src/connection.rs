@@ -36,9 +36,10 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
+use futures_util::future::Either;
+use rustls::server::ServerConfig;
 use tcp_echo::accept_loop::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, trace, warn};
@@ -47,6 +48,7 @@ use crate::body::ChunkedDecoder;
 use crate::config::HttpConfig;
 use crate::deadline::Deadline;
 use crate::error::HttpError;
+use crate::handshake::accept_tls;
 use crate::limits::{
     COALESCE_BODY_UNDER, INITIAL_READ_BUFFER, INITIAL_WRITE_BUFFER, LINGER_BYTES, LINGER_TIME,
     MAX_WRITE_BATCH, MIN_READ_ROOM,
@@ -55,6 +57,7 @@ use crate::parse::{Framing, ParsedHead, parse_head};
 use crate::request::{Method, Request, Version, has_token};
 use crate::response::{Body, ChunkStream, Response, Upgraded};
 use crate::service::{Service, refusal_response};
+use crate::stream::Stream;
 use crate::summary::{ConnectionSummary, End};
 use crate::write::{ConnectionHeader, LAST_CHUNK, ResponseFraming, write_chunk_header, write_head};
 
@@ -109,7 +112,8 @@ enum Next {
 
 /// One HTTP connection's state.
 struct HttpConnection {
-    stream: TcpStream,
+    /// Plain TCP, or TLS over TCP: the code below cannot tell them apart.
+    stream: Stream,
     peer: SocketAddr,
     /// Bytes received and not yet parsed: part of a head, a body, or the
     /// next pipelined requests.
@@ -125,11 +129,13 @@ struct HttpConnection {
     requests: u64,
 }
 
-/// Serves HTTP on one accepted connection until it ends.
+/// Serves HTTP on one accepted connection until it ends; over HTTPS (`tls`
+/// given), after the TLS handshake.
 pub fn serve_connection<S: Service>(
     connection: Connection,
     service: Arc<S>,
     timeouts: Timeouts,
+    tls: Option<Arc<ServerConfig>>,
 ) -> impl Future<Output = ConnectionSummary> {
     let Connection {
         stream,
@@ -140,21 +146,61 @@ pub fn serve_connection<S: Service>(
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%error, "cannot set TCP_NODELAY");
     }
-    let connection = HttpConnection {
-        stream,
-        peer,
-        // No buffers until the client sends something (see `wait_for_request`).
-        read_buf: BytesMut::new(),
-        write_buf: Vec::new(),
-        // The first request's head must be complete this soon after accept.
-        deadline: Deadline::new(Instant::now() + timeouts.header),
-        timeouts,
-        stopping,
-        requests: 0,
+    // ANCHOR: tls_or_plain
+    // The first request's head must be complete this soon after accept;
+    // over HTTPS, the TLS handshake before it too.
+    let head_deadline = Instant::now() + timeouts.header;
+    let Some(config) = tls else {
+        let connection = HttpConnection::new(
+            Stream::Plain(stream),
+            peer,
+            head_deadline,
+            timeouts,
+            stopping,
+        );
+        return Either::Left(connection.run(service));
     };
-    // Not an `async fn`: its future would keep room for the arguments
-    // beside the connection built from them, for the connection's life.
-    connection.run(service)
+    // HTTPS: handshake first, then the very same loop. Boxed, both: inline,
+    // the handshake's state (over a kilobyte) would make every connection's
+    // future larger, plain ones too, and for the connection's whole life.
+    Either::Right(Box::pin(async move {
+        match Box::pin(accept_tls(stream, &config, head_deadline)).await {
+            Ok(stream) => {
+                let connection =
+                    HttpConnection::new(stream, peer, head_deadline, timeouts, stopping);
+                connection.run(service).await
+            }
+            Err(error) => {
+                debug!(reason = %error, "closing");
+                let end = End::Handshake(error);
+                ConnectionSummary { requests: 0, end }
+            }
+        }
+    }))
+    // ANCHOR_END: tls_or_plain
+}
+
+impl HttpConnection {
+    /// A connection that has not read anything yet.
+    fn new(
+        stream: Stream,
+        peer: SocketAddr,
+        head_deadline: Instant,
+        timeouts: Timeouts,
+        stopping: CancellationToken,
+    ) -> HttpConnection {
+        HttpConnection {
+            stream,
+            peer,
+            // No buffers until the client sends something (see `wait_for_request`).
+            read_buf: BytesMut::new(),
+            write_buf: Vec::new(),
+            deadline: Deadline::new(head_deadline),
+            timeouts,
+            stopping,
+            requests: 0,
+        }
+    }
 }
 
 impl HttpConnection {
@@ -362,7 +408,8 @@ impl HttpConnection {
             self.deadline.set(Instant::now() + self.timeouts.keep_alive);
         }
         // `poll_read_ready` rather than `readable()`: the same wait, without
-        // the 150-byte future that every idle connection would carry.
+        // the 150-byte future that every idle connection would carry. Over
+        // TLS, see `Stream::poll_read_ready`.
         let readable = poll_fn(|context| self.stream.poll_read_ready(context));
         tokio::select! {
             biased;
@@ -695,11 +742,15 @@ impl HttpConnection {
 
     /// Writes all of `bytes`, or fails if the client takes none of it for
     /// the body timeout (a client that sends requests but never reads).
+    /// Over TLS, the flush pushes out the records rustls has encrypted.
     async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.deadline.set(Instant::now() + self.timeouts.body);
         tokio::select! {
             biased;
-            written = self.stream.write_all(bytes) => written,
+            written = async {
+                self.stream.write_all(bytes).await?;
+                self.stream.flush().await
+            } => written,
             _ = self.deadline.expired() => Err(io::Error::new(io::ErrorKind::TimedOut, "client is not reading the response")),
         }
     }

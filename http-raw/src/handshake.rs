@@ -14,8 +14,8 @@
 //!   that says what went wrong, instead of a silent close (nginx does the
 //!   same). Anything else that is not TLS is just closed.
 //! - When the handshake is done, we log what was agreed: the TLS version,
-//!   the cipher suite, the ALPN protocol and the name the client asked for
-//!   (SNI).
+//!   the cipher suite, the ALPN protocol, the name the client asked for
+//!   (SNI), and whether it was a full handshake or a resumed session.
 
 use std::fmt;
 use std::io;
@@ -112,6 +112,9 @@ pub async fn accept_tls(
         cipher = ?session.negotiated_cipher_suite().map(|suite| suite.suite()),
         alpn = ?session.alpn_protocol().map(String::from_utf8_lossy),
         sni = ?session.server_name(),
+        // `Resumed`: the client came back with a session ticket from an
+        // earlier connection, and the certificate and signature were skipped.
+        kind = ?session.handshake_kind(),
         "TLS handshake done"
     );
     Ok(Stream::Tls(Box::new(stream)))

@@ -16,7 +16,8 @@
 //! `connection.rs` (the connection loop), `parse.rs` (the request parser),
 //! `body.rs` (body decoding), `write.rs` (the response writer), then
 //! `request.rs`, `response.rs`, `error.rs`, `summary.rs`, `limits.rs`, `deadline.rs`,
-//! `date.rs`, `status.rs`.
+//! `date.rs`, `status.rs`. For HTTPS: `stream.rs` (TCP or TLS, one type),
+//! `handshake.rs` (the TLS handshake), `tls.rs` (`TLS_CERT` and `TLS_KEY`).
 //!
 //! Try it: `cargo run -p http-raw`, then open <http://127.0.0.1:3000>, or
 //! `curl -v http://127.0.0.1:3000/hello`.
@@ -51,6 +52,7 @@ pub use request::{Method, Request, Version};
 pub use response::{Body, ChunkStream, Response, Upgraded};
 pub use server::{serve, serve_service};
 pub use service::Service;
+pub use stream::Stream;
 
 // ANCHOR: run
 /// Runs the demo application (`routes.rs`) on `listener` until `shutdown`

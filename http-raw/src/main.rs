@@ -3,24 +3,32 @@
 //! Read config, start logging, listen for signals, bind and say where we
 //! listen, then `run` the demo routes until Ctrl+C or SIGTERM. Everything
 //! else lives in the library (`lib.rs`), where tests start the same `run`.
+//! With `TLS_CERT` and `TLS_KEY` set, the same routes over HTTPS
+//! (`cargo run -p http-raw --bin dev-cert` makes a certificate).
 
 use std::process::ExitCode;
 
-use http_raw::{DEFAULT_PORT, HttpConfig};
+use http_raw::{DEFAULT_PORT, HttpConfig, tls};
 use tcp_echo::logging;
 use tcp_echo::shutdown::shutdown_signal;
 use tcp_echo::startup::{fail, listen};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match HttpConfig::from_env(DEFAULT_PORT) {
+    let mut config = match HttpConfig::from_env(DEFAULT_PORT) {
         Ok(config) => config,
+        Err(error) => return fail("http-raw", error, 2),
+    };
+    // HTTPS when TLS_CERT and TLS_KEY are set (see tls.rs).
+    config.tls = match tls::from_env() {
+        Ok(tls) => tls,
         Err(error) => return fail("http-raw", error, 2),
     };
     logging::init_logging();
     let shutdown = shutdown_signal();
-    let listener = match listen("http-raw", "http", config.server.addr(), |local| {
-        format!("curl -v http://{local}/hello")
+    let scheme = config.scheme();
+    let listener = match listen("http-raw", scheme, config.server.addr(), |local| {
+        format!("curl -v {scheme}://{local}/hello")
     }) {
         Ok(listener) => listener,
         Err(status) => return status,

@@ -8,8 +8,8 @@
 //! keeps every response correctly framed.
 //!
 //! A response can also *upgrade* the connection (`on_upgrade`): after it is
-//! sent, the connection stops speaking HTTP and the raw TCP stream is handed
-//! to a callback. That is how lesson 5 turns a request into a WebSocket.
+//! sent, the connection stops speaking HTTP and its stream (TCP, or TLS over
+//! TCP) is handed to a callback. That is how lesson 5 turns a request into a WebSocket.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -20,7 +20,6 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 use futures_util::stream::Stream;
-use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 /// A header name or value: a `&'static str` or an owned `String`.
@@ -109,8 +108,9 @@ impl From<Vec<u8>> for Body {
 /// The connection, handed over after a `101 Switching Protocols` response.
 #[derive(Debug)]
 pub struct Upgraded {
-    /// The raw TCP stream; HTTP is over on it.
-    pub stream: TcpStream,
+    /// The connection's stream (plain TCP, or TLS for `wss://`); HTTP is
+    /// over on it.
+    pub stream: crate::stream::Stream,
     /// Bytes the client sent after the request that were already read into
     /// the HTTP buffer. They belong to the new protocol: read them first.
     pub read_ahead: Bytes,

@@ -57,16 +57,27 @@ pub async fn serve_service<S: Service>(
     shutdown: impl Future,
 ) {
     let service = Arc::new(service);
-    let at_capacity = Arc::clone(&service);
-    let limits = AcceptLimits::new(config.max_connections, config.server.shutdown_grace)
-        .with_refusal(move || at_capacity_bytes(&*at_capacity));
-    info!(
-        max_connections = config.max_connections,
-        "clients past max_connections get 503 Service Unavailable and are closed"
-    );
+    let mut limits = AcceptLimits::new(config.max_connections, config.server.shutdown_grace);
+    if config.tls.is_none() {
+        let at_capacity = Arc::clone(&service);
+        limits = limits.with_refusal(move || at_capacity_bytes(&*at_capacity));
+        info!(
+            max_connections = config.max_connections,
+            "clients past max_connections get 503 Service Unavailable and are closed"
+        );
+    } else {
+        // An HTTPS client expects a TLS handshake, not a 503 in clear text,
+        // and a handshake is the very work the limit is there to refuse: so
+        // over HTTPS, clients past the limit wait for a free slot instead.
+        info!(
+            max_connections = config.max_connections,
+            "HTTPS: clients past max_connections wait for a free slot"
+        );
+    }
     let timeouts = Timeouts::from(config);
+    let tls = config.tls.clone();
     accept_loop::serve(listener, limits, shutdown, move |connection| {
-        serve_connection(connection, Arc::clone(&service), timeouts)
+        serve_connection(connection, Arc::clone(&service), timeouts, tls.clone())
     })
     .await;
 }

@@ -25,6 +25,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
+// ANCHOR: stream
 /// A connection's byte stream: plain TCP, or TLS over TCP.
 pub enum Stream {
     /// Plain HTTP: what we read is what the client sent.
@@ -32,29 +33,28 @@ pub enum Stream {
     /// HTTPS: rustls decrypts what we read and encrypts what we write.
     Tls(Box<TlsStream<TcpStream>>),
 }
+// ANCHOR_END: stream
 
 impl Stream {
-    /// The TCP socket underneath.
-    pub fn tcp(&self) -> &TcpStream {
+    /// Completes when a read would find something: bytes on the socket, or,
+    /// over TLS, plaintext rustls has already decrypted. Waiting this way
+    /// needs no buffer, which is how an idle keep-alive connection holds
+    /// none (see `wait_for_request`). Over TLS the socket may turn readable
+    /// with only part of a record, or a record with no data for us (a
+    /// session ticket's reply, `close_notify`); the read that follows then
+    /// waits for the rest, or sees the end, as it should.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
-            Stream::Plain(stream) => stream,
-            Stream::Tls(stream) => stream.get_ref().0,
-        }
-    }
-
-    /// Whether the bytes are encrypted (the request came in over HTTPS).
-    pub fn is_tls(&self) -> bool {
-        matches!(self, Stream::Tls(_))
-    }
-
-    /// Writes what the socket takes right now, without waiting. Only a plain
-    /// stream can do this; TLS must first encrypt into a record, so for it
-    /// this returns `WouldBlock` and the caller takes the async path
-    /// (`write_all`, then `flush`).
-    pub fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(stream) => stream.try_write(bytes),
-            Stream::Tls(_) => Err(io::ErrorKind::WouldBlock.into()),
+            Stream::Plain(stream) => stream.poll_read_ready(cx),
+            Stream::Tls(stream) => {
+                let (tcp, session) = stream.get_ref();
+                // rustls wants no more bytes while it holds plaintext for us
+                // (or has seen the end): a read would not wait.
+                if !session.wants_read() {
+                    return Poll::Ready(Ok(()));
+                }
+                tcp.poll_read_ready(cx)
+            }
         }
     }
 }
@@ -74,6 +74,7 @@ impl From<TcpStream> for Stream {
     }
 }
 
+// ANCHOR: async_read
 // Each method passes the call to the stream inside. Both are `Unpin`, so
 // `Pin::new` is all the pinning needed.
 impl AsyncRead for Stream {
@@ -88,6 +89,7 @@ impl AsyncRead for Stream {
         }
     }
 }
+// ANCHOR_END: async_read
 
 impl AsyncWrite for Stream {
     fn poll_write(

@@ -9,6 +9,7 @@ use std::fmt;
 use std::io;
 
 use crate::error::HttpError;
+use crate::handshake::HandshakeError;
 
 /// Why a connection ended.
 #[derive(Debug)]
@@ -30,6 +31,8 @@ pub enum End {
     Failed(io::Error),
     /// The connection was handed to another protocol (WebSocket).
     Upgraded,
+    /// HTTPS only: the TLS handshake did not complete (see `handshake.rs`).
+    Handshake(HandshakeError),
 }
 
 impl fmt::Display for End {
@@ -43,6 +46,7 @@ impl fmt::Display for End {
             End::ClientGoneMidRequest => f.write_str("client closed in the middle of a request"),
             End::Failed(error) => write!(f, "{error}"),
             End::Upgraded => f.write_str("upgraded"),
+            End::Handshake(error) => write!(f, "{error}"),
         }
     }
 }

@@ -16,15 +16,21 @@ use tcp_echo::{logging, shutdown::shutdown_signal};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match HttpServerConfig::from_env() {
+    let mut config = match HttpServerConfig::from_env() {
         Ok(config) => config,
+        Err(error) => return fail("http-server", error, 2),
+    };
+    // HTTPS when TLS_CERT and TLS_KEY are set.
+    config.http.tls = match http_raw::tls::from_env() {
+        Ok(tls) => tls,
         Err(error) => return fail("http-server", error, 2),
     };
     logging::init_logging();
     log_panics_in_one_line();
     let shutdown = shutdown_signal();
-    let listener = match listen("http-server", "http", config.http.server.addr(), |local| {
-        format!("open http://{local}/ in a browser")
+    let scheme = config.http.scheme();
+    let listener = match listen("http-server", scheme, config.http.server.addr(), |local| {
+        format!("open {scheme}://{local}/ in a browser")
     }) {
         Ok(listener) => listener,
         Err(status) => return status,

@@ -28,8 +28,7 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use http_raw::Upgraded;
-use tokio::net::TcpStream;
+use http_raw::{Stream, Upgraded};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
@@ -44,8 +43,9 @@ use crate::protocol::{self, Command, Input};
 use crate::rate_limit::{RateLimit, Verdict};
 use crate::rooms::{ClientId, LOBBY, Line};
 
-type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
-type Frames = SplitStream<WebSocketStream<TcpStream>>;
+// Plain TCP for ws://, TLS for wss://: the chat cannot tell them apart.
+type Sink = SplitSink<WebSocketStream<Stream>, Message>;
+type Frames = SplitStream<WebSocketStream<Stream>>;
 
 // ANCHOR: run_client
 /// Runs one client from the moment the handshake handed its connection over.

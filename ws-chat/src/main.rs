@@ -12,14 +12,23 @@ use ws_chat::ChatConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match ChatConfig::from_env() {
+    let mut config = match ChatConfig::from_env() {
         Ok(config) => config,
+        Err(error) => return fail("ws-chat", error, 2),
+    };
+    // HTTPS and WSS when TLS_CERT and TLS_KEY are set.
+    config.http.tls = match http_raw::tls::from_env() {
+        Ok(tls) => tls,
         Err(error) => return fail("ws-chat", error, 2),
     };
     logging::init_logging();
     let shutdown = shutdown_signal();
-    let listener = match listen("ws-chat", "http", config.http.server.addr(), |local| {
-        format!("open http://{local}/ in a browser, or websocat ws://{local}/ws")
+    let (scheme, ws) = match config.http.scheme() {
+        "https" => ("https", "wss"),
+        _ => ("http", "ws"),
+    };
+    let listener = match listen("ws-chat", scheme, config.http.server.addr(), |local| {
+        format!("open {scheme}://{local}/ in a browser, or websocat {ws}://{local}/ws")
     }) {
         Ok(listener) => listener,
         Err(status) => return status,
