@@ -6,20 +6,19 @@
 //! answering is exit status 2 with one sentence. The checker's own response
 //! parser and chunked decoder are tested too, on every prefix of their input.
 //!
-//! The checker runs in this process (its modules are included by path), the
-//! servers as real processes or tasks on real sockets.
+//! The checker runs in this process (its client is the library's
+//! `http_raw::check_client`, its stages are included by path), the servers as
+//! real processes or tasks on real sockets.
 
-#[path = "../src/bin/check/client.rs"]
-mod client;
 #[path = "../src/bin/check/stages.rs"]
 mod stages;
 
-mod check_support;
 mod flawed;
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use check_support::{check_server, example};
+use http_raw::check_client as client;
+use http_raw::testing::checker::{check_server, example};
 use tcp_echo::check::{self, Verdict};
 use tcp_echo::testing::process;
 

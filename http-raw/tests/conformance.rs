@@ -2,7 +2,7 @@
 //! connection, must get the listed status, and the connection must close or
 //! stay usable as listed.
 
-mod support;
+use http_raw::testing as support;
 
 use support::*;
 

@@ -7,12 +7,12 @@
 //! `examples/solutions/` instead: CI does that, to prove each solution
 //! passes the test you are given.
 
-mod support;
+use http_raw::testing as support;
 
 use std::time::{Duration, SystemTime};
 
 use http_raw::{Request, Response};
-use support::{RawClient, config, get, start_with};
+use support::{HttpServerExt, RawClient, config, get, start_with};
 
 #[allow(dead_code)]
 #[path = "../examples/exercise-time.rs"]

@@ -3,9 +3,8 @@
 //! pipelining, chunked bodies, errors); what is not TLS on the TLS port
 //! harms nobody; a stalled handshake ends at the header timeout.
 
-mod support;
-#[path = "support/tls.rs"]
-mod tls;
+use http_raw::testing as support;
+use http_raw::testing::tls;
 
 use std::time::Duration;
 

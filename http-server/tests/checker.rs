@@ -5,20 +5,16 @@
 //! flaw fails at the stage for that flaw; and nothing answering is exit
 //! status 2 with one sentence.
 
-#[path = "../../http-raw/tests/check_support/mod.rs"]
-mod check_support;
-#[path = "../../http-raw/src/bin/check/client.rs"]
-mod client;
 #[path = "../src/bin/check/stages.rs"]
 mod stages;
-#[path = "../../http-raw/tests/support/mod.rs"]
-mod support;
 
 mod flawed;
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use check_support::{check_server, example};
+use http_raw::check_client as client;
+use http_raw::testing as support;
+use http_raw::testing::checker::{check_server, example};
 use tcp_echo::check::{self, Verdict};
 use tcp_echo::testing::process;
 

@@ -14,10 +14,9 @@ mod exercise_auth;
 #[path = "../examples/solutions/auth.rs"]
 mod solution_auth;
 
-#[path = "../../http-raw/tests/support/mod.rs"]
-mod support;
+use http_raw::testing as support;
 
-use support::{RawClient, config, run_in_process};
+use support::{HttpServerExt, RawClient, config, run_in_process};
 
 /// The exercise's app, with your middleware or, when `NETLESSONS_SOLUTIONS`
 /// is set, the solution's, on 127.0.0.1:0 in this process.

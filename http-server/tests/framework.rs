@@ -2,8 +2,7 @@
 //! panics, request ids, body limits, CORS, and http-raw's protocol still
 //! holding underneath.
 
-#[path = "../../http-raw/tests/support/mod.rs"]
-mod support;
+use http_raw::testing as support;
 
 use std::sync::{Arc, Mutex};
 

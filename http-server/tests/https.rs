@@ -1,8 +1,7 @@
 //! The `http-server` binary over HTTPS: the same site and API inside TLS.
 
+use http_raw::testing::tls;
 use tcp_echo::testing::process;
-#[path = "../../http-raw/tests/support/tls.rs"]
-mod tls;
 
 use std::time::Duration;
 

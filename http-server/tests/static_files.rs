@@ -1,8 +1,7 @@
 //! Static files on real sockets: types, caching, ranges, and every way out
 //! of the directory refused.
 
-#[path = "../../http-raw/tests/support/mod.rs"]
-mod support;
+use http_raw::testing as support;
 
 use std::path::Path;
 

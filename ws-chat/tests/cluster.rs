@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use futures_util::future::join_all;
 use nix::sys::signal::Signal;
-use support::{ChatClient, ChatServer, PATIENCE, http_config, start_chat_config};
+use support::{ChatClient, ChatServer, ChatServerExt, PATIENCE, http_config, start_chat_config};
 use tcp_echo::testing::process::{self, spawn};
 use tcp_echo::testing::redis::{RedisServer, free_port};
 use tokio_tungstenite::tungstenite::Message;

@@ -3,8 +3,7 @@
 
 use tcp_echo::testing::process;
 mod support;
-#[path = "../../http-raw/tests/support/tls.rs"]
-mod tls;
+use http_raw::testing::tls;
 
 use std::net::SocketAddr;
 use std::process::Stdio;

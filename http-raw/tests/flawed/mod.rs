@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::client::{decode_chunked, find};
+use http_raw::check_client::{decode_chunked, find};
 
 /// One mistake, named for what the server gets wrong; the comment says which
 /// stage catches it.

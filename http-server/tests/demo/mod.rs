@@ -3,8 +3,7 @@
 
 #![allow(dead_code)]
 
-#[path = "../../../http-raw/tests/support/mod.rs"]
-pub mod support;
+pub use http_raw::testing as support;
 
 use http_server::HttpServerConfig;
 use serde_json::{Value, json};

@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use http_raw::HttpConfig;
 use tcp_echo::config::ServerConfig;
+use tcp_echo::testing::in_process::{InProcess, run_in_process};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -28,14 +29,6 @@ pub fn http_config() -> HttpConfig {
     config.max_connections = 10_000;
     config
 }
-
-// Included, not imported from `tcp_echo::testing`, because `ChatServer`
-// below adds methods to `InProcess`, which only its own crate may do.
-#[path = "../../../tcp-echo/src/testing/in_process.rs"]
-#[allow(dead_code)]
-mod in_process;
-
-use in_process::{InProcess, run_in_process};
 
 /// A chat server running in this test process.
 pub type ChatServer = InProcess<()>;
@@ -72,14 +65,35 @@ pub fn start_chat_config(listener: tokio::net::TcpListener, config: ChatConfig) 
     })
 }
 
-impl ChatServer {
-    pub fn url(&self) -> String {
+/// What a test does with a chat server running in this process (a trait,
+/// because only tcp-echo may add methods to its `InProcess`).
+pub trait ChatServerExt {
+    /// The chat's WebSocket URL, `ws://127.0.0.1:PORT/ws`.
+    fn url(&self) -> String;
+
+    /// Two clients in the lobby; the first has already read the second's
+    /// `joined` line, so both start from a quiet queue.
+    async fn join_two(&self) -> (ChatClient, ChatClient);
+
+    /// A connected client, its welcome read; `nick` is its guest name.
+    async fn join(&self) -> ChatClient;
+
+    /// The WebSocket handshake, within `PATIENCE`.
+    async fn open_websocket(&self) -> Result<WebSocket, WsError>;
+
+    /// Joins once a connection slot is free: while every slot is taken the
+    /// server answers 503, and this asks again, for up to `PATIENCE`.
+    async fn join_when_a_slot_is_free(&self) -> ChatClient;
+}
+
+impl ChatServerExt for ChatServer {
+    fn url(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }
 
     /// Two clients in the lobby; the first has already read the second's
     /// `joined` line, so both start from a quiet queue.
-    pub async fn join_two(&self) -> (ChatClient, ChatClient) {
+    async fn join_two(&self) -> (ChatClient, ChatClient) {
         let mut first = self.join().await;
         let second = self.join().await;
         first
@@ -89,13 +103,13 @@ impl ChatServer {
     }
 
     /// A connected client, its welcome read; `nick` is its guest name.
-    pub async fn join(&self) -> ChatClient {
+    async fn join(&self) -> ChatClient {
         let socket = self.open_websocket().await.expect("WebSocket handshake");
         ChatClient::welcomed(socket).await
     }
 
     /// The WebSocket handshake, within `PATIENCE`.
-    pub async fn open_websocket(&self) -> Result<WebSocket, WsError> {
+    async fn open_websocket(&self) -> Result<WebSocket, WsError> {
         tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(self.url()))
             .await
             .expect("connect timed out")
@@ -104,7 +118,7 @@ impl ChatServer {
 
     /// Joins once a connection slot is free: while every slot is taken the
     /// server answers 503, and this asks again, for up to `PATIENCE`.
-    pub async fn join_when_a_slot_is_free(&self) -> ChatClient {
+    async fn join_when_a_slot_is_free(&self) -> ChatClient {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             match self.open_websocket().await {

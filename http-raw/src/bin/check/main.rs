@@ -4,7 +4,7 @@
 //! What to notice: the checker is only a client. It sends exact bytes,
 //! reads exact bytes back, and says what it expected; your server can be
 //! written in Rust, Node, Python or C. The stages are in `stages.rs`, the
-//! client in `client.rs`, the runner (report, exit status) in
+//! client is the library's `check_client.rs`, the runner (report, exit status) in
 //! `tcp_echo::check`; the book's "Build it yourself" page for lesson 3 lists
 //! the stages in words.
 //!
@@ -12,16 +12,17 @@
 //! `cargo run -p http-raw --bin check -- 127.0.0.1:3000` in another: every
 //! stage says PASS. Point it at your own server to see where it stands.
 
-mod client;
 mod stages;
 
 use std::process::ExitCode;
+
+use http_raw::check_client;
 
 fn main() -> ExitCode {
     tcp_echo::check::main(
         "http-raw",
         "127.0.0.1:3000",
         stages::STAGES,
-        client::Target::from,
+        check_client::Target::from,
     )
 }

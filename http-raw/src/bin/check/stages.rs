@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tcp_echo::check::Stage;
 
-use crate::client::{Conn, Failure, Target, blocking, get, request};
+use http_raw::check_client::{Conn, Failure, Target, blocking, get, request};
 
 /// Every stage, in order.
 pub const STAGES: &[Stage<Target>] = &[
@@ -75,7 +75,7 @@ const HELLO: &str =
     "200, Content-Type text/plain, Content-Length 12, a Date, and the body `Hello, world`";
 
 /// Checks a `GET /hello` response.
-fn expect_hello(response: &crate::client::Response) -> Result<(), Failure> {
+fn expect_hello(response: &http_raw::check_client::Response) -> Result<(), Failure> {
     response.expect_status(200, HELLO, "answer GET /hello with `HTTP/1.1 200 OK`")?;
     let framed = response.header("content-length").is_some()
         || response.header_has("transfer-encoding", "chunked");
@@ -167,7 +167,7 @@ fn route(target: &Target) -> Result<(), Failure> {
 /// even when the head arrives in two pieces.
 fn headers(target: &Target) -> Result<(), Failure> {
     let expected = "200, text/plain, listing `GET /headers HTTP/1.1` and each header sent (`X-Stage: three`, `User-Agent: netlessons-check`)";
-    let check = |response: crate::client::Response| {
+    let check = |response: http_raw::check_client::Response| {
         response.expect_status(200, expected, "add a GET /headers route")?;
         let text = String::from_utf8_lossy(&response.body).to_ascii_lowercase();
         for wanted in [
@@ -410,7 +410,7 @@ fn refuse(
     expected: &str,
     hint: &str,
     then_close: bool,
-) -> Result<crate::client::Response, Failure> {
+) -> Result<http_raw::check_client::Response, Failure> {
     let mut conn = Conn::open(target)?;
     let response = conn.request(bytes, expected).map_err(|failure| Failure {
         hint: hint.into(),

@@ -2,24 +2,23 @@
 //! any language, against lesson 4's stages.
 //!
 //! What to notice: the stages are in `stages.rs`; the HTTP client is lesson
-//! 3's checker's (`http-raw/src/bin/check/client.rs`, included by path), and
-//! the runner (report, exit status) is `tcp_echo::check`. The book's "Build
+//! 3's checkers' (`http_raw::check_client`), and the runner (report, exit status) is `tcp_echo::check`. The book's "Build
 //! it yourself" page for lesson 4 lists the stages in words.
 //!
 //! Try it: `cargo run -p http-server` in one terminal, then
 //! `cargo run -p http-server --bin check -- 127.0.0.1:4000` in another.
 
-#[path = "../../../../http-raw/src/bin/check/client.rs"]
-mod client;
 mod stages;
 
 use std::process::ExitCode;
+
+use http_raw::check_client;
 
 fn main() -> ExitCode {
     tcp_echo::check::main(
         "http-server",
         "127.0.0.1:4000",
         stages::STAGES,
-        client::Target::from,
+        check_client::Target::from,
     )
 }

@@ -11,7 +11,7 @@
 use serde_json::Value;
 use tcp_echo::check::Stage;
 
-use crate::client::{Conn, Failure, Response, Target, blocking, get, request};
+use http_raw::check_client::{Conn, Failure, Response, Target, blocking, get, request};
 
 /// Every stage, in order.
 pub const STAGES: &[Stage<Target>] = &[

@@ -1,4 +1,4 @@
-//! The checker's HTTP client: exact bytes out, exact bytes back.
+//! The checkers' hand-written HTTP client: exact bytes out, exact bytes back.
 //!
 //! What to notice: the checker does not use an HTTP library, because it must
 //! see what a library would hide: a missing `Content-Length`, a body that runs
@@ -11,9 +11,9 @@
 //! runner in `tcp_echo::check`, which prints the report and picks the exit
 //! status.
 //!
-//! http-server's checker uses this file too (included by path).
-
-#![allow(dead_code)] // Each checker uses the part of this client it needs.
+//! It is a module of the library, not of the `check` binary, because
+//! http-server's checker (`cargo run -p http-server --bin check`) and both
+//! checkers' tests use it too.
 
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
@@ -76,11 +76,15 @@ pub fn blocking(target: &mut Target, stage: fn(&Target) -> Result<(), Failure>) 
 /// what to try.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
+    /// The request bytes the check sent.
     pub sent: Vec<u8>,
+    /// What the server should have done, in words.
     pub expected: Box<str>,
+    /// The bytes that came back.
     pub got: Vec<u8>,
     /// Said in words when there are no bytes to show (a timeout, a close).
     pub got_note: String,
+    /// What to change in the server.
     pub hint: Box<str>,
     /// Set when the connection itself failed (`got_note` says how): before
     /// any stage has passed, that means nothing is listening at ADDR.
@@ -150,9 +154,11 @@ pub fn quote(bytes: &[u8]) -> String {
 /// One response as it came off the wire.
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// The status code.
     pub status: u16,
     /// Header names as sent; look them up with [`Response::header`].
     pub headers: Vec<(String, String)>,
+    /// The body, with any chunked framing removed.
     pub body: Vec<u8>,
     /// True when no Content-Length or chunked framing said where the body
     /// ends, so it was read until the server closed the connection.

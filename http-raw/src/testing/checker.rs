@@ -1,9 +1,6 @@
 //! Running a lesson's checker in a test and holding its report to what it
-//! should say. Shared by http-raw's and http-server's `tests/checker.rs`
-//! (included by path); the including file declares the checker's `client`
-//! module at its root.
-
-#![allow(dead_code)]
+//! should say. Used by http-raw's and http-server's `tests/checker.rs`, whose
+//! checkers both speak HTTP through [`crate::check_client`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,15 +8,18 @@ use std::time::Duration;
 
 use tcp_echo::check::{self, Stage, Verdict};
 
-use crate::client::Target;
+use crate::check_client::Target;
 
 /// How long each check waits for the server: the checker's own default.
 pub const PATIENCE: Duration = check::STEP_TIMEOUT;
 
 /// What a run printed.
 pub struct Report {
+    /// How the run ended.
     pub verdict: Verdict,
+    /// What the checker printed to stdout: the PASS/FAIL lines and reports.
     pub out: String,
+    /// What it printed to stderr (nothing, when all goes well).
     pub err: String,
 }
 

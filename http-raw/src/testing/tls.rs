@@ -1,11 +1,9 @@
 //! HTTPS for tests: a throwaway CA, a certificate for localhost signed by
 //! it, and rustls clients that trust that CA (and nothing else).
 //!
-//! Included by path from the other lessons' tests (`#[path = ...] mod tls;`),
-//! like `process.rs`. Made as `dev-cert` makes them: the same kind of chain
-//! a learner uses.
-
-#![allow(dead_code)]
+//! What to notice: the certificates are made as `dev-cert` makes them, the
+//! same kind of chain a learner uses, and the server loads them through
+//! [`crate::tls::server_config`] exactly as `TLS_CERT` / `TLS_KEY` are loaded.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,7 +31,8 @@ pub const VERSIONS: [&SupportedProtocolVersion; 2] =
 /// A CA and a server certificate for localhost, 127.0.0.1 and ::1, as PEM
 /// files in a temporary directory (removed when this is dropped).
 pub struct TestCa {
-    dir: tempfile::TempDir,
+    /// Holds the files; dropping it removes them.
+    _dir: tempfile::TempDir,
     /// The CA's certificate: what clients trust.
     pub ca_pem: PathBuf,
     /// The server's certificate (`TLS_CERT`).
@@ -43,6 +42,8 @@ pub struct TestCa {
 }
 
 impl TestCa {
+    /// Makes the CA and the server certificate and writes them out.
+    #[allow(clippy::new_without_default)] // Each call makes new keys: not a default.
     pub fn new() -> TestCa {
         let dir = tempfile::tempdir().expect("a temporary directory");
 
@@ -74,14 +75,13 @@ impl TestCa {
             ca_pem: write("ca.pem", ca_cert.pem()),
             cert_pem: write("cert.pem", cert.pem()),
             key_pem: write("key.pem", key.serialize_pem()),
-            dir,
+            _dir: dir,
         }
     }
 
     /// The server's TLS configuration, loaded as `TLS_CERT` / `TLS_KEY` are.
     pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
-        http_raw::tls::server_config(&self.cert_pem, &self.key_pem)
-            .expect("usable test certificate")
+        crate::tls::server_config(&self.cert_pem, &self.key_pem).expect("usable test certificate")
     }
 
     /// A client that trusts this CA only, speaks only `version`, and offers
@@ -90,7 +90,7 @@ impl TestCa {
         let mut roots = RootCertStore::empty();
         let ca = CertificateDer::from_pem_file(&self.ca_pem).expect("the CA certificate");
         roots.add(ca).expect("a valid CA certificate");
-        let mut config = ClientConfig::builder_with_provider(http_raw::tls::crypto_provider())
+        let mut config = ClientConfig::builder_with_provider(crate::tls::crypto_provider())
             .with_protocol_versions(&[version])
             .expect("a supported version")
             .with_root_certificates(roots)

@@ -1,94 +1,26 @@
-//! Helpers for http-raw's tests: a server in this process, and a raw client
-//! that sends exact bytes and reads responses byte by byte, so a failing test
-//! can say exactly which byte was wrong.
+//! A raw HTTP client for tests: it sends exact bytes and reads responses
+//! byte by byte, so a failing test can say exactly which byte was wrong.
+//!
+//! What to notice: it parses responses itself (Content-Length or chunked)
+//! rather than trusting a library, and every read has a timeout.
 
-#![allow(dead_code)]
-
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use http_raw::HttpConfig;
-use tcp_echo::config::ServerConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// How long a test waits for something that should happen.
-pub const PATIENCE: Duration = Duration::from_secs(10);
-
-/// The defaults, on 127.0.0.1 and a port the OS picks.
-pub fn config() -> HttpConfig {
-    HttpConfig::with_defaults(ServerConfig {
-        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        port: 0,
-        shutdown_grace: Duration::from_secs(5),
-    })
-}
-
-// Included, not imported from `tcp_echo::testing`, because `TestServer`
-// below adds methods to `InProcess`, which only its own crate may do.
-#[path = "../../../tcp-echo/src/testing/in_process.rs"]
-#[allow(dead_code)]
-mod in_process;
-
-pub use in_process::{InProcess, run_in_process};
-
-/// An HTTP server running in this test process.
-pub type TestServer = InProcess<()>;
-
-/// Starts the demo app with `config` on 127.0.0.1:0, through the same
-/// `http_raw::run` that `main` calls.
-pub async fn start_server(config: HttpConfig) -> TestServer {
-    let listener = tcp_echo::bind::bind_tcp(config.server.addr()).expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("local_addr");
-    run_in_process(addr, move |shutdown| async move {
-        http_raw::run(listener, &config, shutdown).await
-    })
-}
-
-/// Starts `handler` with `config` on 127.0.0.1:0.
-pub async fn start_with<H, F>(config: HttpConfig, handler: H) -> TestServer
-where
-    H: Fn(http_raw::Request) -> F + Send + Sync + 'static,
-    F: Future<Output = http_raw::Response> + Send + 'static,
-{
-    start_service(config, handler).await
-}
-
-/// Starts `service` with `config` on 127.0.0.1:0.
-pub async fn start_service<S: http_raw::Service>(config: HttpConfig, service: S) -> TestServer {
-    let listener = tcp_echo::bind::bind_tcp(config.server.addr()).expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("local_addr");
-    run_in_process(addr, move |shutdown| async move {
-        http_raw::serve_service(listener, &config, service, shutdown).await
-    })
-}
-
-impl TestServer {
-    /// A raw client connected to the server.
-    pub async fn client(&self) -> RawClient {
-        let stream = tokio::time::timeout(PATIENCE, TcpStream::connect(self.addr))
-            .await
-            .expect("connect timed out")
-            .expect("connect");
-        RawClient {
-            stream,
-            received: Vec::new(),
-        }
-    }
-
-    /// `http://127.0.0.1:PORT` + `path`.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-}
+use super::test_server::PATIENCE;
 
 /// A response as read off the wire.
 #[derive(Debug, Clone)]
 pub struct RawResponse {
+    /// The status code.
     pub status: u16,
     /// The status line and headers, exactly as received.
     pub head: String,
+    /// The header fields, name and value, in the order received.
     pub headers: Vec<(String, String)>,
+    /// The body, with any chunked framing removed.
     pub body: Vec<u8>,
 }
 
@@ -101,6 +33,7 @@ impl RawResponse {
             .map(|(_, value)| value.as_str())
     }
 
+    /// The body as text (lossy UTF-8).
     pub fn body_text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
@@ -114,12 +47,22 @@ impl RawResponse {
 
 /// A client that writes exact bytes and parses responses itself.
 pub struct RawClient {
+    /// The connection, for tests that write or read past the helpers.
     pub stream: TcpStream,
     /// Bytes read but not yet consumed as a response.
     received: Vec<u8>,
 }
 
 impl RawClient {
+    /// A client on an open connection.
+    pub fn new(stream: TcpStream) -> RawClient {
+        RawClient {
+            stream,
+            received: Vec::new(),
+        }
+    }
+
+    /// Writes `bytes` as they are.
     pub async fn send(&mut self, bytes: &[u8]) {
         self.stream
             .write_all(bytes)
@@ -228,6 +171,7 @@ impl RawClient {
         response
     }
 
+    /// Reads one whole response to a request other than HEAD.
     pub async fn read_response(&mut self) -> RawResponse {
         self.read_response_to(false).await
     }
