@@ -156,7 +156,7 @@ pub async fn serve<H, F>(
     fd_limit::warn_if_too_low(limits.max_connections);
     info!(
         max_connections = limits.max_connections,
-        "at the connection limit, {}",
+        "once max_connections are open, {}",
         limits.past_the_limit()
     );
     let permits = Arc::new(Semaphore::new(limits.max_connections));
