@@ -131,17 +131,7 @@ pub fn quote(bytes: &[u8]) -> String {
     let end = bytes.len().min(SHOW_BYTES);
     let mut text = String::from("\"");
     for &byte in &bytes[..end] {
-        match byte {
-            b'\n' => text.push_str("\\n"),
-            b'\r' => text.push_str("\\r"),
-            b'\t' => text.push_str("\\t"),
-            b'"' => text.push_str("\\\""),
-            b'\\' => text.push_str("\\\\"),
-            0x20..=0x7e => text.push(char::from(byte)),
-            _ => {
-                let _ = write!(text, "\\x{byte:02x}");
-            }
-        }
+        check::push_escaped(&mut text, byte);
     }
     text.push('"');
     if end < bytes.len() {

@@ -86,7 +86,7 @@ use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
 
-pub use escape::{first_difference, show, show_from, show_window};
+pub use escape::{first_difference, push_escaped, show, show_from, show_window};
 pub use tcp::{Reply, ReplyEnd};
 
 /// How long any one network step (connect, a send, a reply) may take before

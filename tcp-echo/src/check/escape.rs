@@ -72,7 +72,9 @@ pub fn first_difference(expected: &[u8], got: &[u8]) -> Option<usize> {
     Some(same)
 }
 
-fn push_escaped(text: &mut String, byte: u8) {
+/// Appends one byte as a Rust byte string would write it: printable ASCII
+/// as is, `\n`, `\r`, `\t`, `\"`, `\\`, and `\xNN` for every other byte.
+pub fn push_escaped(text: &mut String, byte: u8) {
     match byte {
         b'\n' => text.push_str("\\n"),
         b'\r' => text.push_str("\\r"),
