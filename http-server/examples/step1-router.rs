@@ -10,7 +10,7 @@
 //!
 //! Try it: `cargo run -p http-server --example step1-router`, then
 //! `curl -i http://127.0.0.1:4000/hello`, then
-//! `cargo run -p http-server --bin check -- 127.0.0.1:4000`: stage 1
+//! `cargo run -p check -- http-server 127.0.0.1:4000`: stage 1
 //! passes, stage 2 (list plants as JSON) fails: there is no API yet.
 
 use std::process::ExitCode;

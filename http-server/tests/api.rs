@@ -2,13 +2,13 @@
 //! through a real HTTP client: the plants API, its cap and its pages, the
 //! shared-state pitfall, panics, request ids, caching headers.
 
-mod demo;
+mod support;
 
 use std::collections::HashSet;
 
-use demo::{start_demo, start_demo_with};
 use http_server::plants::{DEFAULT_PAGE_SIZE, MAX_NAME_CHARS, MAX_PAGE_SIZE};
 use serde_json::{Value, json};
+use support::demo::{start_demo, start_demo_with};
 
 #[tokio::test]
 async fn the_whole_crud_flow() {

@@ -14,7 +14,7 @@ mod exercise_auth;
 #[path = "../examples/solutions/auth.rs"]
 mod solution_auth;
 
-use http_raw::testing as support;
+mod support;
 
 use support::{HttpServerExt, RawClient, config, run_in_process};
 

@@ -2,17 +2,17 @@
 //! one, the cap and the pages still hold, and losing Redis costs a 503, not
 //! the server. Needs `redis-server` on the PATH (CI installs it).
 
-mod demo;
-use tcp_echo::testing::process;
-use tcp_echo::testing::redis::{RedisServer as Redis, free_port};
+mod support;
+use testkit::process;
+use testkit::redis::{RedisServer as Redis, free_port};
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use demo::{Demo, start_demo_with};
 use http_server::HttpServerConfig;
 use http_server::redis_store::REDIS_WAIT;
 use serde_json::json;
+use support::demo::{Demo, start_demo_with};
 
 const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
 

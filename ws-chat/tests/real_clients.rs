@@ -4,7 +4,7 @@
 //! `.ci/run` installs them and runs these with `--ignored`, and then a
 //! missing tool is a failure.
 
-use tcp_echo::testing::process;
+use testkit::process;
 
 use std::process::Stdio;
 use std::time::Duration;
