@@ -17,15 +17,13 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use crate::escape::push_escaped;
+use crate::response_reader::{Framing, Malformed, ResponseReader};
 use crate::runner::{self, StageFuture};
 use crate::target;
 
 /// The most response bytes the checker reads for one response: far more than
 /// any stage needs, and a bound on what a runaway server can make it buffer.
 pub const MAX_RESPONSE: usize = 4 * 1024 * 1024;
-
-/// The largest response head the checker reads.
-const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
 /// How many bytes of a request or response a failure report shows; the rest
 /// is summarised as a count.
@@ -262,7 +260,10 @@ impl Conn {
     }
 
     /// Reads one response. `to_head`: it answers a HEAD request, so it has
-    /// no body whatever its headers say (RFC 9110 section 9.3.2).
+    /// no body whatever its headers say (RFC 9110 section 9.3.2). The bytes
+    /// are read by the one response reader (`response_reader.rs`); this
+    /// method adds the waiting, the bounds, and a report for each way a
+    /// response can go wrong.
     pub fn read_response(&mut self, to_head: bool, expected: &str) -> Result<Response, Failure> {
         let sent = std::mem::take(&mut self.sent);
         let mut raw = std::mem::take(&mut self.unread);
@@ -272,142 +273,56 @@ impl Conn {
             got_note: note,
             ..Failure::new(expected, hint)
         };
-        // The head: up to the blank line.
-        let (status, headers, head_len) = loop {
-            match parse_head(&raw) {
-                Ok(Some(head)) => break head,
+        let mut reader = ResponseReader::new(to_head);
+        let mut closed = false;
+        let parsed = loop {
+            match reader.read(&raw, closed) {
+                Ok(Some(parsed)) => break parsed,
+                Ok(None) if closed => {
+                    let (note, hint) = closed_early(&reader, &raw);
+                    return Err(fail(&raw, note, hint));
+                }
                 Ok(None) => {}
-                Err(why) => {
+                Err(malformed) => {
                     return Err(fail(
                         &raw,
-                        format!("not an HTTP response: {why}"),
-                        "a response starts `HTTP/1.1 200 OK\\r\\n`, then header lines `Name: value\\r\\n`, then an empty line `\\r\\n` (RFC 9112 section 4)",
+                        malformed.to_string(),
+                        malformed_hint(&malformed),
+                    ));
+                }
+            }
+            if let Some(Framing::Length(length)) = reader.framing() {
+                if length > MAX_RESPONSE {
+                    return Err(fail(
+                        &raw,
+                        format!("Content-Length {length} is more than the checker reads"),
+                        "no stage asks for a body this large",
                     ));
                 }
             }
             match self.fill(&mut raw) {
                 Ok(true) => {}
-                Ok(false) if raw.is_empty() => {
-                    return Err(fail(
-                        &raw,
-                        "the connection closed with no response".into(),
-                        "read the whole request before answering, and answer before closing",
-                    ));
-                }
-                Ok(false) => {
-                    return Err(fail(
-                        &raw,
-                        "the connection closed before the end of the head".into(),
-                        "end the head with an empty line: \\r\\n\\r\\n",
-                    ));
-                }
+                Ok(false) => closed = true,
                 Err(note) => {
                     return Err(fail(
                         &raw,
-                        note,
-                        if raw.is_empty() {
-                            "the server read the request but never answered; is it waiting for more bytes than were sent?"
-                        } else {
-                            "end the head with an empty line: \\r\\n\\r\\n"
-                        },
+                        stalled(&reader, &raw, note),
+                        cut_short(&reader, &raw),
                     ));
                 }
             }
         };
-        let mut response = Response {
-            status,
-            headers,
-            body: Vec::new(),
-            ended_by_close: false,
+        self.unread = raw.split_off(parsed.len);
+        raw.truncate(parsed.head_len);
+        raw.extend_from_slice(&parsed.body);
+        Ok(Response {
+            status: parsed.status,
+            headers: parsed.headers,
+            body: parsed.body,
+            ended_by_close: parsed.framing == Framing::UntilClose,
             sent: sent.clone(),
-            raw: Vec::new(),
-        };
-        let mut rest = raw.split_off(head_len);
-        // Which responses have a body, and how its end is found: RFC 9112
-        // section 6.3.
-        let no_body = to_head || status < 200 || status == 204 || status == 304;
-        let chunked = response.header_has("transfer-encoding", "chunked");
-        if no_body {
-            // Whatever follows the head belongs to the next response.
-            self.unread = rest;
-        } else if chunked {
-            loop {
-                match decode_chunked(&rest) {
-                    Ok(Some((body, used))) => {
-                        response.body = body;
-                        self.unread = rest.split_off(used);
-                        break;
-                    }
-                    Ok(None) => {}
-                    Err(why) => {
-                        raw.extend_from_slice(&rest);
-                        return Err(fail(
-                            &raw,
-                            why.into(),
-                            "a chunked body is `SIZE-IN-HEX\\r\\nDATA\\r\\n` repeated, then `0\\r\\n\\r\\n` (RFC 9112 section 7.1)",
-                        ));
-                    }
-                }
-                if let Err(note) = self.fill_bounded(&mut rest, raw.len()) {
-                    raw.extend_from_slice(&rest);
-                    return Err(fail(&raw, note, "end a chunked body with `0\\r\\n\\r\\n`"));
-                }
-            }
-        } else if let Some(length) = response.header("content-length") {
-            let Ok(length) = length.trim().parse::<usize>() else {
-                raw.extend_from_slice(&rest);
-                return Err(fail(
-                    &raw,
-                    "Content-Length is not a number".into(),
-                    "Content-Length is the body's length in bytes, in decimal digits",
-                ));
-            };
-            if length > MAX_RESPONSE {
-                raw.extend_from_slice(&rest);
-                return Err(fail(
-                    &raw,
-                    format!("Content-Length {length} is more than the checker reads"),
-                    "no stage asks for a body this large",
-                ));
-            }
-            while rest.len() < length {
-                if let Err(note) = self.fill_bounded(&mut rest, raw.len()) {
-                    raw.extend_from_slice(&rest);
-                    return Err(fail(
-                        &raw,
-                        format!(
-                            "{note}; Content-Length said {length} bytes, {} came",
-                            rest.len()
-                        ),
-                        "send exactly Content-Length bytes of body: count bytes, not characters",
-                    ));
-                }
-            }
-            self.unread = rest.split_off(length);
-            response.body = rest;
-        } else {
-            // Neither: the body runs until the server closes (RFC 9112
-            // section 6.3, rule 8), which a stage may refuse.
-            loop {
-                match self.fill_bounded(&mut rest, raw.len()) {
-                    Ok(()) => {}
-                    Err(note) if note == CLOSED => break,
-                    Err(note) => {
-                        raw.extend_from_slice(&rest);
-                        return Err(fail(
-                            &raw,
-                            format!("{note}, and the head had no Content-Length"),
-                            "say where the body ends: send `Content-Length: N` (N = the body's length in bytes) in the head",
-                        ));
-                    }
-                }
-            }
-            response.ended_by_close = true;
-            response.body = rest;
-        }
-        raw.extend_from_slice(&response.body);
-        response.raw = raw;
-        Ok(response)
+            raw,
+        })
     }
 
     /// Reads more into `buf`: `Ok(false)` at a clean close, `Err(note)` on a
@@ -428,18 +343,6 @@ impl Conn {
                 self.patience.as_secs_f32()
             )),
             Err(error) => Err(format!("reading failed: {error}")),
-        }
-    }
-
-    /// Like `fill` for a body: a close is an error (`CLOSED`), and `before`
-    /// bytes of head count toward the cap.
-    fn fill_bounded(&mut self, buf: &mut Vec<u8>, before: usize) -> Result<(), String> {
-        if before + buf.len() > MAX_RESPONSE {
-            return Err(format!("more than {MAX_RESPONSE} bytes"));
-        }
-        match self.fill(buf)? {
-            true => Ok(()),
-            false => Err(CLOSED.to_string()),
         }
     }
 
@@ -474,9 +377,6 @@ impl Conn {
     }
 }
 
-/// What `fill_bounded` says when the server closed.
-const CLOSED: &str = "the connection closed";
-
 fn is_timeout(error: &io::Error) -> bool {
     matches!(
         error.kind(),
@@ -484,92 +384,66 @@ fn is_timeout(error: &io::Error) -> bool {
     )
 }
 
-/// A response head: status, headers, and its length with the empty line.
-type Head = (u16, Vec<(String, String)>, usize);
-
-/// Parses a response head at the start of `bytes`: `Ok(None)` until its
-/// empty line has arrived. Parsed by hand, strictly: the checker must see
-/// exactly what a server sent, `\r\n` and all.
-pub fn parse_head(bytes: &[u8]) -> Result<Option<Head>, String> {
-    let Some(end) = find(bytes, b"\r\n\r\n") else {
-        if find(bytes, b"\n\n").is_some() {
-            return Err("lines end with \\n alone; HTTP lines end with \\r\\n".into());
-        }
-        if bytes.len() > MAX_RESPONSE_HEAD {
-            return Err(format!(
-                "no end of head in the first {MAX_RESPONSE_HEAD} bytes"
-            ));
-        }
-        if !bytes.is_empty() && !b"HTTP/1.".starts_with(&bytes[..bytes.len().min(7)]) {
-            return Err("it does not start with `HTTP/1.`".into());
-        }
-        return Ok(None);
-    };
-    let head = String::from_utf8_lossy(&bytes[..end]);
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    // `HTTP/1.1 200 OK`: version, space, three digits, space, reason.
-    let status = status_line
-        .strip_prefix("HTTP/1.")
-        .and_then(|rest| rest.get(2..5))
-        .filter(|code| code.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("the status line {status_line:?} is not `HTTP/1.1 NNN Reason`"))?;
-    let mut headers = Vec::new();
-    for line in lines {
-        let (name, value) = line
-            .split_once(':')
-            .filter(|(name, _)| !name.is_empty() && !name.contains(' '))
-            .ok_or_else(|| format!("the header line {line:?} is not `Name: value`"))?;
-        headers.push((name.to_string(), value.trim().to_string()));
-    }
-    Ok(Some((status, headers, end + 4)))
-}
-
-/// Decodes a whole chunked body at the start of `bytes`: `Ok(None)` if more
-/// bytes are needed, else the body and how many bytes it took.
-pub fn decode_chunked(bytes: &[u8]) -> Result<Option<(Vec<u8>, usize)>, &'static str> {
-    let mut body = Vec::new();
-    let mut at = 0;
-    loop {
-        let Some(line_end) = find(&bytes[at..], b"\r\n") else {
-            return Ok(None);
-        };
-        let line = &bytes[at..at + line_end];
-        let size_text = line.split(|&b| b == b';').next().unwrap_or_default();
-        let size = std::str::from_utf8(size_text)
-            .ok()
-            .and_then(|text| usize::from_str_radix(text.trim(), 16).ok())
-            .ok_or("a chunk size line that is not a hex number")?;
-        at += line_end + 2;
-        if size == 0 {
-            // Trailer lines, then the empty line.
-            loop {
-                let Some(end) = find(&bytes[at..], b"\r\n") else {
-                    return Ok(None);
-                };
-                at += end + 2;
-                if end == 0 {
-                    return Ok(Some((body, at)));
-                }
-            }
-        }
-        if bytes.len() < at + size + 2 {
-            return Ok(None);
-        }
-        body.extend_from_slice(&bytes[at..at + size]);
-        if &bytes[at + size..at + size + 2] != b"\r\n" {
-            return Err("chunk data not followed by \\r\\n");
-        }
-        at += size + 2;
+/// The note when the read stopped early (a timeout, a reset, too many
+/// bytes), saying how far the response got.
+fn stalled(reader: &ResponseReader, raw: &[u8], note: String) -> String {
+    match (reader.framing(), reader.head_len()) {
+        (Some(Framing::Length(length)), Some(head)) => format!(
+            "{note}; Content-Length said {length} bytes, {} came",
+            raw.len() - head
+        ),
+        (Some(Framing::UntilClose), _) => format!("{note}, and the head had no Content-Length"),
+        _ => note,
     }
 }
 
-/// Where `needle` first occurs in `haystack`.
-pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
+/// The note and hint when the server closed before the response was whole.
+fn closed_early(reader: &ResponseReader, raw: &[u8]) -> (String, &'static str) {
+    match reader.framing() {
+        None if raw.is_empty() => (
+            "the connection closed with no response".into(),
+            "read the whole request before answering, and answer before closing",
+        ),
+        None => (
+            "the connection closed before the end of the head".into(),
+            "end the head with an empty line: \\r\\n\\r\\n",
+        ),
+        Some(_) => (
+            stalled(reader, raw, "the connection closed".into()),
+            cut_short(reader, raw),
+        ),
+    }
+}
+
+/// The hint when a response stopped before it was whole: what the server
+/// must send, for the part it was in.
+fn cut_short(reader: &ResponseReader, raw: &[u8]) -> &'static str {
+    match reader.framing() {
+        None if raw.is_empty() => {
+            "the server read the request but never answered; is it waiting for more bytes than were sent?"
+        }
+        None => "end the head with an empty line: \\r\\n\\r\\n",
+        Some(Framing::Chunked) => "end a chunked body with `0\\r\\n\\r\\n`",
+        Some(Framing::Length(_)) => {
+            "send exactly Content-Length bytes of body: count bytes, not characters"
+        }
+        Some(Framing::UntilClose | Framing::Empty) => {
+            "say where the body ends: send `Content-Length: N` (N = the body's length in bytes) in the head"
+        }
+    }
+}
+
+/// The hint for bytes that are not a response.
+fn malformed_hint(malformed: &Malformed) -> &'static str {
+    match malformed {
+        Malformed::Head(_) => {
+            "a response starts `HTTP/1.1 200 OK\\r\\n`, then header lines `Name: value\\r\\n`, then an empty line `\\r\\n` (RFC 9112 section 4)"
+        }
+        Malformed::Length => "Content-Length is the body's length in bytes, in decimal digits",
+        Malformed::Chunked(_) => {
+            "a chunked body is `SIZE-IN-HEX\\r\\nDATA\\r\\n` repeated, then `0\\r\\n\\r\\n` (RFC 9112 section 7.1)"
+        }
+    }
 }
 
 /// `GET path` with the Host header and `extra` header lines.

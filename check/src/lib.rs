@@ -23,6 +23,7 @@
 //! | `runner.rs` | runs a lesson's stages, prints the report, picks the exit status |
 //! | `target.rs` | ADDR, from `host:port` or a URL |
 //! | `tcp.rs`, `http.rs`, `ws.rs` | the clients the stages use (UDP's is in `lessons/udp_echo.rs`) |
+//! | `response_reader.rs` | the one HTTP response reader, no I/O: the checker's and the tests' |
 //! | `escape.rs` | bytes shown as a Rust byte string: `"\r\n"`, `"\x00"` |
 //!
 //! Tests (and the lessons' own tests) run the checker in-process with
@@ -31,6 +32,7 @@
 pub mod escape;
 pub mod http;
 pub mod lessons;
+pub mod response_reader;
 pub mod runner;
 pub mod target;
 pub mod tcp;

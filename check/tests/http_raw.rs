@@ -13,7 +13,7 @@
 mod support;
 
 use check::Verdict;
-use check::http as client;
+use check::response_reader as client;
 use support::flawed_http as flawed;
 use support::{Outcome, check_lesson, free_tcp_port, start_node};
 

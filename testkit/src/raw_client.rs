@@ -1,11 +1,14 @@
 //! A raw HTTP client for tests: it sends exact bytes and reads responses
 //! byte by byte, so a failing test can say exactly which byte was wrong.
 //!
-//! What to notice: it parses responses itself (Content-Length or chunked)
-//! rather than trusting a library, and every read has a timeout.
+//! What to notice: it reads responses with the checker's own reader
+//! (`check::response_reader`: Content-Length, chunked, no body for HEAD,
+//! 1xx, 204 and 304) rather than trusting a library, so the tests and the
+//! checkers read HTTP the same way; every read has a timeout.
 
 use std::time::Duration;
 
+use check::response_reader::{Framing, ResponseReader};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -101,114 +104,50 @@ impl RawClient {
         n > 0
     }
 
-    /// Reads one whole response (head, then a body by Content-Length or
-    /// chunked). `head_request`: the response to HEAD has no body.
+    /// Reads one whole response with the checker's response reader
+    /// (`check::response_reader`). `head_request`: the response to HEAD has
+    /// no body. A response that says neither Content-Length nor chunked
+    /// fails the test at once: every server here frames its bodies.
     pub async fn read_response_to(&mut self, head_request: bool) -> RawResponse {
-        let head_end = loop {
-            if let Some(at) = find(&self.received, b"\r\n\r\n") {
-                break at + 4;
+        let mut reader = ResponseReader::new(head_request);
+        let parsed = loop {
+            let parsed = reader.read(&self.received, false).unwrap_or_else(|malformed| {
+                panic!("{malformed}; received: {}", quote(&self.received))
+            });
+            if let Some(parsed) = parsed {
+                break parsed;
             }
-            if !self.fill("a response head").await {
+            if reader.framing() == Some(Framing::UntilClose) {
                 panic!(
-                    "connection closed before a complete response head; received: {}",
+                    "response has neither Content-Length nor chunked: {}",
+                    quote(&self.received)
+                );
+            }
+            let what = if reader.framing().is_none() {
+                "a response head"
+            } else {
+                "the response body"
+            };
+            if !self.fill(what).await {
+                panic!(
+                    "connection closed before a complete response; received: {}",
                     quote(&self.received)
                 );
             }
         };
-        let head = String::from_utf8(self.received[..head_end].to_vec()).unwrap_or_else(|_| {
-            panic!(
-                "response head is not UTF-8: {}",
-                quote(&self.received[..head_end])
-            )
-        });
-        self.received.drain(..head_end);
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().unwrap_or_default();
-        let status = status_line
-            .strip_prefix("HTTP/1.1 ")
-            .and_then(|rest| rest.get(..3))
-            .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| {
-                panic!(
-                    "bad status line {status_line:?} in {}",
-                    quote(head.as_bytes())
-                )
-            });
-        let headers: Vec<(String, String)> = lines
-            .filter(|line| !line.is_empty())
-            .map(|line| {
-                let (name, value) = line
-                    .split_once(": ")
-                    .unwrap_or_else(|| panic!("bad header line {line:?}"));
-                (name.to_string(), value.to_string())
-            })
-            .collect();
-        let mut response = RawResponse {
-            status,
+        let head = String::from_utf8_lossy(&self.received[..parsed.head_len]).into_owned();
+        self.received.drain(..parsed.len);
+        RawResponse {
+            status: parsed.status,
             head,
-            headers,
-            body: Vec::new(),
-        };
-        if head_request || status < 200 || status == 204 || status == 304 {
-            return response;
+            headers: parsed.headers,
+            body: parsed.body,
         }
-        if let Some(length) = response.header("content-length") {
-            let length: usize = length.parse().expect("Content-Length is a number");
-            while self.received.len() < length {
-                if !self.fill("the response body").await {
-                    panic!(
-                        "connection closed after {} of {length} body bytes",
-                        self.received.len()
-                    );
-                }
-            }
-            response.body = self.received.drain(..length).collect();
-        } else if response.header("transfer-encoding") == Some("chunked") {
-            response.body = self.read_chunked_body().await;
-        } else {
-            panic!(
-                "response has neither Content-Length nor chunked: {}",
-                response.head
-            );
-        }
-        response
     }
 
     /// Reads one whole response to a request other than HEAD.
     pub async fn read_response(&mut self) -> RawResponse {
         self.read_response_to(false).await
-    }
-
-    async fn read_chunked_body(&mut self) -> Vec<u8> {
-        let mut body = Vec::new();
-        loop {
-            let line_end = loop {
-                if let Some(at) = find(&self.received, b"\r\n") {
-                    break at;
-                }
-                assert!(
-                    self.fill("a chunk size").await,
-                    "closed inside a chunked body"
-                );
-            };
-            let size_line = String::from_utf8_lossy(&self.received[..line_end]).into_owned();
-            let size = usize::from_str_radix(&size_line, 16)
-                .unwrap_or_else(|_| panic!("bad chunk size line {size_line:?}"));
-            self.received.drain(..line_end + 2);
-            while self.received.len() < size + 2 {
-                assert!(self.fill("chunk data").await, "closed inside a chunk");
-            }
-            assert_eq!(
-                &self.received[size..size + 2],
-                b"\r\n",
-                "chunk not followed by CRLF"
-            );
-            body.extend(self.received.drain(..size));
-            self.received.drain(..2);
-            if size == 0 {
-                return body;
-            }
-        }
     }
 
     /// Sends `request` and reads one response.
@@ -242,12 +181,6 @@ impl RawClient {
             panic!("expected the connection to stay open and quiet, got {read:?}");
         }
     }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
 }
 
 /// Bytes as an escaped string, so `\r\n` shows.

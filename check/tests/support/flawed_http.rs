@@ -17,7 +17,7 @@ use std::time::SystemTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use check::http::{decode_chunked, find};
+use check::response_reader::{decode_chunked, find};
 
 /// One mistake, named for what the server gets wrong; the comment says which
 /// stage catches it.
