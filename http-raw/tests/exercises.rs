@@ -104,3 +104,13 @@ async fn other_methods_on_time_get_405_and_other_paths_are_left_alone() {
         );
     }
 }
+
+#[test]
+fn the_solution_fills_exactly_the_exercises_hole() {
+    testkit::exercises::assert_fragment_fills_anchor(
+        env!("CARGO_MANIFEST_DIR"),
+        "examples/exercise-time.rs",
+        "examples/solutions/time.rs",
+        "time_route",
+    );
+}

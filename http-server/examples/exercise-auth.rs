@@ -33,7 +33,7 @@ pub const TOKEN: &str = "letmein";
 
 // ANCHOR: require_token
 /// Lets reads through; a change under `/api/` needs `Authorization: Bearer TOKEN`.
-pub async fn require_token(req: Req<Plants>, next: Next<Plants>) -> Response {
+pub async fn require_token<S: Send + Sync + 'static>(req: Req<S>, next: Next<S>) -> Response {
     // Your code here. As it is, every request goes through.
     next.run(req).await
 }

@@ -111,3 +111,13 @@ async fn reads_are_open_and_the_right_token_in_any_case_is_let_through() {
         .await;
     assert_eq!(page.status, 200, "static files need no token");
 }
+
+#[test]
+fn the_solution_fills_exactly_the_exercises_hole() {
+    testkit::exercises::assert_fragment_fills_anchor(
+        env!("CARGO_MANIFEST_DIR"),
+        "examples/exercise-auth.rs",
+        "examples/solutions/auth.rs",
+        "require_token",
+    );
+}

@@ -16,9 +16,11 @@
 //! | [`raw_client`] | an HTTP client that sends exact bytes and reads with the checker's reader |
 //! | [`tls`] | a throwaway CA, a certificate for localhost, clients that trust it |
 //! | [`checker`] | the toolbox's checker run in-process, its report held to what it should say |
+//! | [`exercises`] | an exercise is its step with holes marked; its solution fills exactly those |
 //! | [`reference`] | every setting a lesson reads has a row on the book's reference page |
 
 pub mod checker;
+pub mod exercises;
 pub mod idle_crowd;
 pub mod in_process;
 pub mod process;

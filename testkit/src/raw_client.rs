@@ -111,9 +111,11 @@ impl RawClient {
     pub async fn read_response_to(&mut self, head_request: bool) -> RawResponse {
         let mut reader = ResponseReader::new(head_request);
         let parsed = loop {
-            let parsed = reader.read(&self.received, false).unwrap_or_else(|malformed| {
-                panic!("{malformed}; received: {}", quote(&self.received))
-            });
+            let parsed = reader
+                .read(&self.received, false)
+                .unwrap_or_else(|malformed| {
+                    panic!("{malformed}; received: {}", quote(&self.received))
+                });
             if let Some(parsed) = parsed {
                 break parsed;
             }
