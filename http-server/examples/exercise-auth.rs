@@ -102,8 +102,9 @@ async fn main() -> ExitCode {
         Ok(app) => app,
         Err(error) => return fail("exercise-auth", error, 1),
     };
-    let listener = match listen("exercise-auth", "http", config.server.addr(), |addr| {
-        format!("curl -i -d '{{\"name\": \"Fern\"}}' http://{addr}/api/plants")
+    let scheme = config.scheme();
+    let listener = match listen("exercise-auth", scheme, config.server.addr(), |addr| {
+        format!("curl -i -d '{{\"name\": \"Fern\"}}' {scheme}://{addr}/api/plants")
     }) {
         Ok(listener) => listener,
         Err(status) => return status,

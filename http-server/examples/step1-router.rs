@@ -94,8 +94,9 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return fail("step1-router", error, 2),
     };
-    let listener = match listen("step1-router", "http", config.server.addr(), |addr| {
-        format!("curl -i http://{addr}/hello")
+    let scheme = config.scheme();
+    let listener = match listen("step1-router", scheme, config.server.addr(), |addr| {
+        format!("curl -i {scheme}://{addr}/hello")
     }) {
         Ok(listener) => listener,
         Err(status) => return status,

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use http_raw::HttpConfig;
-use tcp_echo::config::{ConfigError, ServerConfig, parse_var};
+use http_raw::config::SettingError;
+use tcp_echo::config::{ServerConfig, parse_var};
 
 use crate::plants::MAX_PLANTS;
 
@@ -91,7 +92,7 @@ impl FromStr for Directory {
 
 impl HttpServerConfig {
     /// Reads the settings from the environment.
-    pub fn from_env() -> Result<HttpServerConfig, ConfigError> {
+    pub fn from_env() -> Result<HttpServerConfig, SettingError> {
         let http = HttpConfig::from_env(DEFAULT_PORT)?;
         let Directory(public_dir) = parse_var(
             "PUBLIC_DIR",

@@ -350,3 +350,28 @@ async fn api_responses_are_no_store_and_static_files_are_not() {
         assert_eq!(response.headers().get("cache-control"), None, "{path}");
     }
 }
+
+#[tokio::test]
+async fn sleep_refuses_one_ms_more_than_its_own_bound_and_names_it() {
+    use http_server::demo::MAX_SLEEP_MS;
+    let demo = start_demo().await;
+    let get = |ms: String| {
+        let request = demo.client.get(demo.url(&format!("/sleep?ms={ms}")));
+        async move {
+            let response = request.send().await.expect("a response");
+            let status = response.status().as_u16();
+            (status, response.text().await.expect("a body"))
+        }
+    };
+    let (status, body) = get("0".to_string()).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "slept 0 ms without blocking anyone\n")
+    );
+    let (status, body) = get((MAX_SLEEP_MS + 1).to_string()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains(&format!("from 0 to {MAX_SLEEP_MS}")),
+        "the refusal names the bound: {body}"
+    );
+}
