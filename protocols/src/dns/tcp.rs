@@ -166,3 +166,55 @@ async fn serve_connection(
     let _ = writer.shutdown().await;
     TcpSummary { answered, end }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    /// The outcomes of reading messages from `input` until it ends.
+    async fn outcomes(input: &[u8]) -> Vec<String> {
+        let (mut client, server) = tokio::io::duplex(1024);
+        client.write_all(input).await.expect("write");
+        drop(client);
+        let mut reader = server;
+        let mut buf = Vec::new();
+        let mut seen = Vec::new();
+        loop {
+            match read_message(&mut reader, &mut buf).await {
+                Ok(Some(())) => seen.push(format!("{buf:?}")),
+                Ok(None) => {
+                    seen.push("clean close".into());
+                    return seen;
+                }
+                Err(end) => {
+                    seen.push(format!("error: {}", TcpSummary { answered: 0, end }));
+                    return seen;
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn messages_then_a_clean_close() {
+        assert_eq!(
+            outcomes(b"\x00\x02ab\x00\x01c").await,
+            ["[97, 98]", "[99]", "clean close"]
+        );
+        assert_eq!(outcomes(b"").await, ["clean close"]);
+    }
+
+    #[tokio::test]
+    async fn a_stream_ending_inside_a_length_or_a_message_is_an_error() {
+        let truncated = "error: queries answered: 0; the stream ended inside a message";
+        assert_eq!(outcomes(b"\x00").await, [truncated]);
+        assert_eq!(outcomes(b"\x00\x05abc").await, [truncated]);
+        assert_eq!(outcomes(b"\x00\x01a\x00").await, ["[97]", truncated]);
+        assert_eq!(
+            outcomes(b"\x00\x00").await,
+            [truncated],
+            "a zero length is no message"
+        );
+    }
+}
