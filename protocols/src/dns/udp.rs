@@ -10,7 +10,8 @@
 //!
 //! One task serves every query, one at a time, with one reused buffer for
 //! the answer: an answer from a zone in memory takes microseconds, less than
-//! handing the query to another task would.
+//! handing the query to another task would. For the same reason the `dns`
+//! binary runs on one thread (see `src/bin/dns.rs`).
 
 use std::io;
 

@@ -123,11 +123,14 @@ impl Session {
             return Reply::new(250, SERVER_NAME);
         }
         // The first line greets; each further line names an extension the
-        // client may use (RFC 5321 section 4.1.1.1).
+        // client may use (RFC 5321 section 4.1.1.1): SIZE (RFC 1870),
+        // 8BITMIME (RFC 6152), PIPELINING (RFC 2920), and
+        // ENHANCEDSTATUSCODES (RFC 2034: the `5.5.1` after the code, which
+        // says more precisely what happened, for programs).
         Reply::new(
             250,
             format!(
-                "{SERVER_NAME} hello {name}\nSIZE {}\n8BITMIME\nPIPELINING\nHELP",
+                "{SERVER_NAME} hello {name}\nSIZE {}\n8BITMIME\nPIPELINING\nENHANCEDSTATUSCODES\nHELP",
                 self.max_message_bytes
             ),
         )
