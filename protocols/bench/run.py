@@ -8,6 +8,9 @@
         one file (written, flushed to disk, renamed; see aiosmtpd_mailbox.py),
         loaded by this script's own client (8 connections, one command at a
         time, 1 KiB messages); messages stored per second of the server's CPU.
+        Both mail folders are on tmpfs (/dev/shm) when there is one: on a
+        disk, the file system's own work (allocating inodes, flushing) would
+        swamp what the servers do, and measure the disk instead.
 
 What it needs: cargo (it builds `--release -p protocols`), python3, taskset
 (util-linux); for dns, `dnsmasq` and `dnsperf` (Debian: apt-get install
@@ -319,7 +322,8 @@ def start_aiosmtpd(log_dir, mail_dir, python):
 
 
 def smtp_run(start, duration, work):
-    mail_dir = tempfile.mkdtemp(prefix="mail-", dir=work)
+    on_tmpfs = "/dev/shm" if os.path.isdir("/dev/shm") else work
+    mail_dir = tempfile.mkdtemp(prefix="netlessons-bench-mail-", dir=on_tmpfs)
     server = start(mail_dir)
     try:
         smtp_load(server.port, 1)  # warm-up

@@ -7,8 +7,8 @@
 //! One thread (`current_thread`), unlike the other lessons: every answer
 //! comes from memory in microseconds, so a second thread only adds work,
 //! waking one thread from another for each burst of datagrams. Measured
-//! with `protocols/bench/run.py dns`: on tokio's default (a thread per
-//! core), 0.8 times dnsmasq's queries per CPU-second; on one thread, 1.2
+//! with `protocols/bench/run.py dns`: on tokio's default, multi-threaded
+//! runtime, 0.8 times dnsmasq's queries per CPU-second; on one thread, 1.2
 //! times. dnsmasq, NSD and Knot also answer each query on the thread that
 //! received it.
 
