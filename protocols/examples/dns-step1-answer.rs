@@ -28,7 +28,9 @@ fn main() -> std::io::Result<()> {
             }
         };
         // Queries we cannot read get no answer (step 3 does better).
-        let Some(answer) = answer(&buf[..len]) else { continue };
+        let Some(answer) = answer(&buf[..len]) else {
+            continue;
+        };
         if let Err(error) = socket.send_to(&answer, sender) {
             eprintln!("reply to {sender} failed: {error}");
         }

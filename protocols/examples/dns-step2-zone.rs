@@ -20,7 +20,11 @@ use std::net::UdpSocket;
 /// The zone: (name, type, data). Type 1 is A, 28 AAAA, 16 TXT.
 const ZONE: &[(&str, u16, &[u8])] = &[
     ("www.plants.test", 1, &[127, 0, 0, 1]),
-    ("www.plants.test", 28, &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+    (
+        "www.plants.test",
+        28,
+        &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+    ),
     ("mail.plants.test", 1, &[127, 0, 0, 1]),
     ("plants.test", 16, b"\x19a zone built step by step"),
 ];
@@ -31,8 +35,12 @@ fn main() -> std::io::Result<()> {
     println!("listening on dns://{}", socket.local_addr()?);
     let mut buf = [0u8; 512];
     loop {
-        let Ok((len, sender)) = socket.recv_from(&mut buf) else { continue };
-        let Some(answer) = answer(&buf[..len]) else { continue };
+        let Ok((len, sender)) = socket.recv_from(&mut buf) else {
+            continue;
+        };
+        let Some(answer) = answer(&buf[..len]) else {
+            continue;
+        };
         if let Err(error) = socket.send_to(&answer, sender) {
             eprintln!("reply to {sender} failed: {error}");
         }
@@ -68,13 +76,17 @@ fn answer(query: &[u8]) -> Option<Vec<u8>> {
     eprintln!("question: {name} type {qtype}");
 
     let in_zone = name == "plants.test" || name.ends_with(".plants.test");
-    let records: Vec<&(&str, u16, &[u8])> = ZONE.iter().filter(|(owner, _, _)| *owner == name).collect();
+    let records: Vec<&(&str, u16, &[u8])> =
+        ZONE.iter().filter(|(owner, _, _)| *owner == name).collect();
     let (rcode, flags) = match (in_zone, records.is_empty()) {
-        (false, _) => (5, 0x80), // REFUSED: not our zone, not authoritative
+        (false, _) => (5, 0x80),   // REFUSED: not our zone, not authoritative
         (true, true) => (3, 0x84), // NXDOMAIN, authoritative
         (true, false) => (0, 0x84),
     };
-    let answers: Vec<_> = records.into_iter().filter(|(_, kind, _)| *kind == qtype).collect();
+    let answers: Vec<_> = records
+        .into_iter()
+        .filter(|(_, kind, _)| *kind == qtype)
+        .collect();
 
     let mut answer = Vec::with_capacity(128);
     answer.extend_from_slice(query.get(0..2)?);

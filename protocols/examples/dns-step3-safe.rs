@@ -35,7 +35,11 @@ const LONG_TXT: [u8; 201] = {
 /// The zone: (name, type, data). Type 1 is A, 28 AAAA, 16 TXT.
 const ZONE: &[(&str, u16, &[u8])] = &[
     ("www.plants.test", 1, &[127, 0, 0, 1]),
-    ("www.plants.test", 28, &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+    (
+        "www.plants.test",
+        28,
+        &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+    ),
     ("mail.plants.test", 1, &[127, 0, 0, 1]),
     ("plants.test", 16, b"\x19a zone built step by step"),
     // Three long strings: more than 512 bytes together.
@@ -72,7 +76,9 @@ async fn main() -> std::io::Result<()> {
 /// DNS over TCP: each message has its length, two bytes, in front.
 async fn serve_tcp(listener: TcpListener) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         tokio::spawn(async move {
             let _ = serve_connection(stream).await;
         });
@@ -152,8 +158,22 @@ fn answer(query: &[u8], limit: usize) -> Option<Vec<u8>> {
         (true, false) => (3, 0x84),
         (true, true) => (0, 0x84),
     };
-    let answers: Vec<_> = ZONE.iter().filter(|(owner, kind, _)| *owner == name && *kind == qtype).collect();
-    answer.extend_from_slice(&[flags | (header[2] & 0x01), rcode, 0, 1, 0, answers.len() as u8, 0, 0, 0, 0]);
+    let answers: Vec<_> = ZONE
+        .iter()
+        .filter(|(owner, kind, _)| *owner == name && *kind == qtype)
+        .collect();
+    answer.extend_from_slice(&[
+        flags | (header[2] & 0x01),
+        rcode,
+        0,
+        1,
+        0,
+        answers.len() as u8,
+        0,
+        0,
+        0,
+        0,
+    ]);
     answer.extend_from_slice(&query[12..question_end]);
     for (_, kind, data) in answers {
         answer.extend_from_slice(&[0xc0, 0x0c]);

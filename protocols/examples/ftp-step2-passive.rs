@@ -66,7 +66,10 @@ fn converse(stream: TcpStream, root: PathBuf) -> std::io::Result<()> {
                 return Ok(());
             }
             _ if !logged_in => "530 log in first".to_string(),
-            "PWD" => format!("257 \"/{}\"", cwd.strip_prefix(&root).unwrap_or(&cwd).display()),
+            "PWD" => format!(
+                "257 \"/{}\"",
+                cwd.strip_prefix(&root).unwrap_or(&cwd).display()
+            ),
             "TYPE" => "200 type set".to_string(),
             "CWD" if cwd.join(argument).is_dir() => {
                 cwd = cwd.join(argument); // the shortcut: `..` climbs out of FTP_ROOT
@@ -114,7 +117,11 @@ fn pasv(local_ip: IpAddr) -> std::io::Result<(TcpListener, String)> {
     let listener = TcpListener::bind((ip, 0))?;
     let port = listener.local_addr()?.port();
     let [a, b, c, d] = ip.octets();
-    let reply = format!("227 Entering Passive Mode ({a},{b},{c},{d},{},{})", port >> 8, port & 0xff);
+    let reply = format!(
+        "227 Entering Passive Mode ({a},{b},{c},{d},{},{})",
+        port >> 8,
+        port & 0xff
+    );
     Ok((listener, reply))
 }
 
@@ -124,6 +131,10 @@ fn list(folder: &std::path::Path) -> std::io::Result<Vec<u8>> {
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
         .collect();
     names.sort();
-    Ok(names.iter().map(|name| format!("{name}\r\n")).collect::<String>().into_bytes())
+    Ok(names
+        .iter()
+        .map(|name| format!("{name}\r\n"))
+        .collect::<String>()
+        .into_bytes())
 }
 // ANCHOR_END: all

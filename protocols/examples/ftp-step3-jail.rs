@@ -78,7 +78,10 @@ fn virtual_path(cwd: &str, argument: &str) -> String {
 /// The real path of an existing file or folder, if it is inside `root`
 /// once every link is followed.
 fn resolve(root: &Path, virtual_path: &str) -> Option<PathBuf> {
-    let real = root.join(virtual_path.trim_start_matches('/')).canonicalize().ok()?;
+    let real = root
+        .join(virtual_path.trim_start_matches('/'))
+        .canonicalize()
+        .ok()?;
     real.starts_with(root).then_some(real)
 }
 
@@ -130,14 +133,21 @@ async fn converse(stream: TcpStream, peer: SocketAddr, root: &Path) -> std::io::
                 }
                 _ => "550 no such folder".to_string(),
             },
-            "PASV" | "EPSV" => match TcpListener::bind((local_ip, 0)).await.and_then(|l| Ok((l.local_addr()?.port(), l))) {
+            "PASV" | "EPSV" => match TcpListener::bind((local_ip, 0))
+                .await
+                .and_then(|l| Ok((l.local_addr()?.port(), l)))
+            {
                 Err(error) => format!("425 cannot open a port: {error}"),
                 Ok((port, listener)) => {
                     passive = Some(listener);
                     match (verb.to_ascii_uppercase().as_str(), local_ip) {
                         ("PASV", IpAddr::V4(ip)) => {
                             let [a, b, c, d] = ip.octets();
-                            format!("227 Entering Passive Mode ({a},{b},{c},{d},{},{})", port >> 8, port & 0xff)
+                            format!(
+                                "227 Entering Passive Mode ({a},{b},{c},{d},{},{})",
+                                port >> 8,
+                                port & 0xff
+                            )
                         }
                         ("PASV", _) => "425 PASV is for IPv4; use EPSV".to_string(),
                         _ => format!("229 Entering Extended Passive Mode (|||{port}|)"),
@@ -147,16 +157,18 @@ async fn converse(stream: TcpStream, peer: SocketAddr, root: &Path) -> std::io::
             "LIST" | "NLST" | "RETR" => {
                 let content = match resolve(root, &path) {
                     None => Err("550 no such file, or not yours to see".to_string()),
-                    Some(real) if verb.eq_ignore_ascii_case("RETR") => {
-                        tokio::fs::read(&real).await.map_err(|_| "550 not a readable file".to_string())
-                    }
+                    Some(real) if verb.eq_ignore_ascii_case("RETR") => tokio::fs::read(&real)
+                        .await
+                        .map_err(|_| "550 not a readable file".to_string()),
                     Some(real) => list(root, &real).map_err(|_| "550 not a folder".to_string()),
                 };
                 match (content, passive.take()) {
                     (Err(reply), _) => reply,
                     (Ok(_), None) => "425 use PASV or EPSV first".to_string(),
                     (Ok(content), Some(listener)) => {
-                        writer.write_all(b"150 opening the data connection\r\n").await?;
+                        writer
+                            .write_all(b"150 opening the data connection\r\n")
+                            .await?;
                         send(listener, peer.ip(), &content).await
                     }
                 }
@@ -199,10 +211,16 @@ fn list(root: &Path, folder: &Path) -> std::io::Result<Vec<u8>> {
         .filter_map(|entry| {
             let entry = entry.ok()?;
             let inside = entry.path().canonicalize().ok()?.starts_with(root);
-            inside.then(|| entry.file_name().into_string().ok()).flatten()
+            inside
+                .then(|| entry.file_name().into_string().ok())
+                .flatten()
         })
         .collect();
     names.sort();
-    Ok(names.iter().map(|name| format!("{name}\r\n")).collect::<String>().into_bytes())
+    Ok(names
+        .iter()
+        .map(|name| format!("{name}\r\n"))
+        .collect::<String>()
+        .into_bytes())
 }
 // ANCHOR_END: all

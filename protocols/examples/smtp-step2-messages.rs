@@ -23,7 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 fn main() -> std::io::Result<()> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "2525".to_string());
-    let mail_dir = PathBuf::from(std::env::var("MAIL_DIR").unwrap_or_else(|_| "/tmp/smtp-step2".to_string()));
+    let mail_dir =
+        PathBuf::from(std::env::var("MAIL_DIR").unwrap_or_else(|_| "/tmp/smtp-step2".to_string()));
     std::fs::create_dir_all(&mail_dir)?;
     let listener = TcpListener::bind(format!("127.0.0.1:{port}"))?;
     println!("listening on smtp://{}", listener.local_addr()?);
@@ -70,7 +71,10 @@ fn converse(stream: TcpStream, mail_dir: &Path, counter: &AtomicU64) -> std::io:
             "MAIL" if !said_hello => "503 send EHLO first".to_string(),
             "MAIL" => match address(argument, "FROM:") {
                 Some(from) => {
-                    envelope = Some(Envelope { from, to: Vec::new() });
+                    envelope = Some(Envelope {
+                        from,
+                        to: Vec::new(),
+                    });
                     "250 OK".to_string()
                 }
                 None => "501 MAIL FROM:<address>".to_string(),
@@ -89,7 +93,11 @@ fn converse(stream: TcpStream, mail_dir: &Path, counter: &AtomicU64) -> std::io:
                     let message = read_message(&mut reader)?;
                     let number = counter.fetch_add(1, Ordering::Relaxed);
                     let path = mail_dir.join(format!("message-{number}.eml"));
-                    let head = format!("Return-Path: <{}>\r\nDelivered-To: {}\r\n", envelope.from, envelope.to.join(", "));
+                    let head = format!(
+                        "Return-Path: <{}>\r\nDelivered-To: {}\r\n",
+                        envelope.from,
+                        envelope.to.join(", ")
+                    );
                     std::fs::write(&path, [head.as_bytes(), &message].concat())?;
                     eprintln!("stored {}", path.display());
                     format!("250 OK: stored as message-{number}")
@@ -116,7 +124,10 @@ fn converse(stream: TcpStream, mail_dir: &Path, counter: &AtomicU64) -> std::io:
 
 /// The address in `FROM:<a@b>` (after `prefix`), without its brackets.
 fn address(argument: &str, prefix: &str) -> Option<String> {
-    let rest = argument.get(..prefix.len())?.eq_ignore_ascii_case(prefix).then(|| &argument[prefix.len()..])?;
+    let rest = argument
+        .get(..prefix.len())?
+        .eq_ignore_ascii_case(prefix)
+        .then(|| &argument[prefix.len()..])?;
     let inner = rest.trim_start().strip_prefix('<')?;
     let (address, _) = inner.split_once('>')?;
     Some(address.to_string())

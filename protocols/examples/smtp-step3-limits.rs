@@ -35,7 +35,8 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "2525".to_string());
-    let mail_dir = PathBuf::from(std::env::var("MAIL_DIR").unwrap_or_else(|_| "/tmp/smtp-step3".to_string()));
+    let mail_dir =
+        PathBuf::from(std::env::var("MAIL_DIR").unwrap_or_else(|_| "/tmp/smtp-step3".to_string()));
     std::fs::create_dir_all(&mail_dir)?;
     let listener = TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("listening on smtp://{}", listener.local_addr()?);
@@ -75,15 +76,24 @@ enum Line {
 
 /// Reads one line of at most `limit` bytes: `take` stops `read_until`
 /// there, whatever the client sends.
-async fn read_line<R: AsyncRead + Unpin>(reader: &mut BufReader<R>, limit: u64) -> std::io::Result<Line> {
+async fn read_line<R: AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
+    limit: u64,
+) -> std::io::Result<Line> {
     let mut buf = Vec::new();
-    (&mut *reader).take(limit).read_until(b'\n', &mut buf).await?;
+    (&mut *reader)
+        .take(limit)
+        .read_until(b'\n', &mut buf)
+        .await?;
     if !buf.ends_with(b"\n") {
         if buf.len() as u64 == limit {
             // Too long: read the rest of the line, a little at a time.
             loop {
                 buf.clear();
-                let n = (&mut *reader).take(4096).read_until(b'\n', &mut buf).await?;
+                let n = (&mut *reader)
+                    .take(4096)
+                    .read_until(b'\n', &mut buf)
+                    .await?;
                 if n == 0 || buf.ends_with(b"\n") {
                     return Ok(Line::TooLong);
                 }
@@ -115,7 +125,9 @@ async fn converse(stream: TcpStream, mail_dir: &Path, counter: &AtomicU64) -> st
         let command = match line {
             Line::Text(command) => command,
             Line::BareLf => {
-                writer.write_all(b"500 lines end with CRLF; with nc, use nc -C\r\n").await?;
+                writer
+                    .write_all(b"500 lines end with CRLF; with nc, use nc -C\r\n")
+                    .await?;
                 continue;
             }
             Line::TooLong => {
@@ -151,9 +163,13 @@ async fn converse(stream: TcpStream, mail_dir: &Path, counter: &AtomicU64) -> st
                 }
                 None => "501 RCPT TO:<address>".to_string(),
             },
-            "DATA" if from.is_none() || to.is_empty() => "503 send MAIL FROM and RCPT TO first".to_string(),
+            "DATA" if from.is_none() || to.is_empty() => {
+                "503 send MAIL FROM and RCPT TO first".to_string()
+            }
             "DATA" => {
-                writer.write_all(b"354 end with a line holding only a dot\r\n").await?;
+                writer
+                    .write_all(b"354 end with a line holding only a dot\r\n")
+                    .await?;
                 let Some(message) = read_message(&mut reader).await? else {
                     return Ok(()); // closed before the dot: nothing to store
                 };
@@ -162,7 +178,10 @@ async fn converse(stream: TcpStream, mail_dir: &Path, counter: &AtomicU64) -> st
                     Ok(message) => {
                         let number = counter.fetch_add(1, Ordering::Relaxed);
                         let path = mail_dir.join(format!("message-{number}.eml"));
-                        let head = format!("Return-Path: <{sender}>\r\nDelivered-To: {}\r\n", to.join(", "));
+                        let head = format!(
+                            "Return-Path: <{sender}>\r\nDelivered-To: {}\r\n",
+                            to.join(", ")
+                        );
                         tokio::fs::write(&path, [head.as_bytes(), &message].concat()).await?;
                         format!("250 OK: stored as message-{number}")
                     }
@@ -186,7 +205,10 @@ async fn converse(stream: TcpStream, mail_dir: &Path, counter: &AtomicU64) -> st
 
 /// The address in `FROM:<a@b>` (after `prefix`), without its brackets.
 fn address(argument: &str, prefix: &str) -> Option<String> {
-    let rest = argument.get(..prefix.len())?.eq_ignore_ascii_case(prefix).then(|| &argument[prefix.len()..])?;
+    let rest = argument
+        .get(..prefix.len())?
+        .eq_ignore_ascii_case(prefix)
+        .then(|| &argument[prefix.len()..])?;
     let inner = rest.trim_start().strip_prefix('<')?;
     let (address, _) = inner.split_once('>')?;
     Some(address.to_string())

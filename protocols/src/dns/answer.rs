@@ -22,7 +22,7 @@
 
 use std::net::SocketAddr;
 
-use tracing::info;
+use tracing::{debug, info};
 
 use crate::dns::compress::MessageWriter;
 use crate::dns::limits::{EDNS_UDP_ANSWER, MAX_CNAME_CHAIN, MAX_TCP_MESSAGE, PLAIN_UDP_ANSWER};
@@ -95,7 +95,9 @@ pub fn respond(
             true
         }
         Err(Malformed::Drop) => {
-            info!(%peer, transport = transport.name(), bytes = message.len(), "not a query: no answer");
+            // Debug, not info: these cost a flood nothing to send, and the log
+            // must not be what a flood fills.
+            debug!(%peer, transport = transport.name(), bytes = message.len(), "not a query: no answer");
             false
         }
     }

@@ -17,7 +17,7 @@ use std::io;
 
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 use udp_echo::MAX_DATAGRAM;
 
 use crate::dns::answer::{Transport, respond};
@@ -52,7 +52,7 @@ pub async fn serve_udp(
             }
         };
         if len > MAX_DATAGRAM {
-            warn!(%peer, "datagram larger than {MAX_DATAGRAM} bytes: truncated by the kernel, not answered");
+            debug!(%peer, "datagram larger than {MAX_DATAGRAM} bytes: truncated by the kernel, not answered");
             continue;
         }
         if !respond(zone, &buf[..len], Transport::Udp, peer, &mut out) {

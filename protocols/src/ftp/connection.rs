@@ -127,13 +127,14 @@ pub async fn serve_connection(
             Ok(Err(LineError::Truncated)) => break End::Truncated,
             Ok(Err(LineError::Io(error))) => break End::Failed(error),
         };
-        // A password is not for the logs.
+        // A password is not for the logs; the rest is logged escaped
+        // (`?`): a client's CR or LF must not start a log line of its own.
         let shown = if line.text.len() >= 4 && line.text[..4].eq_ignore_ascii_case(b"PASS") {
             "PASS ****".into()
         } else {
             String::from_utf8_lossy(line.text)
         };
-        debug!(line = %shown, "command");
+        debug!(line = ?shown, "command");
         match session.handle(line.text, &mut replies).await {
             Ok(Flow::Continue) => {}
             Ok(Flow::Quit) => {

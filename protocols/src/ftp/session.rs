@@ -352,7 +352,7 @@ impl Session {
         let listing = match listing {
             Ok(Ok(listing)) => listing,
             Ok(Err(error)) => {
-                debug!(%error, path, "cannot list");
+                debug!(%error, ?path, "cannot list");
                 return Ok(Reply::new(450, format!("{path}: cannot be listed now")));
             }
             Err(error) => return Err(io::Error::other(error)),
@@ -398,7 +398,7 @@ impl Session {
         let file = match tokio::fs::File::open(&real).await {
             Ok(file) => file,
             Err(error) => {
-                debug!(%error, path = %real.display(), "cannot open");
+                debug!(%error, path = ?real, "cannot open");
                 return Ok(Reply::new(550, "the file cannot be opened"));
             }
         };
@@ -416,7 +416,7 @@ impl Session {
             Ok(bytes) => {
                 self.transfers.completed += 1;
                 self.transfers.sent += bytes;
-                info!(path, bytes, "file sent");
+                info!(?path, bytes, "file sent");
                 Reply::new(226, format!("transfer complete: {bytes} bytes"))
             }
             Err(error) => failed(&error),
@@ -462,7 +462,7 @@ impl Session {
         let file = match tokio::fs::File::create_new(&temporary).await {
             Ok(file) => file,
             Err(error) => {
-                debug!(%error, path = %temporary.display(), "cannot create");
+                debug!(%error, path = ?temporary, "cannot create");
                 return Ok(Reply::new(550, "cannot create the file here"));
             }
         };
@@ -480,7 +480,7 @@ impl Session {
             Ok(bytes) => {
                 self.transfers.completed += 1;
                 self.transfers.received += bytes;
-                info!(path, bytes, "file stored");
+                info!(?path, bytes, "file stored");
                 Reply::new(
                     226,
                     format!("transfer complete: {bytes} bytes stored as {path}"),

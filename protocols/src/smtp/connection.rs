@@ -81,7 +81,7 @@ pub struct SmtpSummary {
 
 impl fmt::Display for SmtpSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} messages stored; ", self.messages)?;
+        write!(f, "messages stored: {}; ", self.messages)?;
         match &self.end {
             End::Quit => f.write_str("client said QUIT"),
             End::ClientClosed => f.write_str("client closed the connection"),
@@ -227,7 +227,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> SmtpConnection<R, W> {
             }
             Ok(Err(error)) => return Err(error.into()),
         };
-        debug!(line = %String::from_utf8_lossy(line.text), "command");
+        // Escaped (`?`): a client's control bytes must not forge a log line.
+        debug!(line = ?String::from_utf8_lossy(line.text), "command");
         if line.ending == Ending::BareLf {
             // Likely a person at `nc` without -C: tell them how to fix it.
             return Ok(Action::Reply(Reply::new(
