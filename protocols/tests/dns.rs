@@ -328,7 +328,7 @@ async fn tcp_a_cut_message_closes_that_connection_only() {
 
 #[tokio::test]
 async fn an_idle_tcp_connection_is_closed() {
-    let server = start_dns(|config| config.tcp_idle_timeout = Duration::from_millis(300)).await;
+    let server = start_dns(|config| config.tcp_idle_timeout = Duration::from_secs(1)).await;
     let mut stream = TcpStream::connect(server.addr).await.expect("connect");
     send_tcp(&mut stream, &query(1, "www.plants.test", A, None)).await;
     receive_tcp(&mut stream).await;

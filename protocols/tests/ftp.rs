@@ -476,7 +476,7 @@ async fn a_command_line_of_4096_bytes_is_read_4097_gets_500() {
 async fn an_idle_session_hears_421_and_is_closed() {
     let folders = folders();
     let server = start_ftp(folders.root.path(), |config| {
-        config.idle_timeout = Duration::from_millis(300)
+        config.idle_timeout = Duration::from_secs(1)
     });
     let mut client = logged_in(server.addr).await;
     client.expect(421).await;

@@ -302,7 +302,7 @@ async fn the_hundredth_recipient_is_accepted_the_hundred_and_first_gets_452() {
 async fn an_idle_client_hears_421_and_is_closed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start_smtp(dir.path(), |config| {
-        config.idle_timeout = Duration::from_millis(300)
+        config.idle_timeout = Duration::from_secs(1)
     });
     let mut client = ready(server.addr).await;
     let reply = client.expect(421).await;
