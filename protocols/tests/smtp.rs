@@ -335,9 +335,13 @@ async fn after_twenty_failed_commands_the_client_hears_421_and_is_closed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start_smtp(dir.path(), |_| {});
     let mut client = LineClient::greeted(server.addr, 220).await;
-    for _ in 0..MAX_ERRORS {
+    for _ in 1..MAX_ERRORS {
         client.command("GET / HTTP/1.1", 500).await;
     }
+    // One below the limit, the session goes on...
+    client.command("NOOP", 250).await;
+    // ...and the twentieth failure ends it.
+    client.command("GET / HTTP/1.1", 500).await;
     client.expect(421).await;
     client.assert_closed().await;
     server.stop().await;

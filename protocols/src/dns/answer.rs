@@ -278,3 +278,71 @@ fn write_header(
         out.patch_u16(index * 2, value);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A query for `name` of `qtype` (no EDNS).
+    fn query(name: &str, qtype: u16) -> Vec<u8> {
+        let mut message = vec![0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        for label in name.split('.').filter(|label| !label.is_empty()) {
+            message.push(label.len() as u8);
+            message.extend_from_slice(label.as_bytes());
+        }
+        message.push(0);
+        message.extend_from_slice(&qtype.to_be_bytes());
+        message.extend_from_slice(&1u16.to_be_bytes());
+        message
+    }
+
+    fn ask(zone: &Zone, name: &str, qtype: u16) -> Vec<u8> {
+        let mut out = MessageWriter::new();
+        let peer = SocketAddr::from(([127, 0, 0, 1], 9));
+        assert!(respond(
+            zone,
+            &query(name, qtype),
+            Transport::Udp,
+            peer,
+            &mut out
+        ));
+        out.bytes().to_vec()
+    }
+
+    const HEAD: &str = "$ORIGIN x.\n$TTL 1\n@ SOA a b 1 2 3 4 5\n@ NS a\n";
+
+    #[test]
+    fn a_udp_answer_of_512_bytes_is_sent_whole_513_is_truncated() {
+        // Header 12, question `t.x.` 5 + 4, the record: a pointer 2, then
+        // 10 bytes of type, class, TTL and length, then the data: 33 + data.
+        for (total, truncated) in [(511, false), (512, false), (513, true)] {
+            let second = total - 33 - 256 - 1;
+            let zone = format!(
+                "{HEAD}t TXT \"{}\" \"{}\"\n",
+                "a".repeat(255),
+                "b".repeat(second)
+            );
+            let zone = Zone::parse(&zone).expect("a valid zone");
+            let answer = ask(&zone, "t.x.", RecordType::TXT.0);
+            let tc = answer[2] & 0x02 != 0;
+            assert_eq!(tc, truncated, "{total} bytes");
+            if !truncated {
+                assert_eq!(answer.len(), total);
+            }
+        }
+    }
+
+    #[test]
+    fn a_chain_of_8_cnames_is_followed_9_is_servfail() {
+        for (links, rcode) in [(7, 0), (8, 0), (9, 2)] {
+            let mut zone = HEAD.to_string();
+            for n in 0..links {
+                zone.push_str(&format!("c{n} CNAME c{}\n", n + 1));
+            }
+            zone.push_str(&format!("c{links} A 127.0.0.1\n"));
+            let zone = Zone::parse(&zone).expect("a valid zone");
+            let answer = ask(&zone, "c0.x.", RecordType::A.0);
+            assert_eq!(answer[3] & 0x0f, rcode, "{links} CNAMEs");
+        }
+    }
+}

@@ -555,6 +555,23 @@ deep.down A 127.0.0.2
     }
 
     #[test]
+    fn a_zone_file_may_hold_1_mib_not_one_byte_more() {
+        let zone = "$ORIGIN x.\n$TTL 1\n@ SOA a b 1 2 3 4 5\n@ NS a\n";
+        let limit = MAX_ZONE_FILE_BYTES as usize;
+        for (size, fits) in [(limit - 1, true), (limit, true), (limit + 1, false)] {
+            // Padded with a comment line to exactly `size` bytes.
+            let padding = size - zone.len() - 1;
+            let text = format!("{zone};{}", "x".repeat(padding));
+            assert_eq!(text.len(), size);
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("zone");
+            std::fs::write(&path, text).expect("write");
+            let loaded = Zone::load(&path);
+            assert_eq!(loaded.is_ok(), fits, "{size} bytes: {:?}", loaded.err());
+        }
+    }
+
+    #[test]
     fn a_txt_string_may_hold_255_bytes_not_256() {
         for (len, fits) in [(254, true), (255, true), (256, false)] {
             let text = format!(

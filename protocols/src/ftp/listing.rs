@@ -56,9 +56,19 @@ const MONTHS: [&str; 12] = [
 
 // ANCHOR: list
 /// Lists `target` (a real, checked path): a folder's entries sorted by
-/// name, or the one line of a file. Blocking: call it from
-/// `spawn_blocking`.
+/// name, at most [`MAX_LIST_ENTRIES`], or the one line of a file.
+/// Blocking: call it from `spawn_blocking`.
 pub fn list(jail: &Jail, target: &Path, format: Format) -> io::Result<Listing> {
+    list_at_most(jail, target, format, MAX_LIST_ENTRIES)
+}
+
+/// [`list`], with the cap on entries given (tests give a small one).
+pub fn list_at_most(
+    jail: &Jail,
+    target: &Path,
+    format: Format,
+    max_entries: usize,
+) -> io::Result<Listing> {
     let now = SystemTime::now();
     let mut listing = Listing {
         bytes: Vec::new(),
@@ -84,7 +94,7 @@ pub fn list(jail: &Jail, target: &Path, format: Format) -> io::Result<Listing> {
         if name.starts_with('.') || name.contains(['\r', '\n']) {
             continue;
         }
-        if names.len() >= MAX_LIST_ENTRIES {
+        if names.len() >= max_entries {
             listing.cut = true;
             break;
         }
@@ -189,6 +199,20 @@ mod tests {
         assert_eq!(ls_date(modified, soon), "Mar 05 14:30");
         assert_eq!(ls_date(modified, much_later), "Mar 05  2024");
         assert_eq!(mdtm_time(modified), "20240305143000");
+    }
+
+    #[test]
+    fn a_listing_holds_up_to_the_cap_and_says_when_it_was_cut() {
+        for (files, cut) in [(2, false), (3, false), (4, true)] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            for n in 0..files {
+                std::fs::write(dir.path().join(format!("f{n}")), "").expect("write");
+            }
+            let jail = Jail::new(dir.path()).expect("jail");
+            let listing = list_at_most(&jail, jail.root(), Format::Names, 3).expect("list");
+            assert_eq!(listing.entries, files.min(3), "{files} files");
+            assert_eq!(listing.cut, cut, "{files} files");
+        }
     }
 
     #[test]

@@ -305,6 +305,14 @@ mod tests {
     }
 
     #[test]
+    fn an_ehlo_name_fits_255_characters_not_256() {
+        for (len, fits) in [(254, true), (255, true), (256, false)] {
+            let line = format!("EHLO {}", "a".repeat(len));
+            assert_eq!(parse_command(line.as_bytes()).is_ok(), fits, "{len}");
+        }
+    }
+
+    #[test]
     fn a_path_fits_256_characters_with_its_brackets_not_one_more() {
         for (len, fits) in [(253, true), (254, true), (255, false)] {
             let local = "a".repeat(len - "@b.test".len());
