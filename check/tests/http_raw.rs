@@ -137,7 +137,6 @@ async fn the_report_quotes_bytes_escaped() {
 }
 
 #[tokio::test]
-#[ignore = "needs node; .ci/run runs it"]
 async fn a_node_tutorial_server_passes_stages_1_to_3_and_fails_the_binary_body() {
     let node = start_node("http-raw.js").await;
     let outcome = check_server(node.addr).await;

@@ -93,7 +93,6 @@ async fn an_ignored_range_fails_range() {
 }
 
 #[tokio::test]
-#[ignore = "needs node; .ci/run runs it"]
 async fn a_node_tutorial_app_passes_stages_1_to_6_and_fails_traversal() {
     let site = flawed::Site::new();
     let public = site.public();

@@ -190,7 +190,6 @@ async fn a_server_that_caps_each_connection_fails_stage_5() {
 // Node, written the way the tutorials write it.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs node; .ci/run runs it"]
 async fn node_with_socket_pipe_passes_every_stage() {
     let node = start_node("tcp-echo.js").await;
     let outcome = check_all("tcp-echo", node.addr).await;
@@ -198,7 +197,6 @@ async fn node_with_socket_pipe_passes_every_stage() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs node; .ci/run runs it"]
 async fn node_reading_text_fails_first_at_stage_2_binary_safe() {
     let node = start_node("tcp-echo-text.js").await;
     let outcome = check_all("tcp-echo", node.addr).await;

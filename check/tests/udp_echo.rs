@@ -169,7 +169,6 @@ async fn a_server_connected_to_its_first_client_fails_stage_4() {
 // Node, written the way the tutorials write it.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs node; .ci/run runs it"]
 async fn node_dgram_passes_every_stage() {
     let node = start_node("udp-echo.js").await;
     let outcome = check_all("udp-echo", node.addr).await;

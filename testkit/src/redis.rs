@@ -42,7 +42,12 @@ impl RedisServer {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|error| panic!("redis-server must be installed: {error}"));
+            .unwrap_or_else(|error| {
+                panic!(
+                    "redis-server must be installed (Debian: apt-get install redis-server): {error}; \
+                     a test that starts one is #[ignore = \"needs redis-server; ...\"]"
+                )
+            });
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
         let ready = tokio::time::timeout(STEP_TIMEOUT, async {

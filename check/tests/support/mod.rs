@@ -153,7 +153,10 @@ pub struct NodeServer {
 }
 
 /// Starts `node tests/node/SCRIPT` with `PORT=0` and reads its port from
-/// the end of its first line (`listening on http://127.0.0.1:PORT`).
+/// the end of its first line (`listening on http://127.0.0.1:PORT`). Node is
+/// on every machine these tests run on (a fresh one has Rust, gcc, python3,
+/// node and curl), so the tests that use it are not ignored; a script that
+/// needs an npm package is (`npm ci --prefix check/tests/node` first).
 pub async fn start_node(script: &str) -> NodeServer {
     start_node_with(script, &[]).await
 }
