@@ -685,7 +685,7 @@ impl HttpConnection {
     ) {
         let status = error.status();
         debug!(status, %error, "refusing the request");
-        let mut response = refusal_response(service, error, request);
+        let mut response = refusal_response(service, error, request, &self.read_buf);
         let framing = ResponseFraming::of(&response);
         write_head(
             &mut self.write_buf,

@@ -25,7 +25,9 @@ use bytes::Bytes;
 
 use crate::error::HttpError;
 use crate::limits::{MAX_HEADER_SECTION, MAX_HEADERS, MAX_REQUEST_LINE};
-use crate::request::{HeaderSpan, Method, Request, Version, has_token, strip_scheme};
+use crate::request::{
+    HeaderSpan, Method, Request, Version, has_token, path_of_target, strip_scheme,
+};
 
 /// At most this many empty lines before a request line are skipped
 /// (RFC 9112 section 2.2 asks servers to ignore at least one).
@@ -200,6 +202,28 @@ fn check_sizes(buf: &[u8], complete_len: Option<usize>) -> Result<(), HttpError>
     Ok(())
 }
 // ANCHOR_END: check_sizes
+
+/// The path a request was for, read from its request line alone, for a
+/// request refused before its head could be parsed: a head too large (431),
+/// an HTTP version we do not speak (505), a request line too long (414; its
+/// target as far as it arrived). The application can then still answer in
+/// the shape its routes use (lesson 4: JSON under `/api`). `None` when the
+/// bytes do not get as far as a target that starts like one.
+pub fn path_of_request_line(buf: &[u8]) -> Option<&str> {
+    let buf = &buf[leading_empty_lines(buf).ok()?..];
+    let line = &buf[..memchr::memchr(b'\n', buf).unwrap_or(buf.len())];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut parts = line.split(|&byte| byte == b' ');
+    let (Some(_method), Some(target)) = (parts.next(), parts.next()) else {
+        return None;
+    };
+    // The characters httparse allows in a target; anything else is not one.
+    if !target.iter().all(u8::is_ascii_graphic) {
+        return None;
+    }
+    let target = std::str::from_utf8(target).ok()?;
+    (target.starts_with('/') || strip_scheme(target).is_some()).then(|| path_of_target(target))
+}
 
 /// What httparse's syntax errors mean for the client.
 fn syntax_error(error: httparse::Error, buf: &[u8]) -> HttpError {
@@ -457,6 +481,31 @@ mod tests {
             parse_head(partial).err(),
             Some(HttpError::HeaderFieldsTooLarge)
         );
+    }
+
+    #[test]
+    fn the_path_of_a_refused_request_comes_from_its_request_line_alone() {
+        let cases: &[(&[u8], Option<&str>)] = &[
+            (
+                b"GET /api/plants?x=1 HTTP/2.0\r\nHost: t\r\n\r\n",
+                Some("/api/plants"),
+            ),
+            (b"\r\nGET /api HTTP/1.1\r\nX-Big: ", Some("/api")),
+            (b"GET http://host/api/a HTTP/1.1\r\n", Some("/api/a")),
+            (b"GET /api/aaaaaaaa", Some("/api/aaaaaaaa")),
+            (b"NOT HTTP AT ALL\r\n\r\n", None),
+            (b"GET", None),
+            (b"", None),
+            (b"GET /a\x01b HTTP/1.1\r\n", None),
+        ];
+        for (bytes, path) in cases {
+            assert_eq!(
+                path_of_request_line(bytes),
+                *path,
+                "{}",
+                bytes.escape_ascii()
+            );
+        }
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub async fn serve_service<S: Service>(
 /// whole, without waiting, by the accept loop. No request was read.
 fn at_capacity_bytes<S: Service>(service: &S) -> Vec<u8> {
     let error = HttpError::ServiceUnavailable;
-    let mut response = refusal_response(service, &error, None);
+    let mut response = refusal_response(service, &error, None, &[]);
     // Only an in-memory body can be written without waiting.
     let body = match response.take_body() {
         Body::Stream { .. } => error.to_response().take_body(),

@@ -600,6 +600,63 @@ mod stage_09_limits {
         client.expect_closed().await;
     }
 
+    /// `head`, then a chunked body with no data whose trailer section
+    /// (trailer lines with their CRLFs, and the empty line) is `len` bytes.
+    fn chunked_trailers_of(head: &str, len: usize) -> Vec<u8> {
+        let fixed = "X-Fill: \r\n\r\n".len();
+        let fill = "t".repeat(len - fixed);
+        format!("{head}Transfer-Encoding: chunked\r\n\r\n0\r\nX-Fill: {fill}\r\n\r\n").into_bytes()
+    }
+
+    #[tokio::test]
+    async fn trailers_of_8_kib_pass_and_one_byte_more_is_431_on_every_route() {
+        let server = start_server(config()).await;
+        let limit = http_raw::limits::MAX_TRAILERS;
+        // /hello takes no body, but a chunked body of only the last chunk
+        // is an empty body: its trailers are read all the same.
+        for head in [
+            "POST /echo HTTP/1.1\r\nHost: t\r\n",
+            "GET /hello HTTP/1.1\r\nHost: t\r\n",
+        ] {
+            let mut client = server.client().await;
+            for len in [limit - 2, limit - 1, limit] {
+                let request = chunked_trailers_of(head, len);
+                let response = client.exchange(&request).await;
+                assert_eq!(response.status, 200, "{len} bytes of trailers: {head:?}");
+                // The same, split across two writes inside the trailers.
+                let split = request.len() - 3;
+                client.send(&request[..split]).await;
+                client.send(&request[split..]).await;
+                assert_eq!(client.read_response().await.status, 200, "split, {len}");
+            }
+            let response = client.exchange(&chunked_trailers_of(head, limit + 1)).await;
+            assert_eq!(response.status, 431, "{head:?}");
+            client.expect_closed().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_trailer_line_that_fills_the_trailer_budget_is_431_not_a_dead_connection() {
+        // Round 3's F1: this exact request panicked a debug build (the
+        // client saw the connection close, no answer) and made a release
+        // build buffer whatever followed until the body timeout.
+        let server = start_server(config()).await;
+        let limit = http_raw::limits::MAX_TRAILERS;
+        for len in [limit - 2, limit - 1, limit, limit + 1] {
+            let mut client = server.client().await;
+            client
+                .send(b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n")
+                .await;
+            client
+                .send(format!("X:{}\r\n", "a".repeat(len - 2)).as_bytes())
+                .await;
+            client.send(b"Y").await;
+            let response = client.read_response().await;
+            assert_eq!(response.status, 431, "a trailer line of {len} bytes");
+            client.expect_closed().await;
+        }
+    }
+
     #[tokio::test]
     async fn a_chunked_body_over_1_mib_is_413() {
         let server = start_server(config()).await;

@@ -100,8 +100,9 @@ async fn every_protocol_error_carries_a_request_id_and_is_json_under_api() {
     let server = start_demo().await;
     let long_target = format!("/api/{}", "a".repeat(9000));
     let big_header = format!("X-Big: {}\r\n", "b".repeat(9000));
-    // (what, request, status, whether the head was parsed far enough to
-    // know the path is under /api, so the answer has the API's shape)
+    // (what, request, status, whether the request says (in its head, or
+    // at least in its request line) that it is for a path under /api, so
+    // the answer has the API's shape)
     let cases: Vec<(&str, Vec<u8>, u16, bool)> = vec![
         (
             "Content-Length and Transfer-Encoding",
@@ -119,13 +120,25 @@ async fn every_protocol_error_carries_a_request_id_and_is_json_under_api() {
             "two Host headers",
             b"GET /api/plants HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n".to_vec(),
             400,
-            false,
+            true,
         ),
-        ("a request line over 8000 bytes", get(&long_target, ""), 414, false),
-        ("a head over 8 KiB", get("/api/plants", &big_header), 431, false),
+        ("a request line over 8000 bytes", get(&long_target, ""), 414, true),
+        ("a head over 8 KiB", get("/api/plants", &big_header), 431, true),
+        (
+            "more than 100 header fields",
+            get("/api/plants", &"X-Many: v\r\n".repeat(101)),
+            431,
+            true,
+        ),
         (
             "HTTP/2.0",
             b"GET /api/plants HTTP/2.0\r\nHost: t\r\n\r\n".to_vec(),
+            505,
+            true,
+        ),
+        (
+            "HTTP/2.0 outside /api",
+            b"GET /hello HTTP/2.0\r\nHost: t\r\n\r\n".to_vec(),
             505,
             false,
         ),
@@ -142,9 +155,67 @@ async fn every_protocol_error_carries_a_request_id_and_is_json_under_api() {
         );
         if as_json {
             assert_api_error(&response, status, what);
+        } else {
+            assert_ne!(
+                response.header("content-type"),
+                Some("application/json"),
+                "{what}: JSON outside /api"
+            );
         }
         client.expect_closed().await;
     }
+}
+
+/// `head`, then a chunked body with no data whose trailer section
+/// (trailer lines with their CRLFs, and the empty line) is `len` bytes.
+fn chunked_trailers_of(head: &str, len: usize) -> Vec<u8> {
+    let fill = "t".repeat(len - "X-Fill: \r\n\r\n".len());
+    format!("{head}Transfer-Encoding: chunked\r\n\r\n0\r\nX-Fill: {fill}\r\n\r\n").into_bytes()
+}
+
+#[tokio::test]
+async fn trailers_of_8_kib_pass_and_one_byte_more_is_431_even_on_routes_that_take_no_body() {
+    let server = start_demo().await;
+    let limit = http_raw::limits::MAX_TRAILERS;
+    for head in [
+        "GET /api/plants HTTP/1.1\r\nHost: t\r\n",
+        "GET /hello HTTP/1.1\r\nHost: t\r\n",
+    ] {
+        let mut client = server.client().await;
+        for len in [limit - 2, limit - 1, limit] {
+            let request = chunked_trailers_of(head, len);
+            assert_eq!(
+                client.exchange(&request).await.status,
+                200,
+                "{len}: {head:?}"
+            );
+            // Split across two writes, inside the trailers.
+            let split = request.len() - 3;
+            client.send(&request[..split]).await;
+            client.send(&request[split..]).await;
+            assert_eq!(client.read_response().await.status, 200, "split {len}");
+        }
+        let response = client.exchange(&chunked_trailers_of(head, limit + 1)).await;
+        assert_eq!(response.status, 431, "{head:?}");
+        if head.contains("/api") {
+            assert_api_error(&response, 431, "trailers over the limit under /api");
+        }
+        client.expect_closed().await;
+    }
+    // Round 3's F1: one trailer line that fills the budget exactly, then more.
+    let mut client = server.client().await;
+    client
+        .send(b"GET /api/plants HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n")
+        .await;
+    client
+        .send(format!("X:{}\r\nY", "a".repeat(limit - 2)).as_bytes())
+        .await;
+    assert_api_error(
+        &client.read_response().await,
+        431,
+        "a trailer line of the whole budget",
+    );
+    client.expect_closed().await;
 }
 
 #[tokio::test]
