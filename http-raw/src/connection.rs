@@ -21,8 +21,9 @@
 //!    side said `Connection: close`; HTTP/1.0 closes it unless the client
 //!    asked for keep-alive. Then back to 1, with a shorter timeout.
 //!
-//! Every wait is bounded by the connection's `Deadline`, and waiting for a
-//! new request also ends when the server shuts down. Errors in the request
+//! Every read is bounded by the connection's `Deadline`, and every write by
+//! a timeout of its own (see `write_all`); waiting for a new request also
+//! ends when the server shuts down. Errors in the request
 //! get their status code (in a response the application may reshape) and
 //! close the connection; I/O errors just close it.
 
@@ -120,7 +121,8 @@ struct HttpConnection {
     read_buf: BytesMut,
     /// Responses waiting to be written.
     write_buf: Vec<u8>,
-    /// Ends every wait (see `deadline.rs`).
+    /// Ends every wait for the client's bytes (see `deadline.rs`); writes
+    /// have their own (`write_all`).
     deadline: Deadline,
     timeouts: Timeouts,
     /// Cancelled when the server starts shutting down.
@@ -740,18 +742,29 @@ impl HttpConnection {
     }
     // ANCHOR_END: flush
 
-    /// Writes all of `bytes`, or fails if the client takes none of it for
-    /// the body timeout (a client that sends requests but never reads).
-    /// Over TLS, the flush pushes out the records rustls has encrypted.
+    /// Writes all of `bytes`, or fails if the client has not taken all of
+    /// them within the body timeout (a client that sends requests but never
+    /// reads). Over TLS, the flush pushes out the records rustls has
+    /// encrypted.
+    ///
+    /// The write has a deadline of its own, not `self.deadline`: that one
+    /// belongs to the read in progress, and a flush can come in the middle
+    /// of reading a head (the responses to earlier pipelined requests go
+    /// out first). Moving the shared deadline here gave such a head the
+    /// body timeout instead of the header timeout (round 3's F4). `timeout`
+    /// polls the write first, so a write that completes at once, the usual
+    /// case, never registers its timer.
     async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.deadline.set(Instant::now() + self.timeouts.body);
-        tokio::select! {
-            biased;
-            written = async {
-                self.stream.write_all(bytes).await?;
-                self.stream.flush().await
-            } => written,
-            _ = self.deadline.expired() => Err(io::Error::new(io::ErrorKind::TimedOut, "client is not reading the response")),
+        let written = async {
+            self.stream.write_all(bytes).await?;
+            self.stream.flush().await
+        };
+        match tokio::time::timeout(self.timeouts.body, written).await {
+            Ok(written) => written,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "client is not reading the response",
+            )),
         }
     }
 }

@@ -751,6 +751,50 @@ mod stage_10_timeouts {
     }
 
     #[tokio::test]
+    async fn a_head_trickled_after_a_pipelined_request_gets_408_at_the_header_timeout() {
+        // Round 3's F4: flushing the first response moved the one shared
+        // deadline to the body timeout, so the head behind it had 60 s
+        // instead of 300 ms. The body timeout is longer than the test's
+        // patience: a 408 at all proves the header timeout held.
+        let mut config = short_timeouts();
+        config.body_timeout = 6 * PATIENCE;
+        let server = start_server(config).await;
+        let (mut reader, mut writer) = server.client().await.stream.into_split();
+        let trickle = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            // One complete request and the start of the next, in one write:
+            // the server has the partial head before it flushes the 200.
+            let first = b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n";
+            writer.write_all(first).await.expect("write");
+            let mut pace = tokio::time::interval(Duration::from_millis(20));
+            for byte in "X-Slow: yes\r\n".repeat(1000).bytes() {
+                pace.tick().await;
+                if writer.write_all(&[byte]).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut response = Vec::new();
+        let _ = tokio::time::timeout(
+            PATIENCE,
+            tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut response),
+        )
+        .await;
+        trickle.abort();
+        let text = String::from_utf8_lossy(&response);
+        assert!(
+            text.starts_with("HTTP/1.1 200 "),
+            "got {}",
+            quote(&response)
+        );
+        assert!(
+            text.contains("HTTP/1.1 408 "),
+            "no 408 within {PATIENCE:?}: got {}",
+            quote(&response)
+        );
+    }
+
+    #[tokio::test]
     async fn an_idle_keep_alive_connection_is_closed_quietly() {
         let server = start_server(short_timeouts()).await;
         let mut client = server.client().await;
