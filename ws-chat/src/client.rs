@@ -166,21 +166,37 @@ impl Client {
             Some(Err(error)) => return Some(end_for(error)),
             None => return Some(End::Vanished),
         };
+        // Every frame that makes the server answer costs a token: a line
+        // (text), an error line (binary), a pong (ping; tungstenite queues
+        // it as it reads). Counting text alone let a flood of binary frames
+        // have 1,000 error lines written back and never be cut off.
+        if matches!(
+            message,
+            Message::Text(_) | Message::Binary(_) | Message::Ping(_)
+        ) {
+            let verdict = self
+                .rate_limit
+                .as_mut()
+                .map_or(Verdict::Allow, RateLimit::check);
+            match verdict {
+                Verdict::Allow => {}
+                Verdict::Refuse => {
+                    debug!(
+                        kind = message_kind(&message),
+                        "frame in: refused, over the rate"
+                    );
+                    let refusal = protocol::slow_down(self.per_second);
+                    self.registry.tell(self.id, refusal);
+                    return None;
+                }
+                Verdict::RefuseQuietly => return None,
+                Verdict::Abuse => return Some(End::Flooding),
+            }
+        }
         match message {
             Message::Text(text) => {
                 debug!(bytes = text.len(), "frame in: text");
-                let verdict = self
-                    .rate_limit
-                    .as_mut()
-                    .map_or(Verdict::Allow, RateLimit::check);
-                match verdict {
-                    Verdict::Allow => self.on_text(text.as_str()).await,
-                    Verdict::Refuse => {
-                        let refusal = protocol::slow_down(self.per_second);
-                        self.registry.tell(self.id, refusal);
-                    }
-                    Verdict::Abuse => return Some(End::Flooding),
-                }
+                self.on_text(text.as_str()).await;
             }
             Message::Binary(data) => {
                 debug!(bytes = data.len(), "frame in: binary");
@@ -188,7 +204,8 @@ impl Client {
                 self.registry.tell(self.id, refusal);
             }
             Message::Close(frame) => return Some(End::ClientClosed(frame.map(|frame| frame.code))),
-            // tungstenite answers pings itself; a pong just proves life.
+            // tungstenite answers pings itself (one pong waits at most: a
+            // newer ping replaces it); a pong just proves life.
             other => debug!(kind = message_kind(&other), "frame in"),
         }
         None
@@ -363,6 +380,38 @@ mod tests {
                 "* error: too many messages; slow down (1 per second)"
             ]
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_of_refusals_gets_one_error_line_and_then_the_connection_ends() {
+        use crate::rate_limit::ABUSE_LIMIT;
+        for frame in [
+            Message::text("hi"),
+            Message::Binary(Bytes::from_static(b"\x00")),
+            Message::Ping(Bytes::new()),
+        ] {
+            let (mut client, mut queue) = client(1).await;
+            // The burst (two at 1 a second), then refusals until the
+            // hundredth in a row, which ends the connection.
+            let mut ended = None;
+            for sent in 1..=2 + ABUSE_LIMIT {
+                if let Some(end) = client.on_frame(Some(Ok(frame.clone()))).await {
+                    ended = Some((sent, end));
+                    break;
+                }
+            }
+            let kind = message_kind(&frame);
+            assert!(
+                matches!(ended, Some((sent, End::Flooding)) if sent == 2 + ABUSE_LIMIT),
+                "{kind}: {ended:?}"
+            );
+            let refusals = lines(&mut queue)
+                .await
+                .into_iter()
+                .filter(|line| line.starts_with("* error: too many messages"))
+                .count();
+            assert_eq!(refusals, 1, "{kind}: one error line for the whole run");
+        }
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use support::*;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -148,28 +148,83 @@ async fn a_message_over_the_hard_cap_closes_with_1009() {
         .await;
 }
 
-#[tokio::test]
-async fn flooding_is_refused_beyond_the_rate_limit() {
-    let server = start_chat(ClientSettings::default()).await;
-    let mut alice = server.join().await;
-    for n in 0..60 {
-        alice.say(&format!("flood {n}")).await;
+/// Sends `frames` in one write (as a script would), then, if the server
+/// has not closed yet, a close frame; reads everything the server sends
+/// until its close frame. The text lines, and the close code.
+async fn flood(
+    client: &mut ChatClient,
+    frames: impl IntoIterator<Item = Message>,
+) -> (Vec<String>, Option<CloseCode>) {
+    let mut sent = Ok(());
+    for frame in frames {
+        sent = sent.and(client.socket.feed(frame).await);
     }
-    let mut refused = 0;
-    let mut delivered = 0;
-    while refused + delivered < 60 {
-        let line = alice.next_line().await;
-        if line.starts_with("* error: too many messages") {
-            refused += 1;
-        } else if line.starts_with(&format!("<{}> flood", alice.nick)) {
-            delivered += 1;
+    // The server may close the connection while the flood is still arriving.
+    let _ = sent.and(client.socket.flush().await);
+    let _ = client.socket.send(Message::Close(None)).await;
+    let mut lines = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(PATIENCE, client.socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no close within {PATIENCE:?}; {} lines", lines.len()));
+        match frame {
+            Some(Ok(Message::Text(line))) => lines.push(line.to_string()),
+            Some(Ok(Message::Close(frame))) => return (lines, frame.map(|frame| frame.code)),
+            Some(Ok(_)) => continue,
+            Some(Err(error)) => panic!("ended without a close frame: {error}"),
+            None => panic!("ended without a close frame"),
         }
     }
+}
+
+/// How many of `lines` start with `prefix`.
+fn count(lines: &[String], prefix: &str) -> usize {
+    lines.iter().filter(|line| line.starts_with(prefix)).count()
+}
+
+#[tokio::test]
+async fn flooding_is_refused_beyond_the_rate_limit_with_one_error_line() {
+    let server = start_chat(ClientSettings::default()).await;
+    let mut alice = server.join().await;
+    let (lines, _) = flood(
+        &mut alice,
+        (0..60).map(|n| Message::text(format!("flood {n}"))),
+    )
+    .await;
+    let delivered = count(&lines, &format!("<{}> flood", alice.nick));
+    let refused = count(&lines, "* error: too many messages");
     assert!(
-        delivered >= 40,
-        "the burst of 40 goes through ({delivered})"
+        (40..50).contains(&delivered),
+        "the burst of 40 goes through, the rest is refused ({delivered})"
     );
-    assert!(refused >= 10, "most of the rest is refused ({refused})");
+    // One line when refusing begins, not one per refused message (a token
+    // that refills during the flood may let one through and start another
+    // run of refusals).
+    assert!(
+        (1..=3).contains(&refused),
+        "{refused} error lines: {lines:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_binary_frames_is_cut_off_with_1008_as_text_is() {
+    // Round 3's F5: 1,000 binary frames got 1,000 error lines back and the
+    // connection stayed open.
+    let server = start_chat(ClientSettings::default()).await;
+    let mut alice = server.join().await;
+    let binary = Message::Binary(tokio_tungstenite::tungstenite::Bytes::from_static(b"\x00"));
+    let (lines, close) = flood(&mut alice, std::iter::repeat_n(binary, 1000)).await;
+    assert_eq!(close, Some(CloseCode::Policy), "{} lines", lines.len());
+    let refused = count(&lines, "* error: too many messages");
+    assert!((1..=3).contains(&refused), "{refused} rate-limit lines");
+    let answered = count(&lines, "* error: binary frames");
+    assert!(answered < 50, "only the burst is answered ({answered})");
+
+    // Pings count too: a flood of them ends the same way.
+    let mut bob = server.join().await;
+    let ping = Message::Ping(tokio_tungstenite::tungstenite::Bytes::new());
+    let (_, close) = flood(&mut bob, std::iter::repeat_n(ping, 1000)).await;
+    assert_eq!(close, Some(CloseCode::Policy));
 }
 
 #[tokio::test]
