@@ -19,10 +19,14 @@
 //! one that fails is an `* error:` line to this client. Every write
 //! has a deadline (`WRITE_TIMEOUT`): a client that stops reading fills its
 //! socket's buffers, and without one its task would wait in that write for
-//! ever, holding its connection slot. Every way the connection can end is
+//! ever, holding its connection slot. A write also stops as soon as the
+//! registry drops the client (`unless_dropped`), and the close frame to a
+//! client that stopped reading gets only `SLOW_CLOSE_TIMEOUT`: its slot is
+//! free a second after the drop. Every way the connection can end is
 //! one `End` (`end.rs`), with its close code and its log line.
 
 use std::collections::VecDeque;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,7 +41,7 @@ use tracing::{debug, info, warn};
 
 use crate::chat_rooms::Rooms;
 use crate::end::{End, end_for};
-use crate::limits::{CLOSE_TIMEOUT, ClientSettings, websocket_config};
+use crate::limits::{CLOSE_TIMEOUT, ClientSettings, SLOW_CLOSE_TIMEOUT, websocket_config};
 use crate::outbox;
 use crate::protocol::{self, Command, Input};
 use crate::rate_limit::{RateLimit, Verdict};
@@ -96,8 +100,8 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<Rooms>, settings: Clie
                 let Some(batch) = batch else {
                     break End::TooSlow;
                 };
-                let written = send_batch(&mut sink, batch);
-                if let Err(end) = within(settings.write_timeout, written).await {
+                let written = pin!(within(settings.write_timeout, send_batch(&mut sink, batch)));
+                if let Err(end) = unless_dropped(&queue, written).await {
                     break end;
                 }
             }
@@ -112,8 +116,8 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<Rooms>, settings: Clie
                     break End::Idle;
                 }
                 debug!("frame out: ping");
-                let ping = sink.send(Message::Ping(Bytes::new()));
-                if let Err(end) = within(settings.write_timeout, ping).await {
+                let ping = pin!(within(settings.write_timeout, sink.send(Message::Ping(Bytes::new()))));
+                if let Err(end) = unless_dropped(&queue, ping).await {
                     break end;
                 }
             }
@@ -265,13 +269,36 @@ fn within<T>(
     })
 }
 
+/// Waits for `write`, unless the registry drops this client first. A client
+/// that stopped reading is dropped when its queue fills, which happens while
+/// its task waits in a write it will never finish; the task holds the
+/// connection slot until it ends, and without this it noticed the drop only
+/// when the write timed out (round 3 saw a slot held for 12 s). The write is
+/// pinned by the caller and borrowed here, so this future holds no copy of it.
+async fn unless_dropped<T>(
+    queue: &outbox::Receiver,
+    write: Pin<&mut impl Future<Output = Result<T, End>>>,
+) -> Result<T, End> {
+    tokio::select! {
+        biased;
+        written = write => written,
+        () = queue.closed() => Err(End::TooSlow),
+    }
+}
+
 /// Says goodbye properly: a last line on shutdown, our close frame with its
 /// code, then we keep reading until the client's close frame arrives (the
-/// closing handshake, RFC 6455 section 7), all within `CLOSE_TIMEOUT`.
-/// Returns whether our close frame (or our reply to the client's) was
-/// written; a client that stopped reading may not take it.
+/// closing handshake, RFC 6455 section 7), all within `CLOSE_TIMEOUT`
+/// (`SLOW_CLOSE_TIMEOUT` for a client that stopped reading). Returns whether
+/// our close frame (or our reply to the client's) was written; a client that
+/// stopped reading may not take it.
 async fn close(sink: &mut Sink, frames: &mut Frames, end: &End) -> bool {
-    let deadline = Instant::now() + CLOSE_TIMEOUT;
+    let patience = if end.stopped_reading() {
+        SLOW_CLOSE_TIMEOUT
+    } else {
+        CLOSE_TIMEOUT
+    };
+    let deadline = Instant::now() + patience;
     let goodbye = async {
         if matches!(end, End::Shutdown) {
             sink.feed(Message::text(protocol::shutting_down())).await?;
@@ -289,7 +316,7 @@ async fn close(sink: &mut Sink, frames: &mut Frames, end: &End) -> bool {
             false
         }
         Err(_) => {
-            debug!("the client took no close frame within {CLOSE_TIMEOUT:?}");
+            debug!("the client took no close frame within {patience:?}");
             false
         }
     };
