@@ -38,7 +38,6 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use futures_util::future::Either;
-use rustls::server::ServerConfig;
 use tcp_echo::accept_loop::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
@@ -49,7 +48,7 @@ use crate::body::ChunkedDecoder;
 use crate::config::HttpConfig;
 use crate::deadline::Deadline;
 use crate::error::HttpError;
-use crate::handshake::accept_tls;
+use crate::handshake::{Handshakes, accept_tls};
 use crate::limits::{
     COALESCE_BODY_UNDER, INITIAL_READ_BUFFER, INITIAL_WRITE_BUFFER, LINGER_BYTES, LINGER_TIME,
     MAX_WRITE_BATCH, MIN_READ_ROOM,
@@ -137,7 +136,7 @@ pub fn serve_connection<S: Service>(
     connection: Connection,
     service: Arc<S>,
     timeouts: Timeouts,
-    tls: Option<Arc<ServerConfig>>,
+    tls: Option<Arc<Handshakes>>,
 ) -> impl Future<Output = ConnectionSummary> {
     let Connection {
         stream,
@@ -152,7 +151,7 @@ pub fn serve_connection<S: Service>(
     // The first request's head must be complete this soon after accept;
     // over HTTPS, the TLS handshake before it too.
     let head_deadline = Instant::now() + timeouts.header;
-    let Some(config) = tls else {
+    let Some(handshakes) = tls else {
         let connection = HttpConnection::new(
             Stream::Plain(stream),
             peer,
@@ -166,7 +165,7 @@ pub fn serve_connection<S: Service>(
     // the handshake's state (over a kilobyte) would make every connection's
     // future larger, plain ones too, and for the connection's whole life.
     Either::Right(Box::pin(async move {
-        match Box::pin(accept_tls(stream, &config, head_deadline)).await {
+        match Box::pin(accept_tls(stream, &handshakes, head_deadline)).await {
             Ok(stream) => {
                 let connection =
                     HttpConnection::new(stream, peer, head_deadline, timeouts, stopping);
