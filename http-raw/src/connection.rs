@@ -141,8 +141,8 @@ pub fn serve_connection<S: Service>(
     let Connection {
         stream,
         peer,
+        id,
         stopping,
-        ..
     } = connection;
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%error, "cannot set TCP_NODELAY");
@@ -165,7 +165,7 @@ pub fn serve_connection<S: Service>(
     // the handshake's state (over a kilobyte) would make every connection's
     // future larger, plain ones too, and for the connection's whole life.
     Either::Right(Box::pin(async move {
-        match Box::pin(accept_tls(stream, &handshakes, head_deadline)).await {
+        match Box::pin(accept_tls(stream, id, &handshakes, head_deadline)).await {
             Ok(stream) => {
                 let connection =
                     HttpConnection::new(stream, peer, head_deadline, timeouts, stopping);

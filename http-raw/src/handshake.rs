@@ -57,20 +57,24 @@ const PLAIN_HTTP_ANSWER: &str =
     "400 Bad Request: this port speaks HTTPS (HTTP inside TLS); use https:// instead of http://\n";
 
 /// What every HTTPS connection's handshake needs: the TLS configuration,
-/// and the budget the handshakes in progress share.
+/// its deadline, and the budget the handshakes in progress share.
 #[derive(Debug)]
 pub struct Handshakes {
     /// Certificate, key, versions, ALPN (`tls.rs`).
     pub config: Arc<ServerConfig>,
+    /// How long after accept a handshake may take (`HANDSHAKE_TIMEOUT`).
+    pub timeout: Duration,
     /// The handshakes in progress (`handshake_budget.rs`).
     pub budget: Arc<HandshakeBudget>,
 }
 
 impl Handshakes {
-    /// Handshakes with `config`, for a server with `max_connections` slots.
-    pub fn new(config: Arc<ServerConfig>, max_connections: usize) -> Handshakes {
+    /// Handshakes with `config` and `timeout`, for a server with
+    /// `max_connections` slots.
+    pub fn new(config: Arc<ServerConfig>, timeout: Duration, max_connections: usize) -> Handshakes {
         Handshakes {
             config,
+            timeout,
             budget: Arc::new(HandshakeBudget::new(max_connections)),
         }
     }
@@ -115,16 +119,18 @@ impl fmt::Display for HandshakeError {
 impl std::error::Error for HandshakeError {}
 
 // ANCHOR: accept_tls
-/// Does the server's side of the TLS handshake on `stream`, within
-/// `HANDSHAKE_TIMEOUT` and before `head_deadline`, and within the budget of
-/// handshakes in progress. Returns the stream that encrypts and decrypts.
+/// Does the server's side of the TLS handshake on `stream` (connection
+/// number `id`), within the handshake timeout and before `head_deadline`,
+/// and within the budget of handshakes in progress. Returns the stream that
+/// encrypts and decrypts.
 pub async fn accept_tls(
     stream: TcpStream,
+    id: u64,
     handshakes: &Handshakes,
     head_deadline: Instant,
 ) -> Result<Stream, HandshakeError> {
-    let slot = handshakes.budget.enter();
-    let deadline = head_deadline.min(Instant::now() + HANDSHAKE_TIMEOUT);
+    let slot = handshakes.budget.enter(id);
+    let deadline = head_deadline.min(Instant::now() + handshakes.timeout);
     tokio::select! {
         done = handshake(stream, &handshakes.config, deadline) => done,
         () = slot.made_room() => Err(HandshakeError::MadeRoom),

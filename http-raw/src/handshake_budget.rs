@@ -49,11 +49,10 @@ pub struct HandshakeBudget {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Each handshake in progress, by the order it started in (so the first
+    /// Each handshake in progress, by its connection's number (the accept
+    /// loop numbers connections in the order it accepts them, so the first
     /// entry is the oldest), with the token that ends it to make room.
     in_progress: BTreeMap<u64, CancellationToken>,
-    /// The number the next handshake gets.
-    next: u64,
     /// Whether the budget is full (the warning was logged) and how many
     /// handshakes were ended to make room since it filled.
     full: bool,
@@ -75,13 +74,17 @@ impl HandshakeBudget {
         self.capacity
     }
 
-    /// Counts one more handshake in progress until the returned slot is
-    /// dropped. If the budget is full, the oldest handshake in progress is
-    /// told to end (its slot's [`HandshakeSlot::made_room`] completes).
-    pub fn enter(self: &Arc<Self>) -> HandshakeSlot {
+    /// Counts the handshake of connection number `id` as in progress until
+    /// the returned slot is dropped. If that is one more than the budget,
+    /// the oldest handshake in progress is told to end (its slot's
+    /// [`HandshakeSlot::made_room`] completes). Oldest by `id`, not by when
+    /// this is called: connection tasks may start in another order than
+    /// they were accepted in.
+    pub fn enter(self: &Arc<Self>, id: u64) -> HandshakeSlot {
         let made_room = CancellationToken::new();
         let mut state = self.lock();
-        if state.in_progress.len() >= self.capacity {
+        state.in_progress.insert(id, made_room.clone());
+        if state.in_progress.len() > self.capacity {
             if !state.full {
                 state.full = true;
                 state.ended = 0;
@@ -95,9 +98,7 @@ impl HandshakeBudget {
                 state.ended += 1;
             }
         }
-        let id = state.next;
-        state.next += 1;
-        state.in_progress.insert(id, made_room.clone());
+        drop(state);
         HandshakeSlot {
             budget: Arc::clone(self),
             id,
@@ -165,10 +166,10 @@ mod tests {
     #[test]
     fn a_full_budget_ends_the_oldest_handshake_and_only_that_one() {
         let budget = Arc::new(HandshakeBudget::new(6));
-        let slots: Vec<HandshakeSlot> = (0..3).map(|_| budget.enter()).collect();
+        let slots: Vec<HandshakeSlot> = (1..=3).map(|id| budget.enter(id)).collect();
         assert!(slots.iter().all(|slot| !slot.made_room.is_cancelled()));
         // Up to the capacity (3), nobody is ended; one more ends the oldest.
-        let newer = budget.enter();
+        let newer = budget.enter(4);
         let ended: Vec<bool> = slots
             .iter()
             .map(|slot| slot.made_room.is_cancelled())
@@ -178,8 +179,20 @@ mod tests {
         // A handshake that finishes gives its place back: the next one
         // fits without ending anybody.
         drop(slots);
-        let _fits = budget.enter();
+        let _fits = budget.enter(5);
         assert!(!newer.made_room.is_cancelled());
+    }
+
+    #[test]
+    fn the_oldest_is_the_first_accepted_whatever_order_the_tasks_start_in() {
+        let budget = Arc::new(HandshakeBudget::new(4));
+        let second = budget.enter(2);
+        let third = budget.enter(3);
+        // Connection 1's task starts last, and it is the oldest: it makes
+        // room itself.
+        let first = budget.enter(1);
+        assert!(first.made_room.is_cancelled());
+        assert!(!second.made_room.is_cancelled() && !third.made_room.is_cancelled());
     }
 
     #[test]
@@ -187,7 +200,7 @@ mod tests {
         // Capacity 3: the fourth ends the first.
         for (held, expected_ended) in [(2, 0), (3, 0), (4, 1)] {
             let budget = Arc::new(HandshakeBudget::new(6));
-            let slots: Vec<HandshakeSlot> = (0..held).map(|_| budget.enter()).collect();
+            let slots: Vec<HandshakeSlot> = (1..=held).map(|id| budget.enter(id)).collect();
             let ended = slots
                 .iter()
                 .filter(|slot| slot.made_room.is_cancelled())

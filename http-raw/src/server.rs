@@ -59,10 +59,10 @@ pub async fn serve_service<S: Service>(
 ) {
     let service = Arc::new(service);
     let mut limits = AcceptLimits::new(config.max_connections, config.server.shutdown_grace);
-    let tls = config
-        .tls
-        .clone()
-        .map(|tls| Arc::new(Handshakes::new(tls, config.max_connections)));
+    let tls = config.tls.clone().map(|tls| {
+        let timeout = config.handshake_timeout;
+        Arc::new(Handshakes::new(tls, timeout, config.max_connections))
+    });
     match &tls {
         None => {
             let at_capacity = Arc::clone(&service);
