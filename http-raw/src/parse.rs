@@ -437,12 +437,34 @@ mod tests {
         format!("GET /{path} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes()
     }
 
+    /// Parses `head` as if it arrived in two reads, the first ending at
+    /// `split`: the first must be "read more" (or already the error), and
+    /// the result is that of the whole.
+    fn parse_in_two_reads(head: &[u8], split: usize) -> Result<bool, HttpError> {
+        match parse_head(&head[..split]) {
+            Ok(None) => {}
+            Ok(Some(_)) => panic!("complete after {split} bytes"),
+            Err(error) => return Err(error),
+        }
+        parse_head(head).map(|parsed| parsed.is_some())
+    }
+
     #[test]
     fn request_line_limit_holds_at_the_boundary_and_before_the_line_ends() {
-        assert!(
-            parse_head(&request_line(MAX_REQUEST_LINE))
-                .expect("at the cap")
-                .is_some()
+        for len in [MAX_REQUEST_LINE - 1, MAX_REQUEST_LINE] {
+            let head = request_line(len);
+            assert!(
+                parse_head(&head).expect("within the cap").is_some(),
+                "{len}"
+            );
+            // The line's last byte in one read, its CRLF in the next.
+            assert_eq!(parse_in_two_reads(&head, len), Ok(true), "{len}, split");
+        }
+        let over = request_line(MAX_REQUEST_LINE + 1);
+        assert_eq!(
+            parse_in_two_reads(&over, MAX_REQUEST_LINE),
+            Err(HttpError::UriTooLong),
+            "crossed by the second read"
         );
         assert_eq!(
             parse_head(&request_line(MAX_REQUEST_LINE + 1)).err(),
@@ -465,10 +487,21 @@ mod tests {
 
     #[test]
     fn header_section_limit_holds_at_the_boundary_and_across_reads() {
-        assert!(
-            parse_head(&header_section(MAX_HEADER_SECTION))
-                .expect("at the cap")
-                .is_some()
+        for len in [MAX_HEADER_SECTION - 1, MAX_HEADER_SECTION] {
+            let head = header_section(len);
+            assert!(
+                parse_head(&head).expect("within the cap").is_some(),
+                "{len}"
+            );
+            // All but the blank line in one read, the blank line in the next.
+            let split = head.len() - 2;
+            assert_eq!(parse_in_two_reads(&head, split), Ok(true), "{len}, split");
+        }
+        let over = header_section(MAX_HEADER_SECTION + 1);
+        assert_eq!(
+            parse_in_two_reads(&over, over.len() - 2),
+            Err(HttpError::HeaderFieldsTooLarge),
+            "crossed by the second read"
         );
         assert_eq!(
             parse_head(&header_section(MAX_HEADER_SECTION + 1)).err(),
@@ -504,6 +537,58 @@ mod tests {
                 *path,
                 "{}",
                 bytes.escape_ascii()
+            );
+        }
+    }
+
+    /// A head with `count` header fields, Host among them.
+    fn header_fields(count: usize) -> Vec<u8> {
+        let mut head = String::from("GET / HTTP/1.1\r\nHost: x\r\n");
+        for n in 1..count {
+            head.push_str(&format!("X-{n}: v\r\n"));
+        }
+        head.push_str("\r\n");
+        head.into_bytes()
+    }
+
+    #[test]
+    fn header_count_limit_holds_at_99_100_and_101_also_across_reads() {
+        for count in [MAX_HEADERS - 1, MAX_HEADERS] {
+            let head = header_fields(count);
+            assert!(
+                parse_head(&head).expect("within the cap").is_some(),
+                "{count}"
+            );
+            assert_eq!(
+                parse_in_two_reads(&head, head.len() - 2),
+                Ok(true),
+                "{count}, split"
+            );
+        }
+        let over = header_fields(MAX_HEADERS + 1);
+        assert_eq!(
+            parse_head(&over).err(),
+            Some(HttpError::HeaderFieldsTooLarge)
+        );
+        // The 101st field is refused as soon as it has arrived, before the
+        // blank line that would end the head.
+        assert_eq!(
+            parse_head(&over[..over.len() - 2]).err(),
+            Some(HttpError::HeaderFieldsTooLarge)
+        );
+    }
+
+    #[test]
+    fn empty_lines_before_the_request_line_are_skipped_up_to_8() {
+        for (empty_lines, skipped) in [(7, true), (8, true), (9, false)] {
+            let head = format!(
+                "{}GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                "\r\n".repeat(empty_lines)
+            );
+            assert_eq!(
+                parse_head(head.as_bytes()).is_ok(),
+                skipped,
+                "{empty_lines}"
             );
         }
     }

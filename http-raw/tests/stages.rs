@@ -513,14 +513,35 @@ mod stage_09_limits {
         request
     }
 
+    /// Sends `request` in two writes, the first ending at `split`, and
+    /// reads the response.
+    async fn exchange_in_two_writes(
+        client: &mut RawClient,
+        request: &[u8],
+        split: usize,
+    ) -> RawResponse {
+        client.send(&request[..split]).await;
+        client.send(&request[split..]).await;
+        client.read_response().await
+    }
+
     #[tokio::test]
-    async fn a_request_line_of_8000_bytes_passes_and_8001_is_414() {
+    async fn a_request_line_of_7999_or_8000_bytes_passes_and_8001_is_414() {
         let server = start_server(config()).await;
-        let response = server.client().await.exchange(&request_line_of(8000)).await;
-        assert_eq!(response.status, 404, "8000 bytes is within the limit");
         let mut client = server.client().await;
+        for len in [7999, 8000] {
+            let request = request_line_of(len);
+            assert_eq!(client.exchange(&request).await.status, 404, "{len} bytes");
+            // The line in one write, its CRLF and the rest in the next.
+            let response = exchange_in_two_writes(&mut client, &request, len).await;
+            assert_eq!(response.status, 404, "{len} bytes in two writes");
+        }
         let response = client.exchange(&request_line_of(8001)).await;
         assert_eq!(response.status, 414);
+        client.expect_closed().await;
+        let mut client = server.client().await;
+        let response = exchange_in_two_writes(&mut client, &request_line_of(8001), 8000).await;
+        assert_eq!(response.status, 414, "crossed by the second write");
         client.expect_closed().await;
     }
 
@@ -549,40 +570,71 @@ mod stage_09_limits {
     #[tokio::test]
     async fn a_header_section_of_8_kib_passes_and_one_byte_more_is_431() {
         let server = start_server(config()).await;
-        let response = server
-            .client()
-            .await
-            .exchange(&header_section_of(8192))
-            .await;
-        assert_eq!(response.status, 200, "8192 bytes is within the limit");
         let mut client = server.client().await;
+        for len in [8191, 8192] {
+            let request = header_section_of(len);
+            assert_eq!(client.exchange(&request).await.status, 200, "{len} bytes");
+            // All but the blank line in one write, the blank line in the next.
+            let split = request.len() - 2;
+            let response = exchange_in_two_writes(&mut client, &request, split).await;
+            assert_eq!(response.status, 200, "{len} bytes in two writes");
+        }
         let response = client.exchange(&header_section_of(8193)).await;
         assert_eq!(response.status, 431);
         client.expect_closed().await;
+        let mut client = server.client().await;
+        let request = header_section_of(8193);
+        let response = exchange_in_two_writes(&mut client, &request, request.len() - 2).await;
+        assert_eq!(response.status, 431, "crossed by the second write");
+        client.expect_closed().await;
+    }
+
+    /// `GET /hello` with `count` header fields, Host among them.
+    fn header_fields_of(count: usize) -> Vec<u8> {
+        let more: String = (1..count).map(|i| format!("X-{i}: v\r\n")).collect();
+        get("/hello", &more)
     }
 
     #[tokio::test]
-    async fn more_than_100_headers_is_431() {
+    async fn ninety_nine_or_a_hundred_headers_pass_and_101_is_431() {
         let server = start_server(config()).await;
-        let many: String = (0..101).map(|i| format!("X-{i}: v\r\n")).collect();
-        let response = server.client().await.exchange(&get("/hello", &many)).await;
+        let mut client = server.client().await;
+        for count in [99, 100] {
+            let request = header_fields_of(count);
+            assert_eq!(client.exchange(&request).await.status, 200, "{count}");
+            let split = request.len() - 2;
+            let response = exchange_in_two_writes(&mut client, &request, split).await;
+            assert_eq!(response.status, 200, "{count} in two writes");
+        }
+        let response = client.exchange(&header_fields_of(101)).await;
         assert_eq!(response.status, 431);
+        client.expect_closed().await;
+        // The 101st field is enough: no need for the blank line.
+        let mut client = server.client().await;
+        let request = header_fields_of(101);
+        client.send(&request[..request.len() - 2]).await;
+        assert_eq!(client.read_response().await.status, 431);
     }
 
     #[tokio::test]
     async fn a_body_of_1_mib_passes_and_one_byte_more_is_413() {
         let server = start_server(config()).await;
         let mut client = server.client().await;
+        for len in [1024 * 1024 - 1, 1024 * 1024] {
+            let body = vec![b'x'; len];
+            let mut request =
+                format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {len}\r\n\r\n")
+                    .into_bytes();
+            request.extend_from_slice(&body);
+            let response = client.exchange(&request).await;
+            assert_eq!(response.status, 200, "{len}");
+            assert_eq!(response.body.len(), len);
+            // The body's last byte in a second write.
+            let split = request.len() - 1;
+            let response = exchange_in_two_writes(&mut client, &request, split).await;
+            assert_eq!(response.body.len(), len, "{len} in two writes");
+        }
         let body = vec![b'x'; 1024 * 1024];
-        let mut request = format!(
-            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        request.extend_from_slice(&body);
-        let response = client.exchange(&request).await;
-        assert_eq!(response.status, 200);
-        assert_eq!(response.body.len(), body.len());
 
         let response = client
             .exchange(
@@ -655,6 +707,38 @@ mod stage_09_limits {
             assert_eq!(response.status, 431, "a trailer line of {len} bytes");
             client.expect_closed().await;
         }
+    }
+
+    /// A chunked `POST /echo` of `hello` whose size line is `len` bytes,
+    /// its CRLF included (the rest of the line is an extension).
+    fn chunk_size_line_of(len: usize) -> Vec<u8> {
+        let extension = "e".repeat(len - "5;\r\n".len());
+        format!(
+            "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5;{extension}\r\nhello\r\n0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_chunk_size_line_of_1_kib_passes_and_one_byte_more_is_400() {
+        let server = start_server(config()).await;
+        let mut client = server.client().await;
+        let limit = http_raw::limits::MAX_CHUNK_LINE;
+        for len in [limit - 1, limit] {
+            let request = chunk_size_line_of(len);
+            let response = client.exchange(&request).await;
+            assert_eq!(
+                (response.status, response.body_text().as_str()),
+                (200, "hello")
+            );
+            // Split inside the size line's CRLF.
+            let split = request.len() - "\nhello\r\n0\r\n\r\n".len();
+            let response = exchange_in_two_writes(&mut client, &request, split).await;
+            assert_eq!(response.status, 200, "{len} in two writes");
+        }
+        let response = client.exchange(&chunk_size_line_of(limit + 1)).await;
+        assert_eq!(response.status, 400);
+        client.expect_closed().await;
     }
 
     #[tokio::test]
