@@ -56,18 +56,31 @@ async fn a_json_body_over_16_kib_is_413_from_its_content_length_alone() {
     client.expect_closed().await;
 }
 
+/// A `POST /api/plants` whose JSON body is `len` bytes (padded with spaces).
+fn post_plant_of(len: usize) -> Vec<u8> {
+    let json = r#"{"name": "Mint"}"#;
+    let body = format!("{json:<len$}");
+    assert_eq!(body.len(), len);
+    format!("POST /api/plants HTTP/1.1\r\nHost: t\r\nContent-Length: {len}\r\n\r\n{body}")
+        .into_bytes()
+}
+
 #[tokio::test]
-async fn a_json_body_at_16_kib_is_read() {
+async fn a_json_body_of_16_kib_or_one_byte_less_is_read_also_in_two_writes() {
     let server = start_demo().await;
     let mut client = server.client().await;
-    let name = format!("{{\"name\": \"Mint\"{}}}", " ".repeat(BODY_LIMIT - 16));
-    assert_eq!(name.len(), BODY_LIMIT);
-    let request = format!(
-        "POST /api/plants HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{name}",
-        name.len()
-    );
-    let response = client.exchange(request.as_bytes()).await;
-    assert_eq!(response.status, 201, "{}", response.body_text());
+    for len in [BODY_LIMIT - 1, BODY_LIMIT] {
+        let request = post_plant_of(len);
+        let response = client.exchange(&request).await;
+        assert_eq!(response.status, 201, "{len}: {}", response.body_text());
+        // The body's last byte in a second write.
+        client.send(&request[..request.len() - 1]).await;
+        client.send(&request[request.len() - 1..]).await;
+        let response = client.read_response().await;
+        assert_eq!(response.status, 201, "{len} in two writes");
+    }
+    let response = client.exchange(&post_plant_of(BODY_LIMIT + 1)).await;
+    assert_api_error(&response, 413, "one byte over");
 }
 
 #[tokio::test]
