@@ -191,10 +191,10 @@ async fn closed_by_server(flood: &mut [TcpStream]) -> usize {
     let mut closed = 0;
     let mut scratch = [0u8; 4096];
     for stream in flood {
-        match tokio::time::timeout(Duration::from_millis(1), stream.read(&mut scratch)).await {
-            Ok(Ok(0) | Err(_)) => closed += 1,
-            // An alert, or nothing yet: still open.
-            Ok(Ok(_)) | Err(_) => {}
+        // Anything else (an alert, or nothing yet) means still open.
+        let read = tokio::time::timeout(Duration::from_millis(1), stream.read(&mut scratch));
+        if let Ok(Ok(0) | Err(_)) = read.await {
+            closed += 1;
         }
     }
     closed
