@@ -23,9 +23,9 @@
 //!
 //! Every read is bounded by the connection's `Deadline`, and every write by
 //! a timeout of its own (see `write_all`); waiting for a new request also
-//! ends when the server shuts down. Errors in the request
-//! get their status code (in a response the application may reshape) and
-//! close the connection; I/O errors just close it.
+//! ends when the server shuts down. Errors in the request get their status
+//! code (in a response the application may reshape) and close the
+//! connection; I/O errors just close it.
 
 use std::future::{Future, poll_fn};
 use std::io;
