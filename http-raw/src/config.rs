@@ -12,6 +12,7 @@ use std::time::Duration;
 use tcp_echo::accept_loop::DEFAULT_MAX_CONNECTIONS;
 use tcp_echo::config::{ConfigError, ServerConfig, max_connections_var, seconds_var};
 
+use crate::handshake::HANDSHAKE_TIMEOUT;
 use crate::tls::{self, TlsSettingError};
 
 /// Port 3000: the one every web tutorial uses.
@@ -50,6 +51,10 @@ pub struct HttpConfig {
     /// `TLS_CERT` and `TLS_KEY`: when both are set, HTTPS instead of HTTP
     /// (read by [`crate::tls::from_env`], whose errors are its own).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// A TLS handshake must be done this long after accept (or by the
+    /// header timeout, if sooner). Always `HANDSHAKE_TIMEOUT` (3 s), which no
+    /// variable changes; a field so that tests can shorten or lengthen it.
+    pub handshake_timeout: Duration,
 }
 
 /// A setting that cannot be used. `Display` is the one line `main` prints
@@ -106,6 +111,7 @@ impl HttpConfig {
             body_timeout: seconds_var("BODY_TIMEOUT_SECS", DEFAULT_BODY_TIMEOUT, 1..=3600)?,
             // HTTPS when TLS_CERT and TLS_KEY are set.
             tls: tls::from_env()?,
+            handshake_timeout: HANDSHAKE_TIMEOUT,
         })
     }
 
@@ -124,6 +130,7 @@ impl HttpConfig {
             keep_alive: DEFAULT_KEEP_ALIVE,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             tls: None,
+            handshake_timeout: HANDSHAKE_TIMEOUT,
         }
     }
 }
