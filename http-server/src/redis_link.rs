@@ -16,14 +16,18 @@
 //! The `redis` crate's `ConnectionManager` cannot tell the first from the
 //! last: a command waiting for a reconnection and a command waiting for its
 //! answer look the same from outside. So this module keeps its own connection:
-//! one multiplexed connection that every call shares (a clone is cheap); a
-//! connection that broke or went silent is dropped, and the next call makes a
-//! new one. One caller connects at a time, the others wait for it, each
-//! within its own `REDIS_WAIT`. After an attempt, the next waits a little
-//! longer (100 ms, doubling, at most [`MAX_RECONNECT_DELAY`]); a call in
-//! between fails at once, as not sent. A new connection to a hung Redis never
-//! completes (Redis must answer its first command), so during a hang the
-//! first calls are "unknown" and the later ones "not sent", which is true.
+//! - one multiplexed connection that every call shares (a clone is cheap),
+//!   whose driver (the task that reads and writes its socket) is spawned
+//!   here, so this module sees when it ends: Redis closed the connection,
+//!   and a command given to it now would never be sent;
+//! - a connection that ended, broke or went silent is dropped, and the next
+//!   call makes a new one. One caller connects at a time, the others wait
+//!   for it, each within its own `REDIS_WAIT`. After an attempt, the next
+//!   waits a little longer (100 ms, doubling, at most
+//!   [`MAX_RECONNECT_DELAY`]); a call in between fails at once, as not sent;
+//! - a new connection to a hung Redis never completes (Redis must answer
+//!   its first command, the crate's `CLIENT SETINFO`), so during a hang the
+//!   first calls are "unknown" and the later ones "not sent", which is true.
 //!
 //! The log says once when an episode starts (Redis lost, or full) and once
 //! when it ends, however many requests fail in between.
@@ -34,11 +38,13 @@
 
 use std::future::Future;
 use std::str::FromStr;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, RedisError};
+use redis::{AsyncConnectionConfig, Client, ConnectionAddr, RedisError};
+use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 use tracing::{debug, info, warn};
 
@@ -56,8 +62,8 @@ pub const FIRST_RECONNECT_DELAY: Duration = Duration::from_millis(100);
 /// that is down.
 pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
-/// A Redis URL that the `redis` crate accepts (what `REDIS_URL` must be),
-/// or none.
+/// A Redis URL that the `redis` crate accepts, over TCP (what `REDIS_URL`
+/// must be: `redis://HOST:PORT[/DB]`), or none.
 pub struct RedisUrl(pub Option<String>);
 
 impl FromStr for RedisUrl {
@@ -65,8 +71,12 @@ impl FromStr for RedisUrl {
 
     fn from_str(text: &str) -> Result<RedisUrl, ()> {
         match Client::open(text) {
-            Ok(_) => Ok(RedisUrl(Some(text.to_string()))),
-            Err(_) => Err(()),
+            Ok(client)
+                if matches!(client.get_connection_info().addr(), ConnectionAddr::Tcp(..)) =>
+            {
+                Ok(RedisUrl(Some(text.to_string())))
+            }
+            _ => Err(()),
         }
     }
 }
@@ -103,11 +113,21 @@ enum Health {
     Full,
 }
 
+/// One connection, as calls share it.
+#[derive(Clone)]
+struct Live {
+    /// Which connection this is, so that a late failure on an old one
+    /// cannot drop its successor.
+    number: u64,
+    connection: MultiplexedConnection,
+    /// Set when its driver task has ended: closed, nothing more is sent.
+    ended: Arc<AtomicBool>,
+}
+
 /// The connection every call shares, or why there is none.
 struct Slot {
-    /// The live connection, numbered so that a late failure on an old one
-    /// cannot drop its successor.
-    live: Option<(u64, MultiplexedConnection)>,
+    /// The live connection, if any.
+    live: Option<Live>,
     /// Connections made so far (the next one's number).
     made: u64,
     /// No new attempt before this.
@@ -168,7 +188,9 @@ impl RedisLink {
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let deadline = Instant::now() + REDIS_WAIT;
-        let (number, connection) = match timeout_at(deadline, self.connection()).await {
+        let Live {
+            number, connection, ..
+        } = match timeout_at(deadline, self.connection()).await {
             Ok(Ok(live)) => live,
             Ok(Err(why)) => return Err(self.failed(Failure::NotSent, &why)),
             Err(_) => return Err(self.failed(Failure::NotSent, "no connection in time")),
@@ -196,15 +218,15 @@ impl RedisLink {
 
     /// The shared connection, made now if there is none and the back-off
     /// allows; `Err` says why there is none.
-    async fn connection(&self) -> Result<(u64, MultiplexedConnection), String> {
-        if let Some(live) = self.slot().live.clone() {
+    async fn connection(&self) -> Result<Live, String> {
+        if let Some(live) = self.live() {
             return Ok(live);
         }
         let _connecting = self.connecting.lock().await;
         {
             let mut slot = self.slot();
             // Another caller may have connected while this one waited.
-            if let Some(live) = slot.live.clone() {
+            if let Some(live) = live_in(&mut slot) {
                 return Ok(live);
             }
             let now = Instant::now();
@@ -216,36 +238,71 @@ impl RedisLink {
             slot.retry_at = now + slot.delay;
             slot.delay = (slot.delay * 2).min(MAX_RECONNECT_DELAY);
         }
-        // No timeouts of the crate's own: `call`'s deadline bounds both.
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(None)
-            .set_response_timeout(None);
-        let made = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await;
+        let opened = self.open().await;
         let mut slot = self.slot();
-        match made {
-            Ok(connection) => {
+        match opened {
+            Ok((connection, ended)) => {
                 slot.made += 1;
                 slot.delay = FIRST_RECONNECT_DELAY;
-                let live = (slot.made, connection);
+                let live = Live {
+                    number: slot.made,
+                    connection,
+                    ended,
+                };
                 slot.live = Some(live.clone());
                 debug!(number = slot.made, "connected to Redis");
                 Ok(live)
             }
-            Err(error) => {
-                slot.why = error.to_string();
+            Err(why) => {
+                slot.why = why;
                 Err(slot.why.clone())
             }
         }
+    }
+
+    /// The live connection, unless its driver has ended (then it is
+    /// dropped, and the next call connects again).
+    fn live(&self) -> Option<Live> {
+        live_in(&mut self.slot())
+    }
+
+    /// A new connection: TCP without Nagle's delay (a command is one small
+    /// write, and its caller waits for the answer), then the crate's
+    /// handshake, with no timeouts of its own (`call`'s deadline bounds
+    /// it all). Its driver runs in a task spawned here, which marks the
+    /// connection ended when it returns.
+    async fn open(&self) -> Result<(MultiplexedConnection, Arc<AtomicBool>), String> {
+        let info = self.client.get_connection_info();
+        let ConnectionAddr::Tcp(host, port) = info.addr() else {
+            return Err("only redis://HOST:PORT addresses are supported".to_string());
+        };
+        let stream = TcpStream::connect((host.as_str(), *port))
+            .await
+            .map_err(|error| error.to_string())?;
+        stream
+            .set_nodelay(true)
+            .map_err(|error| error.to_string())?;
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(None)
+            .set_response_timeout(None);
+        let (connection, driver) =
+            MultiplexedConnection::new_with_config(info.redis_settings(), stream, config)
+                .await
+                .map_err(|error| error.to_string())?;
+        let ended = Arc::new(AtomicBool::new(false));
+        let mark = Arc::clone(&ended);
+        tokio::spawn(async move {
+            driver.await;
+            mark.store(true, Ordering::Release);
+        });
+        Ok((connection, ended))
     }
 
     /// Forgets connection `number` (if it is still the live one): it broke,
     /// or went silent. The next call connects again at once.
     fn drop_connection(&self, number: u64, why: &str) {
         let mut slot = self.slot();
-        if slot.live.as_ref().is_some_and(|(live, _)| *live == number) {
+        if slot.live.as_ref().is_some_and(|live| live.number == number) {
             slot.live = None;
             slot.retry_at = Instant::now();
             slot.delay = FIRST_RECONNECT_DELAY;
@@ -291,6 +348,21 @@ impl RedisLink {
     fn health(&self) -> MutexGuard<'_, Health> {
         self.health.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// The slot's live connection, dropping it first if its driver has ended.
+fn live_in(slot: &mut Slot) -> Option<Live> {
+    if slot
+        .live
+        .as_ref()
+        .is_some_and(|live| live.ended.load(Ordering::Acquire))
+    {
+        slot.live = None;
+        slot.retry_at = Instant::now();
+        slot.delay = FIRST_RECONNECT_DELAY;
+        slot.why = "Redis closed the connection".to_string();
+    }
+    slot.live.clone()
 }
 
 /// What an error from a sent step means: Redis's own answer (it refused),

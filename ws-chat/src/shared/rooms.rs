@@ -3,9 +3,10 @@
 //!
 //! What to notice:
 //! - **What must not interleave runs inside Redis.** A guest number is one
-//!   `INCR`, so no two copies give out the same one; a nick is taken with
-//!   `SET ... NX` (set only if nobody has it), so two copies racing for
-//!   `alice` cannot both win.
+//!   `INCR`, so no two copies give out the same one; a nick is taken by a
+//!   script that sets it only if nobody else holds it, so two copies racing
+//!   for `alice` cannot both win. `/nick` and `/join` are one script each,
+//!   and this copy changes its own state only once Redis has said yes.
 //! - **Every line goes round the bus, the sender's copy included.** `say`
 //!   only queues the line for this copy's one publisher (`bus::publish`),
 //!   which `PUBLISH`es what is queued, in order, a batch at a time; each
@@ -20,12 +21,17 @@
 //!   nothing it wrote may last for ever. Presence is a score: a member's
 //!   deadline, pushed forward by this copy's heartbeat every third of
 //!   `presence_ttl`. `/who` reads only members whose deadline has not
-//!   passed; nick keys expire unless the heartbeat renews them.
-//! - **Redis can go away.** Every call waits at most [`REDIS_WAIT`]. Past
-//!   that, or on a lost connection, the sender gets `* error: ...` (its line
-//!   was not published, so nobody saw it), the log says once that Redis was
-//!   lost and once that it is back, and `ConnectionManager` reconnects with
-//!   back-off by itself.
+//!   passed; nick keys expire unless the heartbeat renews them. A copy that
+//!   was cut off for longer may find a nick it held taken by another copy's
+//!   client: the heartbeat renews only what is still its own, and renames
+//!   its client who lost a nick to a fresh guest name, with a notice.
+//! - **Redis can go away, hang, or fill up** (`link.rs` says which). A
+//!   client hears `* error:` only when its line reached no one: it was never
+//!   sent, or Redis refused it (and then says so when Redis is full). A line
+//!   sent to a Redis that did not answer in time may still be published when
+//!   Redis wakes up, so its sender hears `* warning:` that it may still
+//!   arrive; its echo, if it comes, confirms it. A command that fails leaves
+//!   the client as it was, and says so ("you are still alice").
 //!
 //! The keys: `netlessons:chat:guests` (the guest counter),
 //! `netlessons:chat:nick:NICK` (who holds a nick), `netlessons:chat:room:ROOM`
@@ -36,36 +42,22 @@
 //! what Redis holds is bounded by who is connected now.
 
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
-use crate::outbox;
+use super::link::{Effect, Failure, RedisLink};
+use crate::outbox::{self, Line};
 use crate::protocol;
-use crate::rooms::{ClientId, HISTORY_LINES, LOBBY, Line, RoomRegistry};
-
-/// The longest one step waits for Redis (a command, or a pipeline of them
-/// sent at once). Redis answers in well under a millisecond when it is
-/// there; two seconds covers a busy machine and keeps a client's task from
-/// hanging while it is not. A chat line costs none (it is queued for the
-/// publisher), `/nick` two steps, `/join` one, `/who` and `/rooms` one.
-pub const REDIS_WAIT: Duration = Duration::from_secs(2);
+use crate::rooms::{ClientId, HISTORY_LINES, LOBBY, RoomRegistry};
 
 /// How long a copy's members stay in `/who` after its last heartbeat: a copy
 /// that dies drops out within this. The heartbeat runs three times per
 /// period, so one late or lost heartbeat does not make anyone vanish.
 pub const PRESENCE_TTL: Duration = Duration::from_secs(15);
-
-/// The longest pause between two reconnection attempts. The pauses grow
-/// from 100 ms; a second is short enough that a restarted Redis is found
-/// again quickly, long enough not to hammer one that is down.
-pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
 /// Lines and notices waiting for this copy's publisher: 1024 × 4 KiB is at
 /// most 4 MiB. Redis takes tens of thousands a second, so the queue fills
@@ -101,11 +93,77 @@ fn history_key(room: &str) -> String {
     format!("netlessons:chat:history:{room}")
 }
 
-/// Frees a nick only if we still hold it (it may have expired and been
-/// taken by someone else). KEYS: the nick key. ARGV: our owner token.
-const RELEASE_NICK: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+// ANCHOR: scripts
+/// Takes a nick for its owner if nobody else holds it. A nick its owner
+/// already holds is taken again: a retry after an unknown outcome finds its
+/// own key. KEYS: the nick key. ARGV: owner, ttl (ms). Returns 1 if taken.
+const TAKE_NICK: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+";
+
+/// `/nick`, in one step: takes the new nick as `TAKE_NICK` does, frees the
+/// old one if it is still ours, and moves the presence. KEYS: new nick, old
+/// nick, room, rooms, history. ARGV: owner, ttl (ms), deadline (ms), old
+/// nick, new nick, room. Returns 1, or 0 if someone else holds the new nick.
+const RENAME: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local old = redis.call('GET', KEYS[2])
+if old == ARGV[1] then redis.call('DEL', KEYS[2]) end
+if old == ARGV[1] or not old then redis.call('ZREM', KEYS[3], ARGV[4]) end
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[5])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[6])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+redis.call('PEXPIRE', KEYS[5], ARGV[2])
+return 1
+";
+
+/// The heartbeat: renews each member's nick and presence, but only a nick
+/// that is still its own (or nobody's: a restarted Redis forgot it). ARGV:
+/// ttl (ms), deadline (ms), then per member: nick key, owner, room key,
+/// nick. Returns the owners whose nick someone else holds now.
+const RENEW: &str = r"
+local lost = {}
+for i = 3, #ARGV, 4 do
+  local holder = redis.call('GET', ARGV[i])
+  if holder and holder ~= ARGV[i + 1] then
+    lost[#lost + 1] = ARGV[i + 1]
+  else
+    redis.call('SET', ARGV[i], ARGV[i + 1], 'PX', ARGV[1])
+    redis.call('ZADD', ARGV[i + 2], ARGV[2], ARGV[i + 3])
+  end
+end
+return lost
+";
+// ANCHOR_END: scripts
+
+/// `/join`, in one step: moves a member's presence to another room (out of
+/// the old one only while the nick is still its own), and reads the new
+/// room's history. KEYS: nick, old room, new room, rooms, new history.
+/// ARGV: owner, nick, deadline (ms), ttl (ms), new room.
+const JOIN: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] or not holder then redis.call('ZREM', KEYS[2], ARGV[2]) end
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[5])
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[5], ARGV[4])
+return redis.call('LRANGE', KEYS[5], 0, -1)
+";
+
+/// A member leaves: its nick is freed and its place in `/who` too, but only
+/// if the nick is still its own (else both belong to someone else now).
+/// KEYS: nick, room. ARGV: owner, nick.
+const LEAVE: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+if holder then redis.call('DEL', KEYS[1]) end
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1
 ";
 
 /// `/rooms`: each live room and how many members are present in it.
@@ -124,16 +182,29 @@ end
 return counts
 ";
 
+/// What a client is told about a step of its own that failed: what the
+/// failure means for it. Each caller adds what stays as it was.
+fn trouble(failure: Failure) -> &'static str {
+    match failure {
+        Failure::NotSent => "the chat cannot reach Redis just now",
+        Failure::Refused => "the chat's Redis refused it",
+        Failure::OutOfMemory => "the chat's store (Redis) is full",
+        Failure::Unknown => "Redis did not answer in time",
+    }
+}
+
 /// A line or notice on its way to the bus.
 #[derive(Debug)]
 pub struct Outgoing {
-    /// Who caused it: told `* error:` if it cannot be published.
+    /// Who caused it: told if it cannot be published.
     from: ClientId,
     room: String,
     /// The bus message (`SharedRooms::bus_message`).
     message: String,
+    /// What it says, for the room or (if it fails) for `from`.
+    text: String,
     /// A chat line, kept in the room's history (notices are not).
-    line: Option<String>,
+    keep: bool,
 }
 
 /// What this copy has told Redis about one of its clients.
@@ -148,12 +219,8 @@ pub struct SharedRooms {
     /// This copy's clients and their queues: the fan-out of what the bus
     /// brings, with the same never-wait rule as on one machine.
     local: RoomRegistry,
-    /// A cloneable handle to one multiplexed connection, which reconnects
-    /// by itself after a failure.
-    connection: ConnectionManager,
-    /// For the bus's own connection (a subscribed connection can do
-    /// nothing else).
-    pub(crate) client: Client,
+    /// The connection every step shares (`link.rs`).
+    link: RedisLink,
     /// `INSTANCE_NAME`, for the welcome line.
     instance: String,
     /// The instance name made unique (with the start time), so that two
@@ -165,8 +232,11 @@ pub struct SharedRooms {
     /// already dropped for being slow). A std `Mutex`, never held across an
     /// `.await`.
     members: Mutex<HashMap<ClientId, Presence>>,
-    /// Whether the last call reached Redis: the log says so when it changes.
-    reachable: AtomicBool,
+    take_nick: Script,
+    rename: Script,
+    renew: Script,
+    join: Script,
+    leave: Script,
     count_rooms: Script,
     /// The publisher's queue (`bus::publish` takes from it).
     outgoing: mpsc::Sender<Outgoing>,
@@ -180,26 +250,7 @@ impl SharedRooms {
         instance: String,
         presence_ttl: Duration,
     ) -> Result<(SharedRooms, mpsc::Receiver<Outgoing>), String> {
-        let client = Client::open(url).map_err(|error| format!("is not a Redis URL: {error}"))?;
-        // One plain attempt first, so a Redis that is not there is reported
-        // at once and with its real reason ("connection refused").
-        let first = tokio::time::timeout(REDIS_WAIT, client.get_multiplexed_async_connection());
-        match first.await {
-            Err(_) => return Err(format!("no answer from Redis within {REDIS_WAIT:?}")),
-            Ok(Err(error)) => return Err(format!("cannot reach Redis: {error}")),
-            Ok(Ok(_)) => {}
-        }
-        let settings = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_WAIT))
-            .set_response_timeout(Some(REDIS_WAIT))
-            .set_max_delay(MAX_RECONNECT_DELAY);
-        let connection = tokio::time::timeout(
-            REDIS_WAIT,
-            ConnectionManager::new_with_config(client.clone(), settings),
-        )
-        .await
-        .map_err(|_| format!("no answer from Redis within {REDIS_WAIT:?}"))?
-        .map_err(|error| format!("cannot reach Redis: {error}"))?;
+        let link = RedisLink::connect(url).await?;
         let started = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -207,42 +258,26 @@ impl SharedRooms {
         let (outgoing, queued) = mpsc::channel(PUBLISH_QUEUE_LINES);
         let rooms = SharedRooms {
             local: RoomRegistry::for_bus(),
-            connection,
-            client,
+            link,
             copy: format!("{instance}~{started}"),
             instance,
             presence_ttl,
             members: Mutex::new(HashMap::new()),
-            reachable: AtomicBool::new(true),
+            take_nick: Script::new(TAKE_NICK),
+            rename: Script::new(RENAME),
+            renew: Script::new(RENEW),
+            join: Script::new(JOIN),
+            leave: Script::new(LEAVE),
             count_rooms: Script::new(COUNT_ROOMS),
             outgoing,
         };
         Ok((rooms, queued))
     }
 
-    /// Runs one Redis step with the [`REDIS_WAIT`] bound; a failure becomes
-    /// the `* error:` reason, and a change of reachability is logged.
-    async fn call<T>(
-        &self,
-        step: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, String> {
-        let outcome = match tokio::time::timeout(REDIS_WAIT, step).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(error.to_string()),
-            Err(_) => Err(format!("no answer within {REDIS_WAIT:?}")),
-        };
-        let was_reachable = self.reachable.swap(outcome.is_ok(), Ordering::Relaxed);
-        match &outcome {
-            Err(reason) if was_reachable => {
-                warn!(%reason, "lost Redis; chat lines get an error until it is back");
-            }
-            Ok(_) if !was_reachable => info!("Redis is back"),
-            _ => {}
-        }
-        outcome.map_err(|reason| {
-            debug!(%reason, "a Redis step failed");
-            "the chat cannot reach Redis just now; try again in a moment".to_string()
-        })
+    /// The Redis client, for the bus's own connection (a subscribed
+    /// connection can do nothing else).
+    pub fn client(&self) -> &Client {
+        self.link.client()
     }
 
     fn members(&self) -> MutexGuard<'_, HashMap<ClientId, Presence>> {
@@ -258,11 +293,24 @@ impl SharedRooms {
         format!("{}#{id}", self.copy)
     }
 
+    /// The client an owner token names, if it is one of this copy's.
+    fn owned_by(&self, owner: &str) -> Option<ClientId> {
+        let (copy, id) = owner.rsplit_once('#')?;
+        if copy != self.copy {
+            return None;
+        }
+        id.parse().ok()
+    }
+
+    fn ttl_ms(&self) -> u64 {
+        self.presence_ttl.as_millis() as u64
+    }
+
     /// A presence deadline, in milliseconds since 1970, as the sorted sets
     /// score members. The copies' clocks must agree to well within
     /// `presence_ttl` (NTP keeps them within milliseconds).
     fn deadline(&self) -> u64 {
-        now_ms().saturating_add(self.presence_ttl.as_millis() as u64)
+        now_ms().saturating_add(self.ttl_ms())
     }
 
     /// A message for the bus: `ROOM SKIP LINE`, where SKIP is the client
@@ -288,44 +336,54 @@ impl SharedRooms {
             from,
             room: room.to_string(),
             message: self.bus_message(room, skip, &text),
-            line: keep.then_some(text),
+            text,
+            keep,
         };
-        self.outgoing
-            .try_send(outgoing)
-            .map_err(|_| "too many lines are waiting for Redis; try again in a moment".to_string())
+        self.outgoing.try_send(outgoing).map_err(|_| {
+            "too many lines are waiting for Redis, so this one was not sent; try again in a moment"
+                .to_string()
+        })
     }
 
     // ANCHOR: publish_batch
-    /// Publishes a batch, in order, in one step: chat lines go to their
-    /// room's history too. If Redis does not take it, each sender is told.
+    /// Publishes a batch, in order, in one step (`MULTI` ... `EXEC`: Redis
+    /// runs all of it or, refusing, none): chat lines go to their room's
+    /// history too. If it fails, each sender is told what became of its
+    /// line: not sent, or (no answer in time) it may still arrive.
     pub async fn publish_batch(&self, batch: &[Outgoing]) {
         let mut pipe = redis::pipe();
         pipe.atomic();
         let mut rooms = HashSet::new();
-        for Outgoing {
-            room,
-            message,
-            line,
-            ..
-        } in batch
-        {
-            if let Some(line) = line {
-                pipe.cmd("RPUSH").arg(history_key(room)).arg(line).ignore();
-                rooms.insert(room.as_str());
+        for outgoing in batch {
+            if outgoing.keep {
+                let history = history_key(&outgoing.room);
+                pipe.cmd("RPUSH").arg(history).arg(&outgoing.text).ignore();
+                rooms.insert(outgoing.room.as_str());
             }
-            pipe.cmd("PUBLISH").arg(CHANNEL).arg(message).ignore();
+            pipe.cmd("PUBLISH")
+                .arg(CHANNEL)
+                .arg(&outgoing.message)
+                .ignore();
         }
         for room in rooms {
             let history = history_key(room);
-            let ttl = self.presence_ttl.as_millis() as u64;
             let keep = -(HISTORY_LINES as i64);
             pipe.cmd("LTRIM").arg(&history).arg(keep).arg(-1).ignore();
-            pipe.cmd("PEXPIRE").arg(&history).arg(ttl).ignore();
+            pipe.cmd("PEXPIRE")
+                .arg(&history)
+                .arg(self.ttl_ms())
+                .ignore();
         }
-        let mut connection = self.connection.clone();
-        if let Err(why) = self.call(pipe.query_async::<()>(&mut connection)).await {
+        let published = self
+            .link
+            .call(Effect::Stores, |mut redis| async move {
+                pipe.query_async::<()>(&mut redis).await
+            })
+            .await;
+        if let Err(failure) = published {
             for outgoing in batch {
-                self.local.tell(outgoing.from, protocol::error(&why));
+                self.local
+                    .tell(outgoing.from, unpublished(failure, outgoing));
             }
         }
     }
@@ -341,34 +399,54 @@ impl SharedRooms {
             warn!(message, "ignoring a malformed message on the bus");
             return;
         };
-        let skip = skip
-            .rsplit_once('#')
-            .filter(|(copy, _)| *copy == self.copy)
-            .and_then(|(_, id)| id.parse().ok());
+        let skip = self.owned_by(skip);
         self.local.deliver(room, skip, Line::from(line.to_string()));
     }
     // ANCHOR_END: deliver
+
+    /// The next free `guest-N` across all copies, taken for `owner`; `None`
+    /// if [`GUEST_TRIES`] numbers in a row were taken.
+    async fn fresh_guest(&self, owner: &str) -> Result<Option<String>, Failure> {
+        for _ in 0..GUEST_TRIES {
+            let number: u64 = self
+                .link
+                .call(Effect::Stores, |mut redis| async move {
+                    redis::cmd("INCR").arg(GUESTS).query_async(&mut redis).await
+                })
+                .await?;
+            let candidate = format!("guest-{number}");
+            if self.take_nick(&candidate, owner).await? {
+                return Ok(Some(candidate));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Takes `nick` for `owner` if nobody else holds it.
+    async fn take_nick(&self, nick: &str, owner: &str) -> Result<bool, Failure> {
+        let mut invocation = self.take_nick.key(nick_key(nick));
+        invocation.arg(owner).arg(self.ttl_ms());
+        let taken: i64 = self
+            .link
+            .call(Effect::Stores, |mut redis| async move {
+                invocation.invoke_async(&mut redis).await
+            })
+            .await?;
+        Ok(taken == 1)
+    }
 
     /// A new client: takes the next free `guest-N` across all copies, puts
     /// it in the lobby, welcomes it (naming this copy), replays the lobby's
     /// history to it, and tells the others.
     pub async fn join_new(&self, queue: outbox::Sender) -> Result<(ClientId, String), String> {
-        let mut connection = self.connection.clone();
         // The owner token needs the id, the id needs the registry: reserve
         // the nick under a token for this copy, then admit.
         let holder = format!("{}#new", self.copy);
-        let mut nick = None;
-        for _ in 0..GUEST_TRIES {
-            let number: u64 = self
-                .call(redis::cmd("INCR").arg(GUESTS).query_async(&mut connection))
-                .await?;
-            let candidate = format!("guest-{number}");
-            if self.take_nick(&candidate, &holder).await? {
-                nick = Some(candidate);
-                break;
-            }
-        }
-        let nick = nick.ok_or("no free guest number; try again")?;
+        let nick = self
+            .fresh_guest(&holder)
+            .await
+            .map_err(|failure| format!("{}; try again in a moment", trouble(failure)))?
+            .ok_or("no free guest number; try again")?;
         let id = self.local.admit(queue, &nick, LOBBY);
         self.members().insert(
             id,
@@ -380,19 +458,26 @@ impl SharedRooms {
         let welcome = protocol::welcome_on(&nick, LOBBY, &self.instance);
         self.local.tell(id, welcome);
         let mut pipe = redis::pipe();
+        pipe.atomic();
         pipe.cmd("SET")
             .arg(nick_key(&nick))
             .arg(self.owner(id))
             .arg("PX")
-            .arg(self.presence_ttl.as_millis() as u64)
+            .arg(self.ttl_ms())
             .ignore();
         self.add_presence(&mut pipe, &nick, LOBBY);
         pipe.cmd("LRANGE").arg(history_key(LOBBY)).arg(0).arg(-1);
-        let (history,): (Vec<String>,) = match self.call(pipe.query_async(&mut connection)).await {
+        let joined = self
+            .link
+            .call(Effect::Stores, |mut redis| async move {
+                pipe.query_async::<(Vec<String>,)>(&mut redis).await
+            })
+            .await;
+        let (history,) = match joined {
             Ok(history) => history,
-            Err(why) => {
+            Err(failure) => {
                 self.leave(id).await;
-                return Err(why);
+                return Err(format!("{}; try again in a moment", trouble(failure)));
             }
         };
         for line in history {
@@ -402,34 +487,6 @@ impl SharedRooms {
         // Only a full queue refuses a notice; the client is in all the same.
         let _ = self.enqueue(id, LOBBY, Some(id), joined, false);
         Ok((id, nick))
-    }
-
-    /// Takes `nick` for `owner` if nobody holds it.
-    async fn take_nick(&self, nick: &str, owner: &str) -> Result<bool, String> {
-        let mut connection = self.connection.clone();
-        let set: Option<String> = self
-            .call(
-                redis::cmd("SET")
-                    .arg(nick_key(nick))
-                    .arg(owner)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(self.presence_ttl.as_millis() as u64)
-                    .query_async(&mut connection),
-            )
-            .await?;
-        Ok(set.is_some())
-    }
-
-    /// Adds "free `nick` if client `id` still holds it" to `pipe`. (`EVAL`
-    /// with the script's text: a pipeline cannot load a script first.)
-    fn release_nick(&self, pipe: &mut redis::Pipeline, id: ClientId, nick: &str) {
-        pipe.cmd("EVAL")
-            .arg(RELEASE_NICK)
-            .arg(1)
-            .arg(nick_key(nick))
-            .arg(self.owner(id))
-            .ignore();
     }
 
     /// Adds `nick`'s presence in `room` to `pipe`.
@@ -448,14 +505,19 @@ impl SharedRooms {
     /// one machine when its last member leaves, so Redis holds only rooms
     /// someone is in.
     fn keep_room(&self, pipe: &mut redis::Pipeline, room: &str) {
-        let ttl = self.presence_ttl.as_millis() as u64;
         pipe.cmd("ZADD")
             .arg(ROOMS)
             .arg(self.deadline())
             .arg(room)
             .ignore();
-        pipe.cmd("PEXPIRE").arg(room_key(room)).arg(ttl).ignore();
-        pipe.cmd("PEXPIRE").arg(history_key(room)).arg(ttl).ignore();
+        pipe.cmd("PEXPIRE")
+            .arg(room_key(room))
+            .arg(self.ttl_ms())
+            .ignore();
+        pipe.cmd("PEXPIRE")
+            .arg(history_key(room))
+            .arg(self.ttl_ms())
+            .ignore();
     }
 
     // ANCHOR: say
@@ -469,7 +531,10 @@ impl SharedRooms {
     }
     // ANCHOR_END: say
 
-    /// `/nick NEW`: taken in Redis first, so two copies cannot both give it.
+    // ANCHOR: rename
+    /// `/nick NEW`: one script in Redis (the new nick taken only if nobody
+    /// else holds it, the old one freed, the presence moved); this copy's
+    /// state changes only after Redis has said yes.
     pub async fn rename(&self, id: ClientId, new: &str) -> Result<(), String> {
         let Some(Presence { nick: old, room }) = self.presence(id) else {
             return Ok(());
@@ -477,24 +542,46 @@ impl SharedRooms {
         if old == new {
             return Err(format!("you are already {new}"));
         }
-        if !self.take_nick(new, &self.owner(id)).await? {
+        let mut invocation = self.rename.key(nick_key(new));
+        invocation
+            .key(nick_key(&old))
+            .key(room_key(&room))
+            .key(ROOMS)
+            .key(history_key(&room));
+        invocation
+            .arg(self.owner(id))
+            .arg(self.ttl_ms())
+            .arg(self.deadline())
+            .arg(&old)
+            .arg(new)
+            .arg(&room);
+        let renamed: i64 = self
+            .link
+            .call(Effect::Stores, |mut redis| async move {
+                invocation.invoke_async(&mut redis).await
+            })
+            .await
+            .map_err(|failure| format!("{}; you are still {old}", trouble(failure)))?;
+        if renamed == 0 {
             return Err(format!("the nick {new} is taken"));
         }
         self.local.set_nick(id, new);
         if let Some(presence) = self.members().get_mut(&id) {
             presence.nick = new.to_string();
         }
-        let mut pipe = redis::pipe();
-        self.release_nick(&mut pipe, id, &old);
-        pipe.cmd("ZREM").arg(room_key(&room)).arg(&old).ignore();
-        self.add_presence(&mut pipe, new, &room);
-        let mut connection = self.connection.clone();
-        self.call(pipe.query_async::<()>(&mut connection)).await?;
-        self.enqueue(id, &room, None, protocol::renamed(&old, new), false)
+        let notice = protocol::renamed(&old, new);
+        if let Err(why) = self.enqueue(id, &room, None, notice.clone(), false) {
+            // Renamed all the same: the client hears it here, the room not.
+            debug!(%why, "the rename notice found the publisher's queue full");
+            self.local.tell(id, notice);
+        }
+        Ok(())
     }
+    // ANCHOR_END: rename
 
-    /// `/join ROOM`: the old room hears `* NICK left #OLD`, the joiner gets
-    /// the new room's history, then the new room (joiner included) hears
+    /// `/join ROOM`: one script in Redis (the presence moved, the new room's
+    /// history read); then the old room hears `* NICK left #OLD`, the joiner
+    /// gets the history, and the new room (joiner included) hears
     /// `* NICK joined #NEW`.
     pub async fn join_room(&self, id: ClientId, room: &str) -> Result<(), String> {
         let Some(Presence { nick, room: old }) = self.presence(id) else {
@@ -503,12 +590,25 @@ impl SharedRooms {
         if old == room {
             return Err(format!("you are already in #{room}"));
         }
-        let mut connection = self.connection.clone();
-        let mut pipe = redis::pipe();
-        pipe.cmd("ZREM").arg(room_key(&old)).arg(&nick).ignore();
-        self.add_presence(&mut pipe, &nick, room);
-        pipe.cmd("LRANGE").arg(history_key(room)).arg(0).arg(-1);
-        let (history,): (Vec<String>,) = self.call(pipe.query_async(&mut connection)).await?;
+        let mut invocation = self.join.key(nick_key(&nick));
+        invocation
+            .key(room_key(&old))
+            .key(room_key(room))
+            .key(ROOMS)
+            .key(history_key(room));
+        invocation
+            .arg(self.owner(id))
+            .arg(&nick)
+            .arg(self.deadline())
+            .arg(self.ttl_ms())
+            .arg(room);
+        let history: Vec<String> = self
+            .link
+            .call(Effect::Stores, |mut redis| async move {
+                invocation.invoke_async(&mut redis).await
+            })
+            .await
+            .map_err(|failure| format!("{}; you are still in #{old}", trouble(failure)))?;
         let _ = self.enqueue(id, &old, Some(id), protocol::left(&nick, &old), false);
         self.local.move_to(id, room);
         if let Some(presence) = self.members().get_mut(&id) {
@@ -517,7 +617,11 @@ impl SharedRooms {
         for line in history {
             self.local.tell(id, line);
         }
-        self.enqueue(id, room, None, protocol::joined(&nick, room), false)
+        let notice = protocol::joined(&nick, room);
+        if self.enqueue(id, room, None, notice.clone(), false).is_err() {
+            self.local.tell(id, notice);
+        }
+        Ok(())
     }
 
     /// The answer to `/who`: everyone present in the room, on every copy.
@@ -533,8 +637,13 @@ impl SharedRooms {
             .arg(now_ms())
             .ignore();
         pipe.cmd("ZRANGE").arg(&key).arg(0).arg(-1);
-        let mut connection = self.connection.clone();
-        let (mut nicks,): (Vec<String>,) = self.call(pipe.query_async(&mut connection)).await?;
+        let (mut nicks,): (Vec<String>,) = self
+            .link
+            .call(Effect::ReadsOrFrees, |mut redis| async move {
+                pipe.query_async(&mut redis).await
+            })
+            .await
+            .map_err(|failure| format!("{}; try again in a moment", trouble(failure)))?;
         nicks.sort_unstable();
         let nicks: Vec<&str> = nicks.iter().map(String::as_str).collect();
         Ok(protocol::who(&room, &nicks))
@@ -545,9 +654,13 @@ impl SharedRooms {
     pub async fn rooms(&self) -> Result<String, String> {
         let mut invocation = self.count_rooms.key(ROOMS);
         invocation.arg(now_ms()).arg(ROOM_PREFIX);
-        let mut connection = self.connection.clone();
-        let counts: Vec<(String, usize)> =
-            self.call(invocation.invoke_async(&mut connection)).await?;
+        let counts: Vec<(String, usize)> = self
+            .link
+            .call(Effect::ReadsOrFrees, |mut redis| async move {
+                invocation.invoke_async(&mut redis).await
+            })
+            .await
+            .map_err(|failure| format!("{}; try again in a moment", trouble(failure)))?;
         let mut rooms: Vec<(&str, usize)> = counts
             .iter()
             .map(|(room, count)| (room.as_str(), *count))
@@ -572,12 +685,18 @@ impl SharedRooms {
         let Some(Presence { nick, room }) = self.members().remove(&id) else {
             return;
         };
-        let mut pipe = redis::pipe();
-        self.release_nick(&mut pipe, id, &nick);
-        pipe.cmd("ZREM").arg(room_key(&room)).arg(&nick).ignore();
         let _ = self.enqueue(id, &room, None, protocol::left(&nick, &room), false);
-        let mut connection = self.connection.clone();
-        let _ = self.call(pipe.query_async::<()>(&mut connection)).await;
+        let mut invocation = self.leave.key(nick_key(&nick));
+        invocation
+            .key(room_key(&room))
+            .arg(self.owner(id))
+            .arg(&nick);
+        let _ = self
+            .link
+            .call(Effect::ReadsOrFrees, |mut redis| async move {
+                invocation.invoke_async::<i64>(&mut redis).await
+            })
+            .await;
     }
 
     /// The nick and room of a client, for its log lines.
@@ -588,9 +707,11 @@ impl SharedRooms {
 
     // ANCHOR: heartbeat
     /// Renews the presence and the nick of every client of this copy, in
-    /// one step. Run every third of `presence_ttl` (`bus.rs`); a copy that
-    /// stops running it drops out of `/who` within `presence_ttl`. After a
-    /// Redis restart (which forgets everything), this puts them back.
+    /// one step, but only nicks still their own. Run every third of
+    /// `presence_ttl` (`bus.rs`); a copy that stops running it drops out of
+    /// `/who` within `presence_ttl`. After a Redis restart (which forgets
+    /// everything), this puts them back. A client whose nick someone else
+    /// took meanwhile gets a fresh guest name.
     pub async fn heartbeat(&self) {
         let members: Vec<(ClientId, Presence)> = self
             .members()
@@ -600,34 +721,95 @@ impl SharedRooms {
         if members.is_empty() {
             return;
         }
-        let (ttl, deadline) = (self.presence_ttl.as_millis() as u64, self.deadline());
+        let mut invocation = self.renew.arg(self.ttl_ms());
+        invocation.arg(self.deadline());
         let mut pipe = redis::pipe();
         let mut rooms = HashSet::new();
         for (id, Presence { nick, room }) in &members {
-            pipe.cmd("SET")
+            invocation
                 .arg(nick_key(nick))
                 .arg(self.owner(*id))
-                .arg("PX")
-                .arg(ttl)
-                .ignore();
-            pipe.cmd("ZADD")
                 .arg(room_key(room))
-                .arg(deadline)
-                .arg(nick)
-                .ignore();
-            rooms.insert(room.as_str());
+                .arg(nick);
+            if rooms.insert(room.as_str()) {
+                self.keep_room(&mut pipe, room);
+            }
         }
-        for room in rooms {
-            self.keep_room(&mut pipe, room);
+        let renewed = self
+            .link
+            .call(Effect::Stores, |mut redis| async move {
+                let lost: Vec<String> = invocation.invoke_async(&mut redis).await?;
+                pipe.query_async::<()>(&mut redis).await?;
+                Ok(lost)
+            })
+            .await;
+        // A failed heartbeat is tried again at the next tick.
+        let Ok(lost) = renewed else {
+            return;
+        };
+        for id in lost.iter().filter_map(|owner| self.owned_by(owner)) {
+            self.reassign(id).await;
         }
-        let mut connection = self.connection.clone();
-        let _ = self.call(pipe.query_async::<()>(&mut connection)).await;
     }
     // ANCHOR_END: heartbeat
+
+    /// Client `id`'s nick belongs to someone else now (it expired while this
+    /// copy could not renew it, and a client of another copy took it): a
+    /// fresh guest name for it, and a notice to it and to its room. If Redis
+    /// fails meanwhile, the next heartbeat tries again.
+    async fn reassign(&self, id: ClientId) {
+        let Some(Presence { nick: lost, room }) = self.presence(id) else {
+            return;
+        };
+        let Ok(Some(guest)) = self.fresh_guest(&self.owner(id)).await else {
+            return;
+        };
+        warn!(%lost, %guest, "a client's nick was taken by another copy's client; renamed");
+        self.local.set_nick(id, &guest);
+        if let Some(presence) = self.members().get_mut(&id) {
+            presence.nick = guest.clone();
+        }
+        let mut pipe = redis::pipe();
+        self.add_presence(&mut pipe, &guest, &room);
+        let _ = self
+            .link
+            .call(Effect::Stores, |mut redis| async move {
+                pipe.query_async::<()>(&mut redis).await
+            })
+            .await;
+        self.local.tell(id, protocol::nick_lost(&lost, &guest));
+        let _ = self.enqueue(id, &room, None, protocol::renamed(&lost, &guest), false);
+    }
 
     /// How often [`heartbeat`](SharedRooms::heartbeat) runs.
     pub fn heartbeat_every(&self) -> Duration {
         self.presence_ttl / 3
+    }
+}
+
+/// What the sender of `outgoing` hears when its batch was not published.
+/// A chat line that reached no one is an error; one that may still be
+/// published when a hung Redis wakes up is a warning (its echo, if it
+/// comes, confirms it). Each quotes the line, so the sender knows which.
+fn unpublished(failure: Failure, outgoing: &Outgoing) -> String {
+    let text = &outgoing.text;
+    let notice = text.strip_prefix("* ").unwrap_or(text);
+    match (failure, outgoing.keep) {
+        (Failure::Unknown, true) => protocol::warning(&format!(
+            "Redis did not answer in time; this line may still arrive (its echo, if it comes, \
+             confirms it): {text}"
+        )),
+        (Failure::Unknown, false) => protocol::warning(&format!(
+            "Redis did not answer in time; the room may not hear: {notice}"
+        )),
+        (failure, true) => protocol::error(&format!(
+            "{}, so this line was not sent: {text}",
+            trouble(failure)
+        )),
+        (failure, false) => protocol::error(&format!(
+            "{}, so the room was not told: {notice}",
+            trouble(failure)
+        )),
     }
 }
 
