@@ -120,6 +120,9 @@ impl ChatConfig {
 }
 
 /// Why the chat could not start. `Display` is the one line `main` prints.
+/// Lesson 4's `StartError` (`http-server/src/demo.rs`) has the same two
+/// cases, worded the same, plus one for its `PUBLIC_DIR`: repeated here so
+/// that this lesson stands alone.
 #[derive(Debug)]
 pub enum StartError {
     /// `REDIS_URL` is set, and that Redis cannot be used.
