@@ -538,10 +538,20 @@ async fn a_rename_redis_refuses_leaves_the_client_as_it_was() {
     expect_renamed(&mut alice, "bob").await;
     let guest = alice.nick.clone();
 
-    // Redis refuses scripts (an ACL): lines still go through, renames not.
+    // Redis refuses to change who is in which room (an ACL makes the rooms'
+    // presence read-only): lines still go through, renames and moves not.
     redis_command(
         &redis.url(),
-        &["ACL", "SETUSER", "default", "-eval", "-evalsha"],
+        &[
+            "ACL",
+            "SETUSER",
+            "default",
+            "resetkeys",
+            "~netlessons:chat:nick:*",
+            "~netlessons:chat:history:*",
+            "~netlessons:chat:guests",
+            "%R~netlessons:chat:room*",
+        ],
     )
     .await;
     alice.say("/nick alice").await;

@@ -64,7 +64,7 @@ pub async fn listen(rooms: Arc<SharedRooms>, first: PubSub, stopping: Cancellati
                         () = stopping.cancelled() => return,
                         message = messages.next() => match message {
                             Some(message) => match message.get_payload::<String>() {
-                                Ok(text) => rooms.deliver(&text),
+                                Ok(text) => rooms.deliver(text),
                                 Err(error) => warn!(%error, "ignoring a message that is not text"),
                             },
                             None => break,

@@ -45,6 +45,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use redis::{Client, Script};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
@@ -104,21 +105,24 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 ";
 
-/// `/nick`, in one step: takes the new nick as `TAKE_NICK` does, frees the
-/// old one if it is still ours, and moves the presence. KEYS: new nick, old
-/// nick, room, rooms, history. ARGV: owner, ttl (ms), deadline (ms), old
-/// nick, new nick, room. Returns 1, or 0 if someone else holds the new nick.
+/// `/nick`, in one step: if nobody else holds the new nick, puts it in
+/// `/who`, takes it as `TAKE_NICK` does, and frees the old nick if it is
+/// still ours (and its place in `/who` if it is ours or nobody's). The first
+/// write is one that needs memory, so a Redis that refuses it (full, or not
+/// allowed) has done nothing. KEYS: new nick, old nick, room, rooms,
+/// history. ARGV: owner, ttl (ms), deadline (ms), old nick, new nick, room.
+/// Returns 1, or 0 if someone else holds the new nick.
 const RENAME: &str = r"
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-local old = redis.call('GET', KEYS[2])
-if old == ARGV[1] then redis.call('DEL', KEYS[2]) end
-if old == ARGV[1] or not old then redis.call('ZREM', KEYS[3], ARGV[4]) end
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[5])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[6])
+local old = redis.call('GET', KEYS[2])
+if old == ARGV[1] or not old then redis.call('ZREM', KEYS[3], ARGV[4]) end
 redis.call('PEXPIRE', KEYS[3], ARGV[2])
 redis.call('PEXPIRE', KEYS[5], ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if old == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
 ";
 
@@ -143,13 +147,13 @@ return lost
 
 /// `/join`, in one step: moves a member's presence to another room (out of
 /// the old one only while the nick is still its own), and reads the new
-/// room's history. KEYS: nick, old room, new room, rooms, new history.
+/// room's history. The first write needs memory, as in `RENAME`. KEYS: nick, old room, new room, rooms, new history.
 /// ARGV: owner, nick, deadline (ms), ttl (ms), new room.
 const JOIN: &str = r"
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] or not holder then redis.call('ZREM', KEYS[2], ARGV[2]) end
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[5])
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] or not holder then redis.call('ZREM', KEYS[2], ARGV[2]) end
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[5], ARGV[4])
 return redis.call('LRANGE', KEYS[5], 0, -1)
@@ -164,6 +168,24 @@ if holder and holder ~= ARGV[1] then return 0 end
 if holder then redis.call('DEL', KEYS[1]) end
 redis.call('ZREM', KEYS[2], ARGV[2])
 return 1
+";
+
+/// Publishes a batch in one step: its chat lines into their rooms' history
+/// first (so a full Redis refuses the batch before anything is published),
+/// then the whole batch as one message on the channel. KEYS: the history of
+/// each room with chat lines in the batch. ARGV: the channel, the message,
+/// history ttl (ms), lines kept; then, for each KEYS[i], how many lines,
+/// and the lines.
+const PUBLISH: &str = r"
+local at = 5
+for _, history in ipairs(KEYS) do
+  local lines = tonumber(ARGV[at])
+  redis.call('RPUSH', history, unpack(ARGV, at + 1, at + lines))
+  redis.call('LTRIM', history, -tonumber(ARGV[4]), -1)
+  redis.call('PEXPIRE', history, ARGV[3])
+  at = at + lines + 1
+end
+return redis.call('PUBLISH', ARGV[1], ARGV[2])
 ";
 
 /// `/rooms`: each live room and how many members are present in it.
@@ -238,6 +260,7 @@ pub struct SharedRooms {
     join: Script,
     leave: Script,
     count_rooms: Script,
+    publish: Script,
     /// The publisher's queue (`bus::publish` takes from it).
     outgoing: mpsc::Sender<Outgoing>,
 }
@@ -269,6 +292,7 @@ impl SharedRooms {
             join: Script::new(JOIN),
             leave: Script::new(LEAVE),
             count_rooms: Script::new(COUNT_ROOMS),
+            publish: Script::new(PUBLISH),
             outgoing,
         };
         Ok((rooms, queued))
@@ -313,9 +337,9 @@ impl SharedRooms {
         now_ms().saturating_add(self.ttl_ms())
     }
 
-    /// A message for the bus: `ROOM SKIP LINE`, where SKIP is the client
+    /// An entry of a bus message: `ROOM SKIP LINE`, where SKIP is the client
     /// that must not get it (`COPY#ID`) or `-`. Rooms and copy names hold
-    /// no spaces.
+    /// no spaces, and no part holds a line break.
     fn bus_message(&self, room: &str, skip: Option<ClientId>, line: &str) -> String {
         match skip {
             Some(id) => format!("{room} {} {line}", self.owner(id)),
@@ -346,38 +370,40 @@ impl SharedRooms {
     }
 
     // ANCHOR: publish_batch
-    /// Publishes a batch, in order, in one step (`MULTI` ... `EXEC`: Redis
-    /// runs all of it or, refusing, none): chat lines go to their room's
-    /// history too. If it fails, each sender is told what became of its
-    /// line: not sent, or (no answer in time) it may still arrive.
+    /// Publishes a batch, in order, in one step (one script: Redis runs all
+    /// of it or, refusing, none): chat lines go to their room's history,
+    /// and the batch goes on the channel as *one* message, its lines one per
+    /// line (a chat line never holds a line break), so Redis and each copy
+    /// handle one message per batch, not one per line. If it fails, each
+    /// sender is told what became of its line: not sent, or (no answer in
+    /// time) it may still arrive.
     pub async fn publish_batch(&self, batch: &[Outgoing]) {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        let mut rooms = HashSet::new();
-        for outgoing in batch {
-            if outgoing.keep {
-                let history = history_key(&outgoing.room);
-                pipe.cmd("RPUSH").arg(history).arg(&outgoing.text).ignore();
-                rooms.insert(outgoing.room.as_str());
+        let message: Vec<&str> = batch.iter().map(|out| out.message.as_str()).collect();
+        let mut histories: Vec<(&str, Vec<&str>)> = Vec::new();
+        for outgoing in batch.iter().filter(|outgoing| outgoing.keep) {
+            match histories
+                .iter_mut()
+                .find(|(room, _)| *room == outgoing.room)
+            {
+                Some((_, lines)) => lines.push(&outgoing.text),
+                None => histories.push((&outgoing.room, vec![&outgoing.text])),
             }
-            pipe.cmd("PUBLISH")
-                .arg(CHANNEL)
-                .arg(&outgoing.message)
-                .ignore();
         }
-        for room in rooms {
-            let history = history_key(room);
-            let keep = -(HISTORY_LINES as i64);
-            pipe.cmd("LTRIM").arg(&history).arg(keep).arg(-1).ignore();
-            pipe.cmd("PEXPIRE")
-                .arg(&history)
-                .arg(self.ttl_ms())
-                .ignore();
+        let mut invocation = self.publish.arg(CHANNEL);
+        invocation
+            .arg(message.join("\n"))
+            .arg(self.ttl_ms())
+            .arg(HISTORY_LINES);
+        for (room, lines) in &histories {
+            invocation
+                .key(history_key(room))
+                .arg(lines.len())
+                .arg(lines);
         }
         let published = self
             .link
             .call(Effect::Stores, |mut redis| async move {
-                pipe.query_async::<()>(&mut redis).await
+                invocation.invoke_async::<i64>(&mut redis).await
             })
             .await;
         if let Err(failure) = published {
@@ -390,17 +416,30 @@ impl SharedRooms {
     // ANCHOR_END: publish_batch
 
     // ANCHOR: deliver
-    /// What the bus brought: to this copy's members of the room, through
-    /// the same never-wait fan-out as on one machine.
-    pub fn deliver(&self, message: &str) {
-        let mut parts = message.splitn(3, ' ');
-        let (Some(room), Some(skip), Some(line)) = (parts.next(), parts.next(), parts.next())
-        else {
-            warn!(message, "ignoring a malformed message on the bus");
-            return;
-        };
-        let skip = self.owned_by(skip);
-        self.local.deliver(room, skip, Line::from(line.to_string()));
+    /// What the bus brought, one batch: each of its lines to this copy's
+    /// members of its room, through the same never-wait fan-out as on one
+    /// machine. The lines are slices of the one message (no copy each).
+    pub fn deliver(&self, message: String) {
+        let message = Line::from(message);
+        let bytes: &Bytes = message.as_ref();
+        let mut start = 0;
+        for entry in message.split('\n') {
+            let end = start + entry.len();
+            let parts = entry
+                .split_once(' ')
+                .and_then(|(room, rest)| Some((room, rest.split_once(' ')?)));
+            match parts {
+                Some((room, (skip, line))) => {
+                    let line = Line::try_from(bytes.slice(end - line.len()..end));
+                    match line {
+                        Ok(line) => self.local.deliver(room, self.owned_by(skip), line),
+                        Err(_) => warn!("ignoring a line on the bus that is not UTF-8"),
+                    }
+                }
+                None => warn!(entry, "ignoring a malformed entry on the bus"),
+            }
+            start = end + 1;
+        }
     }
     // ANCHOR_END: deliver
 
