@@ -221,7 +221,7 @@ pub struct Outgoing {
     /// Who caused it: told if it cannot be published.
     from: ClientId,
     room: String,
-    /// The bus message (`SharedRooms::bus_message`).
+    /// Its entry in the batch's bus message (`SharedRooms::bus_message`).
     message: String,
     /// What it says, for the room or (if it fails) for `from`.
     text: String,
