@@ -289,7 +289,9 @@ impl HttpConnection {
         let sent = self
             .write_response(response, method, version, close)
             .await?;
-        log.finish(status, sent);
+        if let Some(log) = log {
+            log.finish(status, sent);
+        }
         if close {
             self.close_gracefully().await;
             return Ok(Next::End(
@@ -768,12 +770,17 @@ struct RequestLog {
 }
 
 impl RequestLog {
-    /// Notes the request's method and target, and the time.
-    fn start(request: &Request) -> RequestLog {
-        RequestLog {
+    /// Notes the request's method and target, and the time; `None` when
+    /// info lines are off (`RUST_LOG=warn`, as a busy server runs): a line
+    /// nobody will see is not worth a reading of the clock.
+    fn start(request: &Request) -> Option<RequestLog> {
+        if !tracing::enabled!(tracing::Level::INFO) {
+            return None;
+        }
+        Some(RequestLog {
             started: Instant::now(),
             line: request.head.slice(..request.target.end),
-        }
+        })
     }
 
     /// Logs the request, with its response's status and body length.
