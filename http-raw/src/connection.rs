@@ -4,7 +4,8 @@
 //!
 //! 0. **Wait for the client's bytes holding no buffer** (`wait_for_request`):
 //!    between requests a connection is a socket, a timer and a small future,
-//!    about 1.9 KiB in all; buffers are taken when a request arrives.
+//!    about 1.9 KiB in all; buffers are taken when a request arrives (the
+//!    thread's spares first: `spare_buffers.rs`).
 //! 1. **Read until a whole head is in the buffer** (`read_head`). Each read
 //!    appends to one buffer and we try the parser again; bytes after the head
 //!    stay there for later.
@@ -57,6 +58,7 @@ use crate::parse::{Framing, ParsedHead, parse_head};
 use crate::request::{Method, Request, Version, has_token};
 use crate::response::{Body, ChunkStream, Response, Upgraded};
 use crate::service::{Service, refusal_response};
+use crate::spare_buffers;
 use crate::stream::Stream;
 use crate::summary::{ConnectionSummary, End};
 use crate::write::{ConnectionHeader, LAST_CHUNK, ResponseFraming, write_chunk_header, write_head};
@@ -233,6 +235,9 @@ impl HttpConnection {
                 }
             };
             debug!(reason = %end, "closing");
+            // For the next connection to take (a new one, under
+            // `Connection: close` or HTTPS handshake after handshake).
+            spare_buffers::give_back(connection.take_buffers());
             ConnectionSummary {
                 requests: connection.requests,
                 end,
@@ -393,7 +398,7 @@ impl HttpConnection {
     // ANCHOR: wait_for_request
     /// Between requests: waits for the client's next bytes holding no
     /// buffer at all (`serve_one` has sent every response already). An idle keep-alive connection
-    /// costs its socket, this small future and its timer; the read buffer is
+    /// costs its socket, this small future and its timer; the buffers are
     /// taken only once there is something to read (which is how nginx holds
     /// ten thousand idle connections in a few megabytes). Pipelined bytes
     /// already in the buffer need no wait. The wait may also end the
@@ -403,8 +408,11 @@ impl HttpConnection {
         if !self.read_buf.is_empty() {
             return Ok(());
         }
-        self.read_buf = BytesMut::new();
-        self.write_buf = Vec::new();
+        // The buffers go to this thread's spares, and come back from them
+        // (ours or another connection's) once there is something to read:
+        // cheaper than freeing and allocating them each time (see
+        // `spare_buffers.rs`).
+        spare_buffers::give_back(self.take_buffers());
         let first = self.requests == 0;
         if !first {
             self.deadline.set(Instant::now() + self.timeouts.keep_alive);
@@ -415,14 +423,24 @@ impl HttpConnection {
         let readable = poll_fn(|context| self.stream.poll_read_ready(context));
         tokio::select! {
             biased;
-            ready = readable => Ok(ready?),
-            _ = self.deadline.expired() => Err(if first {
+            ready = readable => ready?,
+            _ = self.deadline.expired() => return Err(if first {
                 HttpError::RequestTimeout.into()
             } else {
                 ReadError::End(End::IdleTimeout)
             }),
-            _ = self.stopping.cancelled() => Err(ReadError::End(End::Shutdown)),
+            _ = self.stopping.cancelled() => return Err(ReadError::End(End::Shutdown)),
         }
+        (self.read_buf, self.write_buf) = spare_buffers::take();
+        Ok(())
+    }
+
+    /// The connection's buffers, leaving it none.
+    fn take_buffers(&mut self) -> (BytesMut, Vec<u8>) {
+        (
+            std::mem::take(&mut self.read_buf),
+            std::mem::take(&mut self.write_buf),
+        )
     }
     // ANCHOR_END: wait_for_request
 
