@@ -773,8 +773,16 @@ impl HttpConnection {
         if self.write_buf.is_empty() {
             return Ok(());
         }
+        // Usually the socket takes everything at once: then there is no
+        // need to start a timeout, nor to wait for anything. (Over TLS this
+        // always takes the longer way, which also pushes out the records
+        // rustls has encrypted.)
+        let written = self.stream.try_write(&self.write_buf)?;
         let pending = std::mem::take(&mut self.write_buf);
-        let result = self.write_all(&pending).await;
+        let result = match pending.get(written..) {
+            Some(rest) if !rest.is_empty() => self.write_all(rest).await,
+            _ => Ok(()),
+        };
         debug!(bytes = pending.len(), "written to the socket");
         // Keep the allocation for the next responses.
         self.write_buf = pending;
