@@ -454,6 +454,7 @@ impl HttpConnection {
         (self.read_buf, self.write_buf) = spare_buffers::take();
         Ok(())
     }
+    // ANCHOR_END: wait_for_request
 
     /// The connection's buffers, leaving it none.
     fn take_buffers(&mut self) -> (BytesMut, Vec<u8>) {
@@ -462,7 +463,6 @@ impl HttpConnection {
             std::mem::take(&mut self.write_buf),
         )
     }
-    // ANCHOR_END: wait_for_request
 
     // ANCHOR: read_head
     /// Reads until the buffer holds a complete head, and parses it.
