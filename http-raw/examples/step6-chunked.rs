@@ -241,7 +241,9 @@ async fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Vec<u
         if size == 0 {
             break;
         }
-        if size > MAX_BODY - body.len() {
+        // What the body would hold, compared with the limit (saturating:
+        // `size` is the client's number, and may be near `usize::MAX`).
+        if body.len().saturating_add(size) > MAX_BODY {
             return Err(ReadError::Refuse(413));
         }
         while buf.len() < size + 2 {

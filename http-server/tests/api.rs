@@ -276,6 +276,30 @@ async fn without_a_limit_a_page_has_the_default_size() {
 }
 
 #[tokio::test]
+async fn names_and_page_sizes_hold_at_their_limits() {
+    let demo = start_demo().await;
+    // A name of 99 or 100 characters (counted as characters, not bytes) is
+    // taken; 101 is refused.
+    for (chars, status) in [
+        (MAX_NAME_CHARS - 1, 201),
+        (MAX_NAME_CHARS, 201),
+        (MAX_NAME_CHARS + 1, 400),
+    ] {
+        let (got, body) = demo.try_create(&"é".repeat(chars)).await;
+        assert_eq!(got, status, "{chars} characters: {body}");
+    }
+    for (limit, status) in [
+        (MAX_PAGE_SIZE - 1, 200),
+        (MAX_PAGE_SIZE, 200),
+        (MAX_PAGE_SIZE + 1, 400),
+    ] {
+        let path = format!("/api/plants?limit={limit}");
+        let (got, _, body) = demo.call(reqwest::Method::GET, &path, None).await;
+        assert_eq!(got, status, "limit={limit}: {body}");
+    }
+}
+
+#[tokio::test]
 async fn a_bad_page_query_is_400_json() {
     let demo = start_demo().await;
     let too_big = format!("limit={}", MAX_PAGE_SIZE + 1);

@@ -226,14 +226,17 @@ mod tests {
 
     #[test]
     fn limits_are_exact() {
+        assert!(!is_valid_nick(""));
+        assert!(is_valid_nick(&"n".repeat(23)));
         assert!(is_valid_nick(&"n".repeat(24)));
         assert!(!is_valid_nick(&"n".repeat(25)));
+        assert!(!is_valid_room(""));
+        assert!(is_valid_room(&"r".repeat(31)));
         assert!(is_valid_room(&"r".repeat(32)));
         assert!(!is_valid_room(&"r".repeat(33)));
-        assert_eq!(
-            parse_input(&"x".repeat(MAX_MESSAGE_BYTES)),
-            Input::Say("x".repeat(MAX_MESSAGE_BYTES))
-        );
+        for len in [MAX_MESSAGE_BYTES - 1, MAX_MESSAGE_BYTES] {
+            assert_eq!(parse_input(&"x".repeat(len)), Input::Say("x".repeat(len)));
+        }
         assert!(matches!(
             parse_input(&"x".repeat(MAX_MESSAGE_BYTES + 1)),
             Input::Invalid(_)
