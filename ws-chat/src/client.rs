@@ -42,10 +42,10 @@ use tracing::{debug, info, warn};
 use crate::chat_rooms::Rooms;
 use crate::end::{End, end_for};
 use crate::limits::{CLOSE_TIMEOUT, ClientSettings, SLOW_CLOSE_TIMEOUT, websocket_config};
-use crate::outbox;
+use crate::outbox::{self, Line};
 use crate::protocol::{self, Command, Input};
 use crate::rate_limit::{RateLimit, Verdict};
-use crate::rooms::{ClientId, LOBBY, Line};
+use crate::rooms::{ClientId, LOBBY};
 
 // Plain TCP for ws://, TLS for wss://: the chat cannot tell them apart.
 type Sink = SplitSink<WebSocketStream<Stream>, Message>;

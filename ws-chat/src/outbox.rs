@@ -19,8 +19,12 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::rooms::Line;
+/// One line of text, ready to be sent as a text frame to any number of
+/// clients: built once, and every queue gets a cheap, reference-counted
+/// clone.
+pub type Line = Utf8Bytes;
 
 /// The queue was at its bound: the line was not queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
