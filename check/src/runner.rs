@@ -2,17 +2,22 @@
 //!
 //! `cargo run -p check -- LESSON ADDR` finds the lesson in `lessons/mod.rs`
 //! and lands here: [`run`] resolves ADDR and runs the lesson's stages in
-//! order. Each stage prints one line, `PASS stage N: NAME` or
-//! `FAIL stage N: NAME`; after a FAIL come what was sent, what was expected,
-//! what came back (bytes escaped: `\r\n`, `\x00`) and a hint, and the run
-//! stops (`--all` runs on). Exit status: 0 when every stage passes, 1 when
+//! order. Each stage prints one line, `PASS stage N: NAME`,
+//! `FAIL stage N: NAME` or `SKIP stage N: NAME (why)`; after a FAIL come what
+//! was sent, what was expected, what came back (bytes escaped: `\r\n`,
+//! `\x00`) and a hint, and the run stops (`--all` runs on). Exit status: 0
+//! when every stage passes (a SKIP for the platform's limits allowed), 1 when
 //! one fails, 2 for bad usage or when nothing answers at ADDR (one sentence
 //! on stderr).
 //!
 //! What to notice: a stage is an ordinary `async fn` that returns
 //! `Ok(())` or a [`Failure`]. Everything it waits for has a deadline
 //! ([`Target::timeout`]), so a silent server fails a stage instead of
-//! hanging the checker.
+//! hanging the checker. A stage names the stages it builds on
+//! ([`Stage::needs`]): when one of them did not pass, it is not run at all
+//! but reported `SKIP stage N: NAME (needs stage M)`, because its own
+//! failure would only repeat the earlier one with a hint about the wrong
+//! thing (a concurrency hint for a server whose only fault is its text).
 //!
 //! # Adding a lesson's stages
 //!
@@ -40,10 +45,15 @@
 //! }
 //!
 //! /// The stages, in order.
-//! pub const STAGES: &[Stage<Target>] = &[Stage { name: "pong", check: |t| Box::pin(pong(t)) }];
+//! pub const STAGES: &[Stage<Target>] = &[Stage {
+//!     name: "pong",
+//!     needs: &[],
+//!     check: |t| Box::pin(pong(t)),
+//! }];
 //! ```
 //!
-//! - `Stage<C>`: the stage's name and its check, which gets `&mut C`. Most
+//! - `Stage<C>`: the stage's name, the stages it needs (by number, e.g.
+//!   `needs: &[1]`), and its check, which gets `&mut C`. Most
 //!   lessons use the [`Target`] itself as `C` (`|target| target` in the
 //!   table); a lesson whose stages share something (one UDP client socket,
 //!   say) makes its own context from the target.
@@ -57,6 +67,9 @@
 //!   listening" with [`Failure::nothing_answering`], as
 //!   `lessons/udp_echo.rs` does; the HTTP lessons use [`crate::http`], the
 //!   chat [`crate::ws`].
+//! - A stage that cannot run on this machine (the operating system lacks
+//!   what it needs) returns [`Failure::skip`]: `SKIP stage N: NAME (why)`,
+//!   which does not fail the run.
 //! - [`crate::escape::show`] escapes bytes for the `sent:` and `expected:`
 //!   lines (long payloads are cut, with their length);
 //!   [`crate::escape::first_difference`] finds where two payloads part,
@@ -86,11 +99,19 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(5);
 /// A stage's check, boxed so stages of one lesson fit in one table.
 pub type StageFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Failure>> + 'a>>;
 
-/// One stage: a name for the `PASS`/`FAIL` line and the check to run.
-/// Its number is its place in the lesson's table, from 1.
+/// One stage: a name for the `PASS`/`FAIL`/`SKIP` line, the stages it
+/// builds on, and the check to run. Its number is its place in the lesson's
+/// table, from 1.
 pub struct Stage<C> {
     /// A few words: `echo`, `binary-safe`, `keep-alive`.
     pub name: &'static str,
+    /// The stages this one builds on, by number (`&[1, 4]`): when one of
+    /// them did not pass, this one is skipped, `SKIP stage N: NAME (needs
+    /// stage M)`, instead of failing again with a hint about the wrong thing.
+    /// A stage needs another when it sends what that one checks (the same
+    /// route, the same kind of payload), so the other's mistake would fail
+    /// it too.
+    pub needs: &'static [usize],
     /// Usually `|target| Box::pin(my_stage(target))`.
     pub check: for<'a> fn(&'a mut C) -> StageFuture<'a>,
 }
@@ -108,6 +129,12 @@ pub struct Failure {
     pub hint: String,
     /// Set by [`tcp::connect`] when nothing accepted the connection.
     nothing_answering: Option<NothingAnswering>,
+    /// Set by [`Failure::skip`]: not the server's fault, this machine lacks
+    /// what the stage needs; says what, and what to do.
+    skipped: Option<String>,
+    /// The book's section about this mistake (`docs/src/PAGE.md#part`),
+    /// printed as a `book:` line after the hint.
+    book: Option<&'static str>,
 }
 
 impl Failure {
@@ -124,7 +151,34 @@ impl Failure {
             got: got.into(),
             hint: hint.into(),
             nothing_answering: None,
+            skipped: None,
+            book: None,
         }
+    }
+
+    /// Not a failure: the stage cannot run on this machine (the operating
+    /// system lacks what it needs, or caps it). `why` says what, and what
+    /// to do about it; the line is `SKIP stage N: NAME (why)`, and the run
+    /// still passes if every other stage does.
+    pub fn skip(why: impl Into<String>) -> Failure {
+        Failure {
+            skipped: Some(why.into()),
+            ..Failure::new("", "", "", "")
+        }
+    }
+
+    /// The same failure, with the book's section about it (a path from the
+    /// repository root, `docs/src/PAGE.md#part`) on a `book:` line.
+    pub fn with_book(self, section: &'static str) -> Failure {
+        Failure {
+            book: Some(section),
+            ..self
+        }
+    }
+
+    /// Whether this is a skip ([`Failure::skip`]) rather than a failure.
+    pub fn is_skip(&self) -> bool {
+        self.skipped.is_some()
     }
 
     /// The connection was refused (or never completed): nothing is
@@ -260,36 +314,191 @@ pub async fn run_stages<C>(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<Verdict> {
-    let mut verdict = Verdict::AllPassed;
-    let mut passed_any = false;
-    for (index, stage) in stages.iter().enumerate() {
-        let number = index + 1;
-        match (stage.check)(context).await {
-            Ok(()) => {
-                passed_any = true;
-                writeln!(out, "PASS stage {number}: {}", stage.name)?;
-            }
-            Err(failure) => {
-                if !passed_any && verdict == Verdict::AllPassed {
-                    if let Some(nothing) = &failure.nothing_answering {
-                        writeln!(err, "check: {nothing}")?;
-                        return Ok(Verdict::Unusable);
-                    }
-                }
-                verdict = Verdict::StageFailed;
-                writeln!(out, "FAIL stage {number}: {}", stage.name)?;
-                writeln!(out, "  sent:     {}", failure.sent)?;
-                writeln!(out, "  expected: {}", failure.expected)?;
-                writeln!(out, "  got:      {}", failure.got)?;
-                writeln!(out, "  hint:     {}", failure.hint)?;
-                if !all {
-                    break;
-                }
-            }
+    let mut report = Report::new(out, err, all);
+    for stage in stages {
+        if !report.going() {
+            break;
         }
-        out.flush()?;
+        report
+            .stage(stage.name, stage.needs, || (stage.check)(context))
+            .await?;
     }
-    Ok(verdict)
+    Ok(report.verdict())
+}
+
+/// How a stage ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// `PASS`.
+    Passed,
+    /// `FAIL`, with its report.
+    Failed,
+    /// `SKIP`: a stage it needs did not pass, or the platform lacks what it
+    /// needs.
+    Skipped,
+}
+
+/// The report as it is printed: one line per stage, numbered in the order
+/// they come, and the verdict they add up to. Stages are numbered by the
+/// order of [`Report::stage`] calls, so a mode that puts stages of its own
+/// around a lesson's (`--spawn`) numbers them all in one sequence.
+pub struct Report<'w> {
+    out: &'w mut dyn Write,
+    err: &'w mut dyn Write,
+    /// `--all`: go on after a failure.
+    all: bool,
+    /// How each stage so far ended; stage N is at N - 1.
+    ended: Vec<Ended>,
+    /// For a stage skipped because another did not pass: the stage that
+    /// failed at the root of it (a stage may need one that was skipped).
+    root: Vec<Option<usize>>,
+    /// Set when nothing answered before any stage passed (exit 2).
+    unusable: bool,
+    /// Set by [`Report::refuse`]: the run ended before its stages.
+    refused: bool,
+}
+
+impl<'w> Report<'w> {
+    /// An empty report writing to `out` (stage lines) and `err` (the
+    /// one-sentence errors).
+    pub fn new(out: &'w mut dyn Write, err: &'w mut dyn Write, all: bool) -> Report<'w> {
+        Report {
+            out,
+            err,
+            all,
+            ended: Vec::new(),
+            root: Vec::new(),
+            unusable: false,
+            refused: false,
+        }
+    }
+
+    /// The number the next stage gets.
+    pub fn next_number(&self) -> usize {
+        self.ended.len() + 1
+    }
+
+    /// How stage `number` ended, if it has run.
+    pub fn ended(&self, number: usize) -> Option<Ended> {
+        self.ended.get(number_index(number)?).copied()
+    }
+
+    /// Whether more stages should run: not after a failure (unless
+    /// `--all`), nor once nothing answered or the run was refused.
+    pub fn going(&self) -> bool {
+        let failed = self.ended.contains(&Ended::Failed);
+        !self.unusable && !self.refused && (self.all || !failed)
+    }
+
+    /// The first of `needs` that did not pass (or has not run); if that one
+    /// was skipped for want of another, that other: the stage to fix first.
+    pub fn missing(&self, needs: &[usize]) -> Option<usize> {
+        let first = needs
+            .iter()
+            .copied()
+            .find(|&number| self.ended(number) != Some(Ended::Passed))?;
+        let root = number_index(first).and_then(|at| self.root.get(at).copied().flatten());
+        Some(root.unwrap_or(first))
+    }
+
+    /// Runs one stage, unless a stage it needs did not pass, and prints its
+    /// line (and, after a FAIL, the report). `check` makes the stage's
+    /// future; it is not called when the stage is skipped.
+    pub async fn stage<F>(
+        &mut self,
+        name: &str,
+        needs: &[usize],
+        check: impl FnOnce() -> F,
+    ) -> io::Result<Ended>
+    where
+        F: Future<Output = Result<(), Failure>>,
+    {
+        let number = self.next_number();
+        if let Some(missing) = self.missing(needs) {
+            writeln!(
+                self.out,
+                "SKIP stage {number}: {name} (needs stage {missing})"
+            )?;
+            self.root.push(Some(missing));
+            return self.record(Ended::Skipped);
+        }
+        self.root.push(None);
+        let result = check().await;
+        self.print(number, name, result)
+    }
+
+    /// Prints a stage's line for a result found elsewhere, and records it.
+    fn print(
+        &mut self,
+        number: usize,
+        name: &str,
+        result: Result<(), Failure>,
+    ) -> io::Result<Ended> {
+        let failure = match result {
+            Ok(()) => {
+                writeln!(self.out, "PASS stage {number}: {name}")?;
+                return self.record(Ended::Passed);
+            }
+            Err(failure) => failure,
+        };
+        if let Some(why) = &failure.skipped {
+            writeln!(self.out, "SKIP stage {number}: {name} ({why})")?;
+            return self.record(Ended::Skipped);
+        }
+        // Nothing has passed or failed yet: the server was never there.
+        let first = self.ended.iter().all(|ended| *ended == Ended::Skipped);
+        if let (true, Some(nothing)) = (first, &failure.nothing_answering) {
+            writeln!(self.err, "check: {nothing}")?;
+            self.unusable = true;
+            return Ok(Ended::Failed);
+        }
+        writeln!(self.out, "FAIL stage {number}: {name}")?;
+        writeln!(self.out, "  sent:     {}", failure.sent)?;
+        writeln!(self.out, "  expected: {}", failure.expected)?;
+        writeln!(self.out, "  got:      {}", failure.got)?;
+        writeln!(self.out, "  hint:     {}", failure.hint)?;
+        if let Some(book) = failure.book {
+            writeln!(self.out, "  book:     {book}")?;
+        }
+        self.record(Ended::Failed)
+    }
+
+    /// Ends the run before its stages with one sentence on stderr and exit
+    /// status 1: what answers is not what this lesson checks.
+    pub fn refuse(&mut self, sentence: &str) -> io::Result<()> {
+        writeln!(self.err, "check: {sentence}")?;
+        self.refused = true;
+        Ok(())
+    }
+
+    /// The stage lines' writer, for a note between them.
+    pub fn out(&mut self) -> &mut dyn Write {
+        &mut *self.out
+    }
+
+    fn record(&mut self, ended: Ended) -> io::Result<Ended> {
+        self.ended.push(ended);
+        self.out.flush()?;
+        Ok(ended)
+    }
+
+    /// What the stages add up to: nothing answering (2), a failure or a
+    /// refusal (1), or every stage passed, skips for the platform's sake
+    /// allowed (0). (A skip for a missing stage comes only after a failure.)
+    pub fn verdict(&self) -> Verdict {
+        if self.unusable {
+            Verdict::Unusable
+        } else if self.refused || self.ended.contains(&Ended::Failed) {
+            Verdict::StageFailed
+        } else {
+            Verdict::AllPassed
+        }
+    }
+}
+
+/// Where stage `number` is kept: at `number - 1`.
+fn number_index(number: usize) -> Option<usize> {
+    number.checked_sub(1)
 }
 
 /// `usage: cargo run -p check -- LESSON [--all] ADDR (for example ...)`.
@@ -300,6 +509,113 @@ pub fn lesson_usage(lesson: &str, example_addr: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stages' context in these tests: which stages fail, which skip.
+    struct Script {
+        failing: &'static [usize],
+        platform_skips: &'static [usize],
+        ran: Vec<usize>,
+    }
+
+    fn scripted(script: &mut Script, number: usize) -> StageFuture<'_> {
+        script.ran.push(number);
+        let result = if script.failing.contains(&number) {
+            Err(Failure::new("x", "y", "z", format!("fix stage {number}")))
+        } else if script.platform_skips.contains(&number) {
+            Err(Failure::skip("this machine cannot"))
+        } else {
+            Ok(())
+        };
+        Box::pin(async move { result })
+    }
+
+    /// 1; 2 needs 1; 3 needs 2; 4 needs nothing; 5 needs 4.
+    const CHAIN: &[Stage<Script>] = &[
+        Stage {
+            name: "one",
+            needs: &[],
+            check: |s| scripted(s, 1),
+        },
+        Stage {
+            name: "two",
+            needs: &[1],
+            check: |s| scripted(s, 2),
+        },
+        Stage {
+            name: "three",
+            needs: &[2],
+            check: |s| scripted(s, 3),
+        },
+        Stage {
+            name: "four",
+            needs: &[],
+            check: |s| scripted(s, 4),
+        },
+        Stage {
+            name: "five",
+            needs: &[4],
+            check: |s| scripted(s, 5),
+        },
+    ];
+
+    async fn run_script(
+        failing: &'static [usize],
+        skips: &'static [usize],
+        all: bool,
+    ) -> (Verdict, String, Vec<usize>) {
+        let mut script = Script {
+            failing,
+            platform_skips: skips,
+            ran: Vec::new(),
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let verdict = run_stages(&mut script, CHAIN, all, &mut out, &mut err)
+            .await
+            .expect("writing to a Vec");
+        assert!(err.is_empty());
+        (verdict, String::from_utf8(out).expect("UTF-8"), script.ran)
+    }
+
+    #[tokio::test]
+    async fn a_stage_whose_needed_stage_failed_is_skipped_naming_the_root() {
+        let (verdict, out, ran) = run_script(&[1], &[], true).await;
+        assert_eq!(
+            out.lines()
+                .filter(|line| !line.starts_with(' '))
+                .collect::<Vec<_>>(),
+            [
+                "FAIL stage 1: one",
+                "SKIP stage 2: two (needs stage 1)",
+                "SKIP stage 3: three (needs stage 1)",
+                "PASS stage 4: four",
+                "PASS stage 5: five",
+            ],
+            "{out}"
+        );
+        assert_eq!(ran, [1, 4, 5], "skipped stages do not run");
+        assert_eq!(verdict, Verdict::StageFailed);
+    }
+
+    #[tokio::test]
+    async fn without_all_the_run_stops_at_the_first_failure() {
+        let (verdict, out, ran) = run_script(&[2], &[], false).await;
+        assert!(out.ends_with("  hint:     fix stage 2\n"), "{out}");
+        assert_eq!(ran, [1, 2]);
+        assert_eq!(verdict, Verdict::StageFailed);
+    }
+
+    #[tokio::test]
+    async fn a_platform_skip_passes_the_run_and_skips_what_needs_it() {
+        let (verdict, out, _) = run_script(&[], &[4], false).await;
+        assert!(
+            out.contains(
+                "SKIP stage 4: four (this machine cannot)\nSKIP stage 5: five (needs stage 4)"
+            ),
+            "{out}"
+        );
+        assert_eq!(verdict, Verdict::AllPassed);
+        assert_eq!(verdict.exit_code(), 0);
+    }
 
     #[test]
     fn options_take_one_addr_and_all() {

@@ -7,7 +7,8 @@
 //! and holds a line until its newline comes. And `for connection in incoming`
 //! serves one client at a time.
 //!
-//! Checker: passes stage 1; fails stages 2-5 (`--all` shows each).
+//! Checker: passes stage 1; fails stages 2-4, and skips stage 5, which
+//! needs stage 2 (`--all` shows each).
 //!
 //! Try it: `cargo run -p tcp-echo --example step1-lines`, then
 //! `cargo run -p check -- tcp-echo 127.0.0.1:7007`.

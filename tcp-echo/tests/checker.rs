@@ -48,27 +48,45 @@ async fn the_lesson_blocking_server_fails_only_five_clients_at_once() {
 // ---------------------------------------------------------------------------
 // The build-along steps: each passes exactly the stages it claims.
 
-/// Each step, the stages it passes, and the sentence in its `//!` header
-/// that says so (the header must not drift from the truth).
-const STEP_CLAIMS: &[(&str, &[usize], &str)] = &[
+/// Each step, the stages it passes, those it skips (a stage they need
+/// failed), and the sentence in its `//!` header that says so (the header
+/// must not drift from the truth).
+const STEP_CLAIMS: &[(&str, &[usize], &[usize], &str)] = &[
     (
         "step1-lines",
         &[1],
-        "Checker: passes stage 1; fails stages 2-5",
+        &[5],
+        "Checker: passes stage 1; fails stages 2-4, and skips stage 5, which\n//! needs stage 2",
     ),
     (
         "step2-bytes",
         &[1, 2, 4, 5],
+        &[],
         "Checker: passes stages 1, 2, 4 and 5; fails stage 3",
     ),
-    ("step3-threads", ALL_STAGES, "Checker: passes every stage."),
-    ("step4-tasks", ALL_STAGES, "Checker: passes every stage."),
-    ("step5-limits", ALL_STAGES, "Checker: passes every stage."),
+    (
+        "step3-threads",
+        ALL_STAGES,
+        &[],
+        "Checker: passes every stage.",
+    ),
+    (
+        "step4-tasks",
+        ALL_STAGES,
+        &[],
+        "Checker: passes every stage.",
+    ),
+    (
+        "step5-limits",
+        ALL_STAGES,
+        &[],
+        "Checker: passes every stage.",
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_step_passes_exactly_the_stages_it_claims() {
-    for &(name, claimed, sentence) in STEP_CLAIMS {
+    for &(name, claimed, skipped, sentence) in STEP_CLAIMS {
         let source =
             std::fs::read_to_string(format!("{}/examples/{name}.rs", env!("CARGO_MANIFEST_DIR")))
                 .expect("the step's source");
@@ -82,6 +100,7 @@ async fn every_step_passes_exactly_the_stages_it_claims() {
         let port = running.listening_port("tcp").await;
         let report = check("tcp-echo", SocketAddr::from(([127, 0, 0, 1], port)), true).await;
         assert_eq!(report.passed(), claimed, "{name}:\n{}", report.out);
+        assert_eq!(report.skipped(), skipped, "{name}:\n{}", report.out);
         let verdict = if claimed == ALL_STAGES {
             Verdict::AllPassed
         } else {

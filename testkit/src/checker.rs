@@ -65,6 +65,12 @@ impl Report {
         self.stages("FAIL")
     }
 
+    /// The stages skipped, by number: a stage they need did not pass, or
+    /// the platform lacks what they need.
+    pub fn skipped(&self) -> Vec<usize> {
+        self.stages("SKIP")
+    }
+
     /// Every stage of the lesson, by number: `[1, 2, ..., N]`.
     pub fn all_stages(&self) -> Vec<usize> {
         (1..=stage_names(&self.lesson).len()).collect()

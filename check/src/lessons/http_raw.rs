@@ -17,50 +17,62 @@ use crate::runner::Stage;
 pub const STAGES: &[Stage<Target>] = &[
     Stage {
         name: "respond",
+        needs: &[],
         check: |target| blocking(target, respond),
     },
     Stage {
         name: "route",
+        needs: &[1],
         check: |target| blocking(target, route),
     },
     Stage {
         name: "headers",
+        needs: &[1],
         check: |target| blocking(target, headers),
     },
     Stage {
         name: "body by Content-Length",
+        needs: &[1],
         check: |target| blocking(target, content_length_body),
     },
     Stage {
         name: "concurrent clients",
+        needs: &[1],
         check: |target| blocking(target, concurrent_clients),
     },
     Stage {
         name: "keep-alive",
+        needs: &[2],
         check: |target| blocking(target, keep_alive),
     },
     Stage {
         name: "chunked body",
+        needs: &[4],
         check: |target| blocking(target, chunked_body),
     },
     Stage {
         name: "pipelining",
+        needs: &[2, 4, 6],
         check: |target| blocking(target, pipelining),
     },
     Stage {
         name: "HEAD",
+        needs: &[1, 6],
         check: |target| blocking(target, head),
     },
     Stage {
         name: "error statuses",
+        needs: &[1],
         check: |target| blocking(target, error_statuses),
     },
     Stage {
         name: "limits",
+        needs: &[4],
         check: |target| blocking(target, limits),
     },
     Stage {
         name: "Connection: close",
+        needs: &[1],
         check: |target| blocking(target, connection_close),
     },
 ];

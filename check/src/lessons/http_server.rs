@@ -17,38 +17,47 @@ use crate::runner::Stage;
 pub const STAGES: &[Stage<Target>] = &[
     Stage {
         name: "hello",
+        needs: &[],
         check: |target| blocking(target, hello),
     },
     Stage {
         name: "list plants as JSON",
+        needs: &[],
         check: |target| blocking(target, list_plants),
     },
     Stage {
         name: "create a plant",
+        needs: &[],
         check: |target| blocking(target, create_plant),
     },
     Stage {
         name: "update and delete by id",
+        needs: &[3],
         check: |target| blocking(target, update_and_delete),
     },
     Stage {
         name: "API errors as JSON",
+        needs: &[3],
         check: |target| blocking(target, api_errors),
     },
     Stage {
         name: "static files",
+        needs: &[],
         check: |target| blocking(target, static_files),
     },
     Stage {
         name: "path traversal refused",
+        needs: &[],
         check: |target| blocking(target, traversal_refused),
     },
     Stage {
         name: "ETag and 304",
+        needs: &[6],
         check: |target| blocking(target, etag),
     },
     Stage {
         name: "Range",
+        needs: &[6],
         check: |target| blocking(target, range),
     },
 ];

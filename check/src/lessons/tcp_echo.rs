@@ -19,22 +19,27 @@ use crate::tcp::{self, ReplyEnd};
 pub const STAGES: &[Stage<Target>] = &[
     Stage {
         name: "echo",
+        needs: &[],
         check: |target| Box::pin(echo(target)),
     },
     Stage {
         name: "binary-safe",
+        needs: &[1],
         check: |target| Box::pin(binary_safe(target)),
     },
     Stage {
         name: "5 clients at once",
+        needs: &[1],
         check: |target| Box::pin(five_clients(target)),
     },
     Stage {
         name: "half-close",
+        needs: &[1],
         check: |target| Box::pin(half_close(target)),
     },
     Stage {
         name: "large echo while still sending",
+        needs: &[1, 2],
         check: |target| Box::pin(large_echo(target)),
     },
 ];

@@ -28,18 +28,22 @@ use crate::target::Target;
 pub const STAGES: &[Stage<UdpClient>] = &[
     Stage {
         name: "echo",
+        needs: &[],
         check: |client| Box::pin(echo(client)),
     },
     Stage {
         name: "boundaries kept",
+        needs: &[1],
         check: |client| Box::pin(boundaries(client)),
     },
     Stage {
         name: "empty and 65,507-byte datagrams",
+        needs: &[1],
         check: |client| Box::pin(sizes(client)),
     },
     Stage {
         name: "replies go to each sender",
+        needs: &[1],
         check: |client| Box::pin(several_senders(client)),
     },
 ];

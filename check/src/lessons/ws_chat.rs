@@ -20,30 +20,37 @@ use crate::ws::{
 pub const STAGES: &[Stage<ChatTarget>] = &[
     Stage {
         name: "handshake",
+        needs: &[],
         check: |target| Box::pin(handshake(target)),
     },
     Stage {
         name: "welcome",
+        needs: &[1],
         check: |target| Box::pin(welcome(target)),
     },
     Stage {
         name: "broadcast",
+        needs: &[2],
         check: |target| Box::pin(broadcast(target)),
     },
     Stage {
         name: "join and leave notices",
+        needs: &[2],
         check: |target| Box::pin(notices(target)),
     },
     Stage {
         name: "nick",
+        needs: &[3],
         check: |target| Box::pin(nick(target)),
     },
     Stage {
         name: "rooms",
+        needs: &[3],
         check: |target| Box::pin(rooms(target)),
     },
     Stage {
         name: "limits and close",
+        needs: &[3],
         check: |target| Box::pin(limits(target)),
     },
 ];

@@ -57,6 +57,11 @@ impl Outcome {
         self.stages("FAIL")
     }
 
+    /// The stages skipped (a stage they need did not pass), by number.
+    pub fn skipped(&self) -> Vec<usize> {
+        self.stages("SKIP")
+    }
+
     /// The `hint:` line of the (first) failure.
     pub fn hint(&self) -> &str {
         self.out
