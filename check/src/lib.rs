@@ -25,10 +25,12 @@
 //! | `tcp.rs`, `http.rs`, `ws.rs` | the clients the stages use (UDP's is in `lessons/udp_echo.rs`) |
 //! | `response_reader.rs` | the one HTTP response reader, no I/O: the checker's and the tests' |
 //! | `escape.rs` | bytes shown as a Rust byte string: `"\r\n"`, `"\x00"` |
+//! | `difference.rs` | how a reply differs from what was expected: bytes added, changed, missing |
 //!
 //! Tests (and the lessons' own tests) run the checker in-process with
 //! [`run`], the very function the binary runs.
 
+pub mod difference;
 pub mod escape;
 pub mod http;
 pub mod lessons;

@@ -15,6 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
 
+use crate::difference::Difference;
 use crate::escape::{SHOWN_BYTES, first_difference, show, show_window};
 use crate::runner::Failure;
 use crate::target::Target;
@@ -47,6 +48,40 @@ pub enum ReplyEnd {
 }
 
 impl Reply {
+    /// The hint for a reply that should have been `expected`: the mistake
+    /// the difference names (bytes added, changed, missing, closed early),
+    /// with `stage_hint`, the stage's own advice, where the difference alone
+    /// does not say what to do (nothing came, or other bytes altogether).
+    /// `about_bytes`, if the stage is about which bytes come back (every
+    /// byte value), follows a "bytes changed".
+    pub fn hint_against(
+        &self,
+        expected: &[u8],
+        stage_hint: &str,
+        about_bytes: Option<&str>,
+    ) -> String {
+        let difference = Difference::of(expected, &self.bytes);
+        let mistake = difference.mistake(expected, &self.bytes, "the echo");
+        match (&difference, &self.end, mistake) {
+            (Difference::Changed { .. }, _, Some(mistake)) => match about_bytes {
+                Some(advice) => format!("{mistake}; {advice}"),
+                None => mistake,
+            },
+            (Difference::Missing { came: 0 }, ReplyEnd::Closed, _) => format!(
+                "closed early: the server closed the connection without sending anything back; {stage_hint}"
+            ),
+            (Difference::Missing { .. }, ReplyEnd::Closed, Some(mistake)) => {
+                format!(
+                    "{mistake}, then the server closed the connection (closed early); {stage_hint}"
+                )
+            }
+            (Difference::Missing { came: 0 }, _, _) => stage_hint.to_string(),
+            (Difference::Missing { .. }, _, Some(mistake)) => format!("{mistake}; {stage_hint}"),
+            (_, _, Some(mistake)) => mistake,
+            (_, _, None) => stage_hint.to_string(),
+        }
+    }
+
     /// The `got:` line: the bytes and how the read ended, e.g.
     /// `"hel" (3 bytes), then the server closed the connection`.
     pub fn describe(&self) -> String {

@@ -56,6 +56,27 @@ async fn shouting(mut stream: TcpStream) {
     }
 }
 
+/// Stage 1: echoes, then adds a newline of its own (a `println!` where
+/// `print!` was meant).
+async fn adds_a_newline(mut stream: TcpStream) {
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = stream.read(&mut buf).await {
+        let mut reply = buf[..n].to_vec();
+        reply.push(b'\n');
+        if stream.write_all(&reply).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Stage 1: echoes half of each read, then closes.
+async fn closes_halfway(mut stream: TcpStream) {
+    let mut buf = [0u8; 4096];
+    if let Ok(n @ 1..) = stream.read(&mut buf).await {
+        let _ = stream.write_all(&buf[..n / 2]).await;
+    }
+}
+
 /// Stage 2: decodes what it reads as UTF-8 text and writes the text back.
 async fn lossy_text(mut stream: TcpStream) {
     let mut buf = [0u8; 4096];
@@ -140,7 +161,31 @@ async fn a_correct_echo_server_passes_every_stage() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_shouts_fails_stage_1() {
     let addr = start_broken(|stream| Box::pin(shouting(stream))).await;
-    assert_fails_at(addr, 1, &[r#"got:      "HELLO\n" (6 bytes)"#]).await;
+    let says = [
+        r#"got:      "HELLO\n" (6 bytes)"#,
+        r#"bytes changed: as many bytes came as were sent, but from byte 0 "HELLO\n" came where "hello\n" was sent"#,
+    ];
+    assert_fails_at(addr, 1, &says).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_adds_a_newline_fails_stage_1_naming_the_added_byte() {
+    let addr = start_broken(|stream| Box::pin(adds_a_newline(stream))).await;
+    let says = [
+        r#"got:      "hello\n\n" (7 bytes)"#,
+        r#"bytes added: the echo was right, then 1 more came ("\n" (1 byte))"#,
+    ];
+    assert_fails_at(addr, 1, &says).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_closes_halfway_fails_stage_1_saying_it_closed_early() {
+    let addr = start_broken(|stream| Box::pin(closes_halfway(stream))).await;
+    let says = [
+        r#"got:      "hel" (3 bytes), then the server closed the connection"#,
+        "bytes missing: only the first 3 of the 6 bytes came, then the server closed the connection (closed early)",
+    ];
+    assert_fails_at(addr, 1, &says).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use check::Verdict;
+use check::lessons::udp_echo::{self, UdpClient};
+use check::runner::run_stages;
 use support::{check_all, check_binary, check_lesson, start_node};
 use tokio::net::UdpSocket;
 
@@ -163,6 +165,95 @@ async fn a_server_connected_to_its_first_client_fails_stage_4() {
         "reply to the address each",
     ];
     assert_fails_at(addr, 4, &says).await;
+}
+
+/// Stage 2: echoes each datagram with a newline added.
+async fn start_adding_a_newline() -> SocketAddr {
+    let (socket, addr) = broken_socket().await;
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        while let Ok((len, peer)) = socket.recv_from(&mut buf).await {
+            let mut reply = buf[..len].to_vec();
+            reply.push(b'\n');
+            let _ = socket.send_to(&reply, peer).await;
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_adding_a_newline_fails_stage_1_naming_the_added_byte() {
+    let addr = start_adding_a_newline().await;
+    let says = [r#"bytes added: the echo was right, then 1 more came ("\n" (1 byte))"#];
+    assert_fails_at(addr, 1, &says).await;
+}
+
+// ---------------------------------------------------------------------------
+// An OS that caps datagrams (macOS: 9,216 bytes unless raised), simulated.
+
+/// macOS's default `net.inet.udp.maxdgram`.
+const MACOS_DEFAULT_CAP: usize = 9216;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_os_cap_on_datagrams_skips_the_largest_datagram_naming_the_cap_and_the_sysctl() {
+    let addr = start_correct().await;
+    let target = check::Target::resolve(&addr.to_string())
+        .await
+        .expect("a local address");
+    let mut client = UdpClient::with_send_cap(target, MACOS_DEFAULT_CAP);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let verdict = run_stages(&mut client, udp_echo::STAGES, false, &mut out, &mut err)
+        .await
+        .expect("writing to a Vec");
+    let out = String::from_utf8(out).expect("UTF-8");
+    assert!(
+        out.contains(
+            "SKIP stage 3: empty and 65,507-byte datagrams (your OS caps UDP datagrams at 9216 bytes, \
+             so the checker cannot send one of 65507 bytes to your server; \
+             on macOS, `sudo sysctl -w net.inet.udp.maxdgram=65535` raises the cap"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("PASS stage 4"), "the run goes on: {out}");
+    assert!(!out.contains("FAIL"), "{out}");
+    assert_eq!(
+        verdict,
+        Verdict::AllPassed,
+        "a platform's limit is not a failure"
+    );
+    assert_eq!(verdict.exit_code(), 0);
+    assert!(err.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cap_one_byte_above_the_largest_datagram_changes_nothing() {
+    let addr = start_correct().await;
+    for cap in [MAX_DATAGRAM, MAX_DATAGRAM + 1] {
+        let target = check::Target::resolve(&addr.to_string())
+            .await
+            .expect("local");
+        let mut client = UdpClient::with_send_cap(target, cap);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let verdict = run_stages(&mut client, udp_echo::STAGES, false, &mut out, &mut err)
+            .await
+            .expect("writing to a Vec");
+        assert_eq!(
+            verdict,
+            Verdict::AllPassed,
+            "cap {cap}: {}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+    let target = check::Target::resolve(&addr.to_string())
+        .await
+        .expect("local");
+    let mut client = UdpClient::with_send_cap(target, MAX_DATAGRAM - 1);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    run_stages(&mut client, udp_echo::STAGES, false, &mut out, &mut err)
+        .await
+        .expect("writing to a Vec");
+    let out = String::from_utf8(out).expect("UTF-8");
+    assert!(out.contains("caps UDP datagrams at 65506 bytes"), "{out}");
 }
 
 // ---------------------------------------------------------------------------

@@ -8,9 +8,11 @@
 //! it yourself" page (`docs/src/tcp-echo-build.md`) is the same list in
 //! prose, for a learner writing a server in any language.
 
+use std::time::Duration;
+
 use tokio::io::AsyncWriteExt;
 
-use crate::escape::show;
+use crate::escape::{SHOWN_BYTES, show};
 use crate::runner::{Failure, Stage};
 use crate::target::Target;
 use crate::tcp::{self, ReplyEnd};
@@ -59,36 +61,60 @@ const LARGE_ECHO_PIECE: usize = 64 * 1024;
 /// build on a busy machine takes a while.
 const LARGE_ECHO_STEPS: u32 = 4;
 
-/// Sends `bytes` on a new connection and expects them back.
+/// After stage 1's echo has come back whole, the checker listens this long
+/// for bytes a server adds after it (a newline, a prompt). A server that
+/// adds bytes sends them with the echo or right after it; stage 4, which
+/// reads until the server closes, catches any that come later.
+const ADDED_BYTES_WAIT: Duration = Duration::from_millis(100);
+
+/// Sends `bytes` on a new connection and expects them back; with
+/// `watch_for_more`, also that nothing more follows them at once. `hint`
+/// is the stage's advice; `about_bytes`, for a stage about which bytes
+/// come back, follows a "bytes changed".
 async fn echo_once(
     target: &Target,
     bytes: &[u8],
     hint: &str,
+    about_bytes: Option<&str>,
+    watch_for_more: bool,
 ) -> Result<tokio::net::TcpStream, Failure> {
     let mut stream = tcp::connect(target).await?;
     tcp::send(&mut stream, bytes, target.timeout).await?;
-    let reply = tcp::read_exactly(&mut stream, bytes.len(), target.timeout).await;
-    if reply.bytes == bytes {
+    let mut reply = tcp::read_exactly(&mut stream, bytes.len(), target.timeout).await;
+    if reply.bytes == bytes && watch_for_more {
+        let more = tcp::read_exactly(&mut stream, SHOWN_BYTES, ADDED_BYTES_WAIT).await;
+        if more.bytes.is_empty() {
+            return Ok(stream);
+        }
+        reply.bytes.extend_from_slice(&more.bytes);
+        reply.end = ReplyEnd::Complete;
+    } else if reply.bytes == bytes {
         return Ok(stream);
     }
     Err(Failure::new(
         show(bytes),
         format!("the same {} bytes back", bytes.len()),
         reply.describe_against(bytes),
-        hint,
+        reply.hint_against(bytes, hint, about_bytes),
     ))
 }
 
-/// Stage 1: a line comes back unchanged.
+/// Stage 1: a line comes back unchanged, and nothing is added to it.
 async fn echo(target: &mut Target) -> Result<(), Failure> {
     echo_once(
         target,
         b"hello\n",
         "read from the connection and write the same bytes back, at once (don't wait for the client to finish)",
+        None,
+        true,
     )
     .await?;
     Ok(())
 }
+
+/// What a server that changes bytes most likely does wrong.
+const BYTES_NOT_TEXT: &str =
+    "echo bytes, not text: no UTF-8 decoding, no reading by lines, no trimming of \\r\\n or \\x00";
 
 /// Stage 2: every byte value, including `\0`, `\r\n` and bytes that are
 /// not UTF-8, comes back unchanged.
@@ -97,7 +123,9 @@ async fn binary_safe(target: &mut Target) -> Result<(), Failure> {
     echo_once(
         target,
         &every_byte,
-        "echo bytes, not text: no UTF-8 decoding, no reading by lines, no trimming of \\r\\n or \\x00",
+        BYTES_NOT_TEXT,
+        Some(BYTES_NOT_TEXT),
+        false,
     )
     .await?;
     Ok(())
@@ -123,8 +151,12 @@ async fn five_clients(target: &mut Target) -> Result<(), Failure> {
                 ),
                 format!("{} back on connection {number}", show(line.as_bytes())),
                 reply.describe_against(line.as_bytes()),
-                "serve every connection at once (a thread or a task per connection): \
-                 a server that serves one client at a time is still waiting for connection 1",
+                reply.hint_against(
+                    line.as_bytes(),
+                    "serve every connection at once (a thread or a task per connection): \
+                     a server that serves one client at a time is still waiting for connection 1",
+                    None,
+                ),
             ));
         }
     }
@@ -162,8 +194,13 @@ async fn half_close(target: &mut Target) -> Result<(), Failure> {
         ReplyEnd::TimedOut(_) if reply.bytes == words => {
             "a read of 0 bytes means the client has finished sending: \
              stop reading, finish echoing, and close the connection"
+                .to_string()
         }
-        _ => "echo everything the client sent before closing, even after it has finished sending",
+        _ => reply.hint_against(
+            words,
+            "echo everything the client sent before closing, even after it has finished sending",
+            None,
+        ),
     };
     Err(Failure::new(
         sent,
@@ -208,7 +245,11 @@ async fn large_echo(target: &mut Target) -> Result<(), Failure> {
         ),
         format!("the same {LARGE_ECHO_BYTES} bytes back"),
         format!("{}{stopped_taking}", reply.describe_against(&payload)),
-        "an echo has no message size: stream through a fixed buffer (read, write all of it, repeat), \
-         don't collect the whole input or cap the bytes per connection",
+        reply.hint_against(
+            &payload,
+            "an echo has no message size: stream through a fixed buffer (read, write all of it, repeat), \
+             don't collect the whole input or cap the bytes per connection",
+            Some(BYTES_NOT_TEXT),
+        ),
     ))
 }

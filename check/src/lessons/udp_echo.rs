@@ -20,8 +20,9 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 
+use crate::difference::Difference;
 use crate::escape::{SHOWN_BYTES, first_difference, show, show_window};
-use crate::runner::{Failure, Stage};
+use crate::runner::{Failure, STEP_TIMEOUT, Stage};
 use crate::target::Target;
 
 /// The stages, in order.
@@ -60,6 +61,11 @@ const RECEIVE_BUFFER: usize = MAX_DATAGRAM + 1;
 pub struct UdpClient {
     target: Target,
     socket: Option<UdpSocket>,
+    /// A cap on the datagrams this client may send, as an operating system
+    /// imposes one (macOS: 9,216 bytes by default); `None` here means only
+    /// the real OS's. Tests set it to see what a learner on such a system
+    /// sees (`UdpClient::with_send_cap`).
+    send_cap: Option<usize>,
 }
 
 impl UdpClient {
@@ -68,6 +74,17 @@ impl UdpClient {
         UdpClient {
             target,
             socket: None,
+            send_cap: None,
+        }
+    }
+
+    /// A client whose sends fail with `EMSGSIZE` above `cap` bytes, as they
+    /// do on an OS that caps datagrams (macOS's `net.inet.udp.maxdgram`):
+    /// how a test on Linux sees what a Mac learner sees.
+    pub fn with_send_cap(target: Target, cap: usize) -> UdpClient {
+        UdpClient {
+            send_cap: Some(cap),
+            ..UdpClient::new(target)
         }
     }
 
@@ -144,12 +161,17 @@ async fn receive(socket: &UdpSocket, limit: Duration) -> Received {
 
 /// Sends `datagram` to `to` within `limit`. A UDP send waits only for
 /// room in the socket's buffer, which is almost never, but never forever.
+/// Above `cap` (a simulated OS cap), it fails as such an OS fails it.
 async fn send_within(
     socket: &UdpSocket,
     datagram: &[u8],
     to: SocketAddr,
     limit: Duration,
+    cap: Option<usize>,
 ) -> io::Result<()> {
+    if cap.is_some_and(|cap| datagram.len() > cap) {
+        return Err(message_too_long());
+    }
     match tokio::time::timeout(limit, socket.send_to(datagram, to)).await {
         Ok(sent) => sent.map(drop),
         Err(_) => Err(io::Error::new(
@@ -159,13 +181,73 @@ async fn send_within(
     }
 }
 
+/// The error an OS gives for a datagram larger than it allows.
+fn message_too_long() -> io::Error {
+    io::Error::from_raw_os_error(EMSGSIZE)
+}
+
+/// `EMSGSIZE`, "message too long": the sender's own OS refused the
+/// datagram. (Windows calls it `WSAEMSGSIZE`.)
+#[cfg(unix)]
+const EMSGSIZE: i32 = nix::libc::EMSGSIZE;
+#[cfg(windows)]
+const EMSGSIZE: i32 = 10040;
+#[cfg(not(any(unix, windows)))]
+const EMSGSIZE: i32 = 90;
+
+/// Whether a send failed because the datagram is larger than this OS lets
+/// a program send.
+fn is_message_too_long(error: &io::Error) -> bool {
+    error.raw_os_error() == Some(EMSGSIZE)
+}
+
+/// The largest datagram this machine lets the checker send (at most
+/// `tried`, which it refused), found by sending to a socket of the
+/// checker's own: its OS cap, which no server can change.
+async fn send_cap_of_this_os(tried: usize, cap: Option<usize>) -> Option<usize> {
+    let sink = UdpSocket::bind("127.0.0.1:0").await.ok()?;
+    let to = sink.local_addr().ok()?;
+    let sender = UdpSocket::bind("127.0.0.1:0").await.ok()?;
+    let (mut fits, mut refused) = (0, tried);
+    // Bisect: `fits` is sent, `refused` is not; about 16 sends.
+    while refused - fits > 1 {
+        let size = fits + (refused - fits) / 2;
+        let probe = vec![0u8; size];
+        match send_within(&sender, &probe, to, STEP_TIMEOUT, cap).await {
+            Ok(()) => fits = size,
+            Err(error) if is_message_too_long(&error) => refused = size,
+            Err(_) => return None,
+        }
+    }
+    Some(fits)
+}
+
+/// The stage's SKIP when this OS refuses to send a datagram as large as
+/// `datagram`: not the server's fault, and what raises the cap.
+async fn capped_by_this_os(datagram: &[u8], cap: Option<usize>) -> Failure {
+    let size = match send_cap_of_this_os(datagram.len(), cap).await {
+        Some(fits) => format!("at {fits} bytes"),
+        None => format!("below {} bytes", datagram.len()),
+    };
+    Failure::skip(format!(
+        "your OS caps UDP datagrams {size}, so the checker cannot send one of {} bytes to your server; \
+         on macOS, `sudo sysctl -w net.inet.udp.maxdgram=65535` raises the cap until the next restart; \
+         this is your machine's limit, not your server's",
+        datagram.len()
+    ))
+}
+
 /// Sends `datagram` on the shared socket and expects it back unchanged.
 /// "Connection refused" means nothing listens at ADDR.
 async fn round_trip(client: &mut UdpClient, datagram: &[u8], hint: &str) -> Result<(), Failure> {
     let addr = client.target.addr();
     let limit = client.target.timeout;
+    let cap = client.send_cap;
     let socket = client.socket().await?;
-    if let Err(error) = send_within(socket, datagram, addr, limit).await {
+    if let Err(error) = send_within(socket, datagram, addr, limit, cap).await {
+        if is_message_too_long(&error) {
+            return Err(capped_by_this_os(datagram, cap).await);
+        }
         return Err(refused_or(addr, error, datagram, hint));
     }
     match receive(socket, limit).await {
@@ -175,8 +257,23 @@ async fn round_trip(client: &mut UdpClient, datagram: &[u8], hint: &str) -> Resu
             show(datagram),
             format!("the same {} bytes back, as one datagram", datagram.len()),
             describe_against(&other, datagram),
-            hint,
+            datagram_hint(&other, datagram, hint),
         )),
+    }
+}
+
+/// The hint for a reply that is not the datagram sent: the mistake the
+/// difference names (bytes added, changed, cut off), with the stage's
+/// advice where that alone does not say what to do.
+fn datagram_hint(received: &Received, datagram: &[u8], hint: &str) -> String {
+    let Received::Datagram(bytes, _) = received else {
+        return hint.to_string();
+    };
+    let difference = Difference::of(datagram, bytes);
+    match (difference.mistake(datagram, bytes, "the echo"), difference) {
+        (Some(mistake), Difference::Missing { .. }) => format!("{mistake}; {hint}"),
+        (Some(mistake), _) => mistake,
+        (None, _) => hint.to_string(),
     }
 }
 
@@ -245,7 +342,7 @@ async fn boundaries(client: &mut UdpClient) -> Result<(), Failure> {
     let socket = client.socket().await?;
     let sent: [&[u8]; 3] = [b"one", b"two", b"three"];
     for datagram in sent {
-        send_within(socket, datagram, addr, limit)
+        send_within(socket, datagram, addr, limit, None)
             .await
             .map_err(|error| refused_or(addr, error, datagram, hint))?;
     }
@@ -315,7 +412,7 @@ async fn several_senders(client: &mut UdpClient) -> Result<(), Failure> {
         (&first, "A", b"A again"),
     ];
     for (socket, _, datagram) in plan {
-        send_within(socket, datagram, addr, limit)
+        send_within(socket, datagram, addr, limit, None)
             .await
             .map_err(|error| refused_or(addr, error, datagram, hint))?;
     }
@@ -334,4 +431,40 @@ async fn several_senders(client: &mut UdpClient) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_message_too_long_is_read_as_the_os_cap() {
+        assert!(is_message_too_long(&message_too_long()));
+        assert!(is_message_too_long(&io::Error::from_raw_os_error(EMSGSIZE)));
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert!(!is_message_too_long(&refused));
+        let timed_out = io::Error::new(io::ErrorKind::TimedOut, "no room");
+        assert!(!is_message_too_long(&timed_out));
+    }
+
+    #[tokio::test]
+    async fn the_os_cap_is_found_by_bisection() {
+        assert_eq!(send_cap_of_this_os(65_507, Some(9216)).await, Some(9216));
+        assert_eq!(send_cap_of_this_os(9217, Some(9216)).await, Some(9216));
+    }
+
+    #[tokio::test]
+    async fn a_refused_send_becomes_a_skip_naming_the_sysctl() {
+        let skip = capped_by_this_os(&[0; 10_000], Some(9216)).await;
+        assert!(skip.is_skip());
+        let why = format!("{skip:?}");
+        assert!(
+            why.contains("your OS caps UDP datagrams at 9216 bytes"),
+            "{why}"
+        );
+        assert!(
+            why.contains("sudo sysctl -w net.inet.udp.maxdgram=65535"),
+            "{why}"
+        );
+    }
 }
