@@ -71,13 +71,12 @@ impl Difference {
         Some(match self {
             Difference::Same | Difference::Other { .. } => return None,
             Difference::AddedAfter(extra) => format!(
-                "bytes added: {reply} was right, then {} more came ({}); send back exactly what was sent, \
-                 adding nothing (no newline, no prompt)",
+                "bytes added: {reply} was right, then {} more came ({})",
                 extra.len(),
                 show(extra)
             ),
             Difference::AddedBefore(extra) => format!(
-                "bytes added: {} came before {reply} ({}); send back only what was sent",
+                "bytes added: {} came before {reply} ({})",
                 extra.len(),
                 show(extra)
             ),
@@ -87,12 +86,25 @@ impl Difference {
                 expected.len()
             ),
             Difference::Changed { at } => format!(
-                "bytes changed: as many bytes came as were sent, but from byte {at} {} came where {} was sent; \
-                 send each byte back as it came",
+                "bytes changed: as many bytes came as expected, but from byte {at} {} came where {} was expected",
                 show_window(got, *at),
                 show_window(expected, *at)
             ),
         })
+    }
+
+    /// [`Difference::mistake`] for an echo, with what to do about it.
+    pub fn echo_mistake(&self, expected: &[u8], got: &[u8]) -> Option<String> {
+        let mistake = self.mistake(expected, got, "the echo")?;
+        let fix = match self {
+            Difference::AddedAfter(_) => {
+                "; send back exactly what was sent, adding nothing (no newline, no prompt)"
+            }
+            Difference::AddedBefore(_) => "; send back only what was sent",
+            Difference::Changed { .. } => "; send each byte back as it came",
+            _ => "",
+        };
+        Some(format!("{mistake}{fix}"))
     }
 }
 
@@ -132,7 +144,7 @@ mod tests {
             .mistake(b"hello\n", b"HELLO\n", "the echo")
             .expect("a mistake");
         assert!(
-            said.contains(r#"from byte 0 "HELLO\n" came where "hello\n" was sent"#),
+            said.contains(r#"from byte 0 "HELLO\n" came where "hello\n" was expected"#),
             "{said}"
         );
         assert_eq!(Difference::of(b"a", b"a").mistake(b"a", b"a", "x"), None);

@@ -173,13 +173,26 @@ impl Response {
             .any(|item| item.trim().eq_ignore_ascii_case(token))
     }
 
-    /// A failure about this response, quoting its exchange.
+    /// Whether the body came in chunks (`Transfer-Encoding: chunked`), so
+    /// [`Response::body`] is decoded and differs from the raw bytes.
+    pub fn chunked(&self) -> bool {
+        self.header_has("transfer-encoding", "chunked")
+    }
+
+    /// A failure about this response, quoting its exchange: the raw bytes
+    /// as they came, and for a chunked reply its body as decoded, labelled
+    /// so, since the raw bytes still carry the chunk sizes.
     pub fn fail(&self, expected: impl Into<String>, hint: impl Into<String>) -> Failure {
+        let got_note = if self.chunked() {
+            format!("its body, decoded from the chunks: {}", quote(&self.body))
+        } else {
+            String::new()
+        };
         Failure {
             sent: self.sent.clone(),
             expected: expected.into().into(),
             got: self.raw.clone(),
-            got_note: String::new(),
+            got_note,
             hint: hint.into().into(),
             refused: false,
         }
@@ -312,9 +325,9 @@ impl Conn {
                 }
             }
         };
+        // `raw` keeps the bytes as they came, chunk sizes and all; the
+        // decoded body is `body`, and a report labels it as decoded.
         self.unread = raw.split_off(parsed.len);
-        raw.truncate(parsed.head_len);
-        raw.extend_from_slice(&parsed.body);
         Ok(Response {
             status: parsed.status,
             headers: parsed.headers,

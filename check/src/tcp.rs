@@ -61,7 +61,7 @@ impl Reply {
         about_bytes: Option<&str>,
     ) -> String {
         let difference = Difference::of(expected, &self.bytes);
-        let mistake = difference.mistake(expected, &self.bytes, "the echo");
+        let mistake = difference.echo_mistake(expected, &self.bytes);
         match (&difference, &self.end, mistake) {
             (Difference::Changed { .. }, _, Some(mistake)) => match about_bytes {
                 Some(advice) => format!("{mistake}; {advice}"),

@@ -210,3 +210,45 @@ fn the_checkers_chunked_decoder_stops_exactly_after_the_last_chunk() {
     assert!(client::decode_chunked(b"zz\r\n").is_err());
     assert!(client::decode_chunked(b"2\r\nabc\r\n").is_err());
 }
+
+/// Answers every request with a chunked `Hello, world\n`: one newline too
+/// many, in a body whose raw bytes carry chunk sizes.
+async fn start_chunked_hello_with_a_newline() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(n @ 1..) => head.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                }
+                let reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\
+                             Transfer-Encoding: chunked\r\n\r\nd\r\nHello, world\n\r\n0\r\n\r\n";
+                let _ = stream.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_chunked_body_is_shown_raw_and_decoded_labelled_and_the_added_newline_named() {
+    let addr = start_chunked_hello_with_a_newline().await;
+    let outcome = check_server(addr).await;
+    outcome.assert_fails_at(
+        1,
+        &[
+            r#"Transfer-Encoding: chunked\r\n\r\nd\r\nHello, world\n\r\n0\r\n\r\n""#,
+            r#"(its body, decoded from the chunks: "Hello, world\n" (13 bytes))"#,
+            r#"bytes added: the body was right, then 1 more came ("\n" (1 byte))"#,
+        ],
+    );
+}

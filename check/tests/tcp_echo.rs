@@ -163,7 +163,7 @@ async fn a_server_that_shouts_fails_stage_1() {
     let addr = start_broken(|stream| Box::pin(shouting(stream))).await;
     let says = [
         r#"got:      "HELLO\n" (6 bytes)"#,
-        r#"bytes changed: as many bytes came as were sent, but from byte 0 "HELLO\n" came where "hello\n" was sent"#,
+        r#"bytes changed: as many bytes came as expected, but from byte 0 "HELLO\n" came where "hello\n" was expected"#,
     ];
     assert_fails_at(addr, 1, &says).await;
 }

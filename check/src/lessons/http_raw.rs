@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use crate::difference::Difference;
 use crate::http::{Conn, Failure, Response, Target, blocking, get, request};
 use crate::runner::Stage;
 
@@ -97,10 +98,8 @@ fn expect_hello(response: &Response) -> Result<(), Failure> {
         ));
     }
     if response.body != b"Hello, world" {
-        return Err(response.fail(
-            HELLO,
-            "the body must be exactly `Hello, world`: no newline after it, and Content-Length counts its bytes",
-        ));
+        let advice = "the body must be exactly `Hello, world`: no newline after it, and Content-Length counts its bytes";
+        return Err(response.fail(HELLO, body_hint(response, b"Hello, world", advice)));
     }
     if !response
         .header("content-type")
@@ -118,6 +117,16 @@ fn expect_hello(response: &Response) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// The hint for a body that is not `wanted`: the mistake the difference
+/// names (bytes added, changed, missing), then `advice`.
+fn body_hint(response: &Response, wanted: &[u8], advice: &str) -> String {
+    let body = &response.body;
+    match Difference::of(wanted, body).mistake(wanted, body, "the body") {
+        Some(mistake) => format!("{mistake}; {advice}"),
+        None => advice.to_string(),
+    }
 }
 
 /// Stage 1: `GET /hello` gets `Hello, world`, framed by Content-Length.

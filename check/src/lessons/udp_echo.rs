@@ -270,7 +270,7 @@ fn datagram_hint(received: &Received, datagram: &[u8], hint: &str) -> String {
         return hint.to_string();
     };
     let difference = Difference::of(datagram, bytes);
-    match (difference.mistake(datagram, bytes, "the echo"), difference) {
+    match (difference.echo_mistake(datagram, bytes), difference) {
         (Some(mistake), Difference::Missing { .. }) => format!("{mistake}; {hint}"),
         (Some(mistake), _) => mistake,
         (None, _) => hint.to_string(),
