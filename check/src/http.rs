@@ -355,6 +355,10 @@ impl Conn {
                 "nothing more came within {} s",
                 self.patience.as_secs_f32()
             )),
+            // A server that closes without reading all we sent resets the
+            // connection instead of closing it quietly (RFC 9293 section
+            // 3.6): closed early all the same.
+            Err(error) if is_reset(&error) => Ok(false),
             Err(error) => Err(format!("reading failed: {error}")),
         }
     }
@@ -388,6 +392,13 @@ impl Conn {
     pub fn finish_sending(&mut self) {
         let _ = self.stream.shutdown(std::net::Shutdown::Write);
     }
+}
+
+fn is_reset(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+    )
 }
 
 fn is_timeout(error: &io::Error) -> bool {

@@ -9,6 +9,7 @@
 //! help and the usage lines pick it up from the table. A tool that is not a
 //! table of stages implements [`Checker`] itself.
 
+pub mod first_server;
 pub mod http_raw;
 pub mod http_server;
 pub mod tcp_echo;
@@ -24,6 +25,15 @@ use crate::target::Target;
 
 /// Every lesson, in the book's order.
 pub const LESSONS: &[Lesson] = &[
+    Lesson {
+        name: "first-server",
+        about: "the courses' practice: any small HTTP/1.x server",
+        example_addr: "127.0.0.1:3000",
+        checker: &Stages {
+            stages: first_server::STAGES,
+            context: crate::http::Target::from,
+        },
+    },
     Lesson {
         name: "tcp-echo",
         about: "lesson 1, a TCP echo server (RFC 862)",
