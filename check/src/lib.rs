@@ -25,6 +25,7 @@
 //! | `tcp.rs`, `http.rs`, `ws.rs` | the clients the stages use (UDP's is in `lessons/udp_echo.rs`) |
 //! | `response_reader.rs` | the one HTTP response reader, no I/O: the checker's and the tests' |
 //! | `escape.rs` | bytes shown as a Rust byte string: `"\r\n"`, `"\x00"` |
+//! | `spawn.rs` | `--spawn 'COMMAND'`: starts the program, checks its life (PORT, log, Ctrl+C) |
 //! | `difference.rs` | how a reply differs from what was expected: bytes added, changed, missing |
 //!
 //! Tests (and the lessons' own tests) run the checker in-process with
@@ -36,6 +37,7 @@ pub mod http;
 pub mod lessons;
 pub mod response_reader;
 pub mod runner;
+pub mod spawn;
 pub mod target;
 pub mod tcp;
 pub mod ws;
@@ -85,6 +87,9 @@ pub async fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i
     }
     let mut rest = args.to_vec();
     rest.remove(at);
+    if rest.iter().any(|arg| arg == "--spawn") {
+        return spawn::run(lesson, &rest, out, err).await;
+    }
     lesson.checker.run(lesson, &rest, out, err).await
 }
 

@@ -20,7 +20,7 @@ use std::future::Future;
 use std::io::{self, Write};
 use std::pin::Pin;
 
-use crate::runner::{self, Stage, Verdict};
+use crate::runner::{self, Report, Stage, Verdict};
 use crate::target::Target;
 
 /// Every lesson, in the book's order.
@@ -116,6 +116,16 @@ pub trait Checker: Sync {
         out: &'a mut dyn Write,
         err: &'a mut dyn Write,
     ) -> RunFuture<'a>;
+
+    /// Runs its stages on `target` within `report`, after stages of its
+    /// own (`--spawn`): its stage 1 is the report's stage `first`, and each
+    /// stage's needs are shifted to match.
+    fn run_in<'a, 'w: 'a>(
+        &'a self,
+        target: Target,
+        report: &'a mut Report<'w>,
+        first: usize,
+    ) -> Pin<Box<dyn Future<Output = io::Result<()>> + 'a>>;
 }
 
 /// A lesson checked stage by stage: its table of stages, and how to make
@@ -148,5 +158,26 @@ impl<C: 'static> Checker for Stages<C> {
             out,
             err,
         ))
+    }
+
+    fn run_in<'a, 'w: 'a>(
+        &'a self,
+        target: Target,
+        report: &'a mut Report<'w>,
+        first: usize,
+    ) -> Pin<Box<dyn Future<Output = io::Result<()>> + 'a>> {
+        Box::pin(async move {
+            let mut context = (self.context)(target);
+            for stage in self.stages {
+                if !report.going() {
+                    break;
+                }
+                let needs: Vec<usize> = stage.needs.iter().map(|need| need + first - 1).collect();
+                report
+                    .stage(stage.name, &needs, || (stage.check)(&mut context))
+                    .await?;
+            }
+            Ok(())
+        })
     }
 }
