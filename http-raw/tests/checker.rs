@@ -70,3 +70,10 @@ async fn step5_passes_stages_1_to_6_and_fails_chunked() {
 async fn step6_passes_stages_1_to_8_and_fails_head() {
     check_step("step6-chunked", 8).await;
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lesson_server_passes_every_stage_spawned_from_port_to_ctrl_c() {
+    let report = testkit::checker::check_spawned("http-raw", env!("CARGO_BIN_EXE_http-raw")).await;
+    report.assert_spawned_all_passed("http-raw --spawn");
+}

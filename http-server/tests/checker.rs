@@ -56,3 +56,11 @@ async fn step3_passes_stages_1_to_5_and_fails_static_files() {
 async fn step4_passes_stages_1_to_7_and_fails_etag() {
     check_step("step4-static", 7).await;
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lesson_server_passes_every_stage_spawned_from_port_to_ctrl_c() {
+    let report =
+        testkit::checker::check_spawned("http-server", env!("CARGO_BIN_EXE_http-server")).await;
+    report.assert_spawned_all_passed("http-server --spawn");
+}

@@ -109,3 +109,10 @@ async fn every_step_passes_exactly_the_stages_it_claims() {
         assert_eq!(report.verdict, verdict, "{name}:\n{}", report.out);
     }
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lesson_server_passes_every_stage_spawned_from_port_to_ctrl_c() {
+    let report = testkit::checker::check_spawned("tcp-echo", env!("CARGO_BIN_EXE_tcp-echo")).await;
+    report.assert_spawned_all_passed("tcp-echo --spawn");
+}

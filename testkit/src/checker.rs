@@ -45,7 +45,50 @@ pub async fn check(lesson: &str, addr: impl Display, all: bool) -> Report {
     }
 }
 
+/// Runs `check LESSON --all --spawn 'PROGRAM'` in this process: the checker
+/// starts the built binary `program` itself (PORT and HOST set) and checks
+/// its life as well as its answers.
+pub async fn check_spawned(lesson: &str, program: &str) -> Report {
+    let args = [lesson, "--all", "--spawn", &format!("'{program}'")].map(str::to_string);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let verdict = check::run(&args, &mut out, &mut err)
+        .await
+        .expect("writing to a Vec cannot fail");
+    Report {
+        lesson: lesson.to_string(),
+        verdict,
+        out: String::from_utf8(out).expect("the checker prints UTF-8"),
+        err: String::from_utf8(err).expect("the checker prints UTF-8"),
+    }
+}
+
 impl Report {
+    /// Asserts a spawned run ([`check_spawned`]) passed every stage: the
+    /// life stages and each of the lesson's, nothing skipped.
+    pub fn assert_spawned_all_passed(&self, who: &str) {
+        assert_eq!(self.verdict, Verdict::AllPassed, "{who}:\n{}", self.out);
+        assert!(
+            self.failed().is_empty() && self.skipped().is_empty(),
+            "{who}:\n{}",
+            self.out
+        );
+        let mut wanted = vec!["listens on PORT"];
+        wanted.extend(stage_names(&self.lesson));
+        wanted.extend([
+            "PORT=abc: one clear line, a non-zero exit",
+            "Ctrl+C (SIGINT) with a request in flight",
+            "SIGTERM with a request in flight",
+        ]);
+        let passed: Vec<&str> = self
+            .out
+            .lines()
+            .filter_map(|line| line.strip_prefix("PASS stage ")?.split_once(": "))
+            .map(|(_, name)| name)
+            .collect();
+        assert_eq!(passed, wanted, "{who}:\n{}", self.out);
+        assert!(self.err.is_empty(), "{who}: stderr {:?}", self.err);
+    }
+
     /// The stage numbers on `PASS` lines (or `FAIL` lines).
     fn stages(&self, word: &str) -> Vec<usize> {
         self.out

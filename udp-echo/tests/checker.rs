@@ -113,3 +113,10 @@ async fn every_step_passes_exactly_the_stages_it_claims() {
         assert_eq!(outcome.passed(), claimed, "{name}:\n{}", outcome.out);
     }
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lesson_server_passes_every_stage_spawned_from_port_to_ctrl_c() {
+    let report = testkit::checker::check_spawned("udp-echo", env!("CARGO_BIN_EXE_udp-echo")).await;
+    report.assert_spawned_all_passed("udp-echo --spawn");
+}

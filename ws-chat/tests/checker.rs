@@ -148,3 +148,10 @@ async fn every_step_passes_exactly_the_stages_it_claims() {
         });
     futures_util::future::join_all(runs).await;
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lesson_server_passes_every_stage_spawned_from_port_to_ctrl_c() {
+    let report = testkit::checker::check_spawned("ws-chat", env!("CARGO_BIN_EXE_ws-chat")).await;
+    report.assert_spawned_all_passed("ws-chat --spawn");
+}
