@@ -51,7 +51,8 @@ pub use runner::{Failure, Stage, Verdict};
 pub use target::Target;
 
 /// The command line's shape, for usage lines.
-const USAGE: &str = "usage: cargo run -p check -- LESSON [--all] ADDR";
+const USAGE: &str =
+    "usage: cargo run -p check -- LESSON [--all] ADDR, or LESSON [--all] --spawn 'COMMAND'";
 
 /// The whole tool: `args` is the command line after the program name
 /// (`["tcp-echo", "127.0.0.1:7007"]`). Report lines and help go to `out`,
@@ -161,7 +162,10 @@ fn write_help(out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "\nADDR is host:port, or a URL (http://127.0.0.1:3000/, ws://127.0.0.1:8080/ws).\n\
-         --all runs every stage, even after one fails.\n\n\
+         --all runs every stage, even after one fails.\n\
+         --spawn 'COMMAND' starts your program itself (via the shell, PORT set to a free port,\n\
+         HOST=127.0.0.1) and checks its life too: it listens on PORT, the lesson's stages, a bad\n\
+         PORT, and Ctrl+C and SIGTERM with work in flight (exit 0, port free).\n\n\
          Each stage prints PASS or FAIL; after a FAIL come what was sent, what was expected,\n\
          what came back, and a hint. Exit status: 0 when every stage passes, 1 when one fails,\n\
          2 for bad usage or when nothing answers at ADDR.\n\n\
@@ -181,5 +185,11 @@ fn write_lesson_help(out: &mut dyn Write, lesson: &Lesson) -> io::Result<()> {
     for (index, name) in lesson.checker.stage_names().iter().enumerate() {
         writeln!(out, "  {}. {name}", index + 1)?;
     }
-    writeln!(out, "\n--all runs every stage, even after one fails.")
+    writeln!(
+        out,
+        "\n--all runs every stage, even after one fails.\n\
+         --spawn 'COMMAND' starts the program itself and adds the stages of its life:\n\
+         listens on PORT first; then PORT=abc (first-server: logs each request);\n\
+         Ctrl+C (SIGINT) and SIGTERM with a request in flight last."
+    )
 }

@@ -176,3 +176,22 @@ async fn spawn_with_an_addr_too_is_bad_usage() {
     assert!(outcome.err.contains("not both"), "{}", outcome.err);
     assert_eq!(outcome.out, "");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_echo_that_crashes_on_port_abc_fails_the_port_stage_as_a_crash() {
+    let outcome = check(&["tcp-echo", "--spawn", &node("", "tcp-echo.js")]).await;
+    assert_eq!(outcome.passed(), [1, 2, 3, 4, 5, 6], "{}", outcome.out);
+    assert_eq!(outcome.failed(), [7], "{}", outcome.out);
+    for words in [
+        "FAIL stage 7: PORT=abc: one clear line, a non-zero exit",
+        "it exited with status 1 ",
+        "RangeError",
+        "a crash (a panic, a stack trace) is not an error message",
+    ] {
+        assert!(
+            outcome.out.contains(words),
+            "{words:?} in:\n{}",
+            outcome.out
+        );
+    }
+}
