@@ -25,6 +25,7 @@
 //! | `tcp.rs`, `http.rs`, `ws.rs` | the clients the stages use (UDP's is in `lessons/udp_echo.rs`) |
 //! | `response_reader.rs` | the one HTTP response reader, no I/O: the checker's and the tests' |
 //! | `escape.rs` | bytes shown as a Rust byte string: `"\r\n"`, `"\x00"` |
+//! | `sniff.rs` | before stage 1: is another protocol answering (HTTP, TLS, WebSocket)? |
 //! | `spawn.rs` | `--spawn 'COMMAND'`: starts the program, checks its life (PORT, log, Ctrl+C) |
 //! | `difference.rs` | how a reply differs from what was expected: bytes added, changed, missing |
 //!
@@ -37,6 +38,7 @@ pub mod http;
 pub mod lessons;
 pub mod response_reader;
 pub mod runner;
+pub mod sniff;
 pub mod spawn;
 pub mod target;
 pub mod tcp;

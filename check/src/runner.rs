@@ -302,6 +302,11 @@ pub async fn run<C>(
             return Ok(Verdict::Unusable);
         }
     };
+    // Another protocol answering is one sentence, not a stage 1 FAIL.
+    if let Some(sentence) = crate::sniff::other_protocol(lesson, &target).await {
+        writeln!(err, "check: {sentence}")?;
+        return Ok(Verdict::StageFailed);
+    }
     let mut context = context(target);
     run_stages(&mut context, stages, options.all, out, err).await
 }

@@ -61,10 +61,12 @@ fn answers_a_get(target: &Target) -> Result<(), Failure> {
     let expected = format!("{ANSWER}, status 2xx");
     let (_, response) = ask(target, &get(target, "/", ""), &expected)?;
     if !(200..300).contains(&response.status) {
-        return Err(response.fail(
-            expected,
-            "answer GET / with a 2xx status (`res.writeHead(200)`, or Node's default 200)",
-        ));
+        let hint =
+            crate::sniff::websocket_hint(response.status, &target.host).unwrap_or_else(|| {
+                "answer GET / with a 2xx status (`res.writeHead(200)`, or Node's default 200)"
+                    .into()
+            });
+        return Err(response.fail(expected, hint));
     }
     if response.body.is_empty() {
         return Err(response.fail(
