@@ -14,7 +14,9 @@
                                          into nc, a load test); PATH must exist
 
    A marker may also name extra variable parts, e.g. `vary=content-length`
-   for a body that contains the port.
+   for a body that contains the port, and `cwd=DIR` (from the repository
+   root) to run the block's commands in that folder (`check --spawn 'node
+   server.js'` in the folder holding server.js).
 
    Lines starting with `$ ` are commands; the lines up to the next `$ ` are
    the output expected. Servers listen on a port the OS picks (PORT=0); the
@@ -72,6 +74,8 @@ VARIABLE_PARTS = [
     (re.compile(r"(?i)(x-request-id: )[0-9a-f]+-\d+"), r"\1<request-id>"),
     (re.compile(r'(?i)(etag: )"[0-9a-f]+-[0-9a-f]+"'), r"\1<etag>"),
     (re.compile(r"started \d+ s ago"), "started <n> s ago"),
+    # How long a spawned program took to exit (`check --spawn`).
+    (re.compile(r"\b\d+\.\d s after\b"), "<t> s after"),
     # A stored message's id: seconds, process id, count (lesson 6's smtp).
     (re.compile(r"\b\d{9,}-\d+-\d+\b"), "<message-id>"),
 ]
@@ -106,6 +110,11 @@ def normalise(text, vary=()):
     while lines and not lines[-1]:
         lines.pop()
     text = "\n".join(lines)
+    # `check --spawn` picks a free port and names it once: that port may
+    # appear anywhere in the report (the program's own lines quote it).
+    spawned = re.search(r"with PORT=(\d+) HOST=", text)
+    if spawned:
+        text = swap_port(text, spawned.group(1), "<port>")
     for pattern, replacement in VARIABLE_PARTS:
         text = pattern.sub(replacement, text)
     return text
@@ -159,13 +168,13 @@ class Server:
         return None
 
 
-def run_in_terminal(command):
+def run_in_terminal(command, cwd=ROOT):
     """Runs `command` with its output on a pseudo-terminal, as a learner's
     shell would: tools such as curl behave differently when writing to a pipe
     (curl then prints a progress meter). Returns (exit status, output)."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(["bash", "-c", command], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
-                            cwd=ROOT, close_fds=True)
+                            cwd=cwd, close_fds=True)
     os.close(slave)
     chunks = []
     deadline = time.time() + STEP_TIMEOUT
@@ -217,7 +226,10 @@ def run_block(commands, marker):
     last_status = 0
     spec = (marker or "").split()
     vary = [word.split("=", 1)[1] for word in spec if word.startswith("vary=")]
-    spec = [word for word in spec if not word.startswith("vary=")]
+    # `cwd=DIR`: the block's commands run in DIR (from the repository root),
+    # as a learner runs them in their own project's folder.
+    cwd = next((ROOT / word.split("=", 1)[1] for word in spec if word.startswith("cwd=")), ROOT)
+    spec = [word for word in spec if not word.startswith(("vary=", "cwd="))]
     if spec and spec[0].startswith("server="):
         name = spec[0].split("=", 1)[1]
         env = dict(word.split("=", 1) for word in spec[1:])
@@ -296,7 +308,7 @@ def run_block(commands, marker):
                 real_command = command
                 if server is not None:
                     real_command = swap_port(command, server.documented_port, server.port)
-                last_status, actual = run_in_terminal(real_command)
+                last_status, actual = run_in_terminal(real_command, cwd)
                 if server is not None:
                     actual = swap_port(actual, server.port, server.documented_port)
             if normalise(actual, vary) != normalise(expected, vary):
