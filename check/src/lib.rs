@@ -29,6 +29,8 @@
 //! Tests (and the lessons' own tests) run the checker in-process with
 //! [`run`], the very function the binary runs.
 
+pub mod conversation;
+pub mod dns_message;
 pub mod escape;
 pub mod http;
 pub mod lessons;
