@@ -435,10 +435,22 @@ pub fn read_name(bytes: &[u8], at: usize) -> Result<(String, usize), Malformed> 
     let mut run_start = at;
     let mut end = None;
     let mut wire_bytes = 0;
+    // The last pointer followed (from, to): a mistake found after a jump
+    // is most often the pointer's own, and the report says so.
+    let mut jumped: Option<(usize, usize)> = None;
+    let malformed = |at: usize, problem: &str, jumped: Option<(usize, usize)>| match jumped {
+        Some((from, to)) => Malformed::new(
+            at,
+            format!(
+                "{problem}, reached through the compression pointer at byte {from} to byte {to}"
+            ),
+        ),
+        None => Malformed::new(at, problem),
+    };
     loop {
-        let length = *bytes
-            .get(position)
-            .ok_or_else(|| Malformed::new(position, "a name runs past the end of the message"))?;
+        let length = *bytes.get(position).ok_or_else(|| {
+            malformed(position, "a name runs past the end of the message", jumped)
+        })?;
         match length & 0xc0 {
             0xc0 => {
                 let low = *bytes.get(position + 1).ok_or_else(|| {
@@ -458,6 +470,7 @@ pub fn read_name(bytes: &[u8], at: usize) -> Result<(String, usize), Malformed> 
                     ));
                 }
                 end.get_or_insert(position + 2);
+                jumped = Some((position, target));
                 run_start = target;
                 position = target;
             }
@@ -472,7 +485,7 @@ pub fn read_name(bytes: &[u8], at: usize) -> Result<(String, usize), Malformed> 
                 let label = bytes
                     .get(position + 1..position + 1 + usize::from(length))
                     .ok_or_else(|| {
-                        Malformed::new(position, "a label runs past the end of the message")
+                        malformed(position, "a label runs past the end of the message", jumped)
                     })?;
                 wire_bytes += 1 + label.len();
                 if wire_bytes > MAX_NAME_BYTES {
@@ -485,9 +498,12 @@ pub fn read_name(bytes: &[u8], at: usize) -> Result<(String, usize), Malformed> 
                 position += 1 + label.len();
             }
             _ => {
-                return Err(Malformed::new(
+                return Err(malformed(
                     position,
-                    format!("a length byte {length:#04x}: its two high bits 01 or 10 mean nothing"),
+                    &format!(
+                        "a length byte {length:#04x}: its two high bits 01 or 10 mean nothing"
+                    ),
+                    jumped,
                 ));
             }
         }

@@ -382,6 +382,11 @@ fn malformed_hint(problem: &str) -> String {
         "a compression pointer (0xc0 0x0c) is two bytes that point to an earlier copy of the rest \
          of a name: 0x0c, byte 12, is where the question's name starts"
             .into()
+    } else if problem.contains("data length") || problem.contains("record's data") {
+        "each record's data length (RDLENGTH) counts every byte of its data, and nothing else: \
+         for TXT, each string's length byte and its bytes; for SOA, both names and the five \
+         32-bit numbers after them"
+            .into()
     } else if problem.contains("after the last record") || problem.contains("past the end") {
         "the header's counts must match the records written, and each record's data length \
          (RDLENGTH) the bytes of its data"
@@ -482,15 +487,22 @@ async fn txt_record(client: &mut DnsClient) -> Result<(), Failure> {
 /// Stage 4: `WwW.PlAnTs.TeSt` is `www.plants.test`, and the question comes
 /// back as it was asked.
 async fn any_case(client: &mut DnsClient) -> Result<(), Failure> {
+    const HINT: &str = "compare names without case (RFC 4343), in the zone check and in the \
+         lookup: WwW.PlAnTs.TeSt is www.plants.test";
     let asked = client.ask("WwW.PlAnTs.TeSt", TYPE_A).await?;
+    // Stage 1 passed, so any other RCODE here comes from the case alone.
     expect_records(
         &asked,
         "www.plants.test",
         TYPE_A,
         "the A record for www.plants.test: names compare without case",
         |data| *data == Data::A(Ipv4Addr::LOCALHOST),
-        "compare names without case (RFC 4343): WwW.PlAnTs.TeSt is www.plants.test",
+        HINT,
     )
+    .map_err(|mut failure| {
+        failure.hint = HINT.into();
+        failure
+    })
 }
 
 /// Stage 5: a name not in the zone is NXDOMAIN; a name without records of
@@ -654,7 +666,10 @@ async fn malformed_queries(client: &mut DnsClient) -> Result<(), Failure> {
                     return Err(Failure::new(
                         sent,
                         format!("{expected_bad}, then the A record for www.plants.test"),
-                        format!("{} for the second, well-formed query", nothing.describe()),
+                        format!(
+                            "{} for the second, well-formed query (did the server crash?)",
+                            nothing.describe()
+                        ),
                         bad.hint,
                     ));
                 }
@@ -698,8 +713,9 @@ async fn malformed_queries(client: &mut DnsClient) -> Result<(), Failure> {
 }
 
 /// Stage 8: the TXT records of `big.plants.test` do not fit in 512 bytes:
-/// over UDP, TC is set; over TCP the whole answer comes, and a second
-/// query on the same connection is answered too.
+/// over UDP, TC is set; over TCP the whole answer comes. (A second query
+/// on the same connection is not asked: keeping it open is a SHOULD of RFC
+/// 7766 section 6.2.1, and dnsmasq closes it after a large answer.)
 async fn truncated_then_tcp(client: &mut DnsClient) -> Result<(), Failure> {
     let name = "big.plants.test";
     let id = client.id();
@@ -760,15 +776,7 @@ async fn truncated_then_tcp(client: &mut DnsClient) -> Result<(), Failure> {
             "over TCP there is no 512-byte limit: send the whole answer, with its two-byte length in front",
         ));
     }
-    let again = ask_tcp(client, &mut stream, "www.plants.test", TYPE_A).await?;
-    expect_records(
-        &again,
-        "www.plants.test",
-        TYPE_A,
-        "the A record of www.plants.test, on the same TCP connection",
-        |data| *data == Data::A(Ipv4Addr::LOCALHOST),
-        "keep reading queries on a TCP connection after answering one: a client may send several (RFC 7766 section 6.2.1)",
-    )
+    Ok(())
 }
 
 /// Asks over TCP: the query with its length in two bytes in front, then

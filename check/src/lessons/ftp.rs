@@ -18,6 +18,7 @@
 
 use std::net::SocketAddr;
 
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
@@ -407,6 +408,8 @@ async fn expect_refused(
     }
     let mut got = reply.describe();
     if matches!(reply.code, 100..=199) {
+        // Nothing to send (an upload ends at our close): see what comes.
+        let _ = data.shutdown().await;
         let came = tcp::read_to_close(&mut data, MAX_DATA_BYTES, ftp.timeout()).await;
         got = format!("{got}, then on the data connection: {}", came.describe());
     }

@@ -126,7 +126,7 @@ const EHLO_HINT: &str = "answer `EHLO name` with `250` (extensions on more lines
      `250-NAME hello\\r\\n` ... `250 SIZE 10485760\\r\\n`)";
 
 const DOT_STUFFING_HINT: &str = "the message ended before its lone dot: a line that starts with a dot \
-     comes with the dot doubled (`..`, RFC 5321 section 4.5.2), so take one away and read on; \
+     comes with the dot doubled (`..`, dot-stuffing, RFC 5321 section 4.5.2), so take one away and read on; \
      only a line holding a single `.` ends the message";
 
 /// Connects and reads the `220` greeting.
