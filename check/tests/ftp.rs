@@ -181,3 +181,18 @@ async fn pyftpdlib_passes_every_stage() {
     assert_eq!(outcome.passed(), ALL_STAGES, "{}", outcome.out);
     assert_eq!(outcome.verdict, Verdict::AllPassed);
 }
+
+#[tokio::test]
+async fn an_smtp_server_is_named_with_the_command_that_checks_it() {
+    // SMTP greets with `220` too: stage 1 passes, and USER's `5xx` names SMTP.
+    let addr = support::flawed_smtp::start(support::flawed_smtp::Flaw::None).await;
+    let outcome = check_lesson("ftp", addr).await;
+    outcome.assert_fails_at(2, &["got:      \"5"]);
+    assert!(
+        outcome
+            .hint()
+            .contains(&format!("an SMTP server (its greeting says so), not FTP: check it with `cargo run -p check -- smtp {addr}`")),
+        "{}",
+        outcome.out
+    );
+}

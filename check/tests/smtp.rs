@@ -160,3 +160,19 @@ async fn python_aiosmtpd_passes_every_stage() {
     assert_eq!(outcome.passed(), ALL_STAGES, "{}", outcome.out);
     assert_eq!(outcome.verdict, Verdict::AllPassed);
 }
+
+#[tokio::test]
+async fn an_ftp_server_is_named_with_the_command_that_checks_it() {
+    // FTP greets with `220` too: stage 1 passes, and EHLO's `5xx` names FTP.
+    let folder = support::flawed_ftp::sample_folder();
+    let addr = support::flawed_ftp::start(support::flawed_ftp::Flaw::None, folder.path()).await;
+    let outcome = check_lesson("smtp", addr).await;
+    outcome.assert_fails_at(2, &["got:      \"5"]);
+    assert!(
+        outcome
+            .hint()
+            .contains(&format!("an FTP server (its greeting says so), not SMTP: check it with `cargo run -p check -- ftp {addr}`")),
+        "{}",
+        outcome.out
+    );
+}

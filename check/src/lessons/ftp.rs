@@ -118,15 +118,21 @@ const PASSIVE_HINT: &str = "open a new listening socket on a port the OS picks (
 
 /// Connects and reads the `220` greeting.
 async fn greeted(target: &Target) -> Result<Conversation, Failure> {
+    greeted_by(target).await.map(|(ftp, _)| ftp)
+}
+
+/// [`greeted`], and the greeting.
+async fn greeted_by(target: &Target) -> Result<(Conversation, Reply), Failure> {
     let mut ftp = Conversation::open(target).await?;
-    ftp.expect(&[220], "a greeting starting `220`", GREETING_HINT)
+    let greeting = ftp
+        .expect(&[220], "a greeting starting `220`", GREETING_HINT)
         .await?;
-    Ok(ftp)
+    Ok((ftp, greeting))
 }
 
 /// Connects, is greeted, and logs in as `anonymous`.
 async fn logged_in(target: &Target) -> Result<Conversation, Failure> {
-    let mut ftp = greeted(target).await?;
+    let (mut ftp, greeting) = greeted_by(target).await?;
     let user = ftp
         .ask(
             "USER anonymous",
@@ -134,7 +140,18 @@ async fn logged_in(target: &Target) -> Result<Conversation, Failure> {
             "`331` (send a password) or `230` (logged in)",
             "anonymous FTP: answer `USER anonymous` with `331 send any password`",
         )
-        .await?;
+        .await
+        .map_err(|mut failure| {
+            // SMTP servers greet with `220` too, and say SMTP or ESMTP.
+            if greeting.text().to_ascii_uppercase().contains("SMTP") {
+                failure.hint = format!(
+                    "this is an SMTP server (its greeting says so), not FTP: check it with \
+                     `cargo run -p check -- smtp {}`",
+                    target.addr()
+                );
+            }
+            failure
+        })?;
     if user.code == 331 {
         ftp.ask(
             &format!("PASS {PASSWORD}"),

@@ -130,17 +130,26 @@ const DOT_STUFFING_HINT: &str = "the message ended before its lone dot: a line t
      only a line holding a single `.` ends the message";
 
 /// Connects and reads the `220` greeting.
-async fn greeted(target: &Target) -> Result<Conversation, Failure> {
+async fn greeted(target: &Target) -> Result<(Conversation, Reply), Failure> {
     let mut smtp = Conversation::open(target).await?;
-    smtp.expect(&[220], "a greeting starting `220`", GREETING_HINT)
+    let greeting = smtp
+        .expect(&[220], "a greeting starting `220`", GREETING_HINT)
         .await?;
-    Ok(smtp)
+    Ok((smtp, greeting))
+}
+
+/// Whether a `220` greeting names FTP (`220 ProFTPD`, `220 (vsFTPd 3.0.3)`,
+/// `220 pyftpdlib ready`) and not SMTP: FTP servers greet with `220` too,
+/// so a learner may have pointed this checker at one.
+fn greets_like_ftp(greeting: &Reply) -> bool {
+    let text = greeting.text().to_ascii_lowercase();
+    text.contains("ftp") && !text.contains("smtp")
 }
 
 /// Connects, is greeted, and says `EHLO`; the `250` reply lists the
 /// server's extensions.
 async fn hello(target: &Target) -> Result<(Conversation, Reply), Failure> {
-    let mut smtp = greeted(target).await?;
+    let (mut smtp, greeting) = greeted(target).await?;
     let reply = smtp
         .ask(
             &format!("EHLO {CLIENT_NAME}"),
@@ -148,7 +157,17 @@ async fn hello(target: &Target) -> Result<(Conversation, Reply), Failure> {
             "a `250` reply",
             EHLO_HINT,
         )
-        .await?;
+        .await
+        .map_err(|mut failure| {
+            if greets_like_ftp(&greeting) {
+                failure.hint = format!(
+                    "this is an FTP server (its greeting says so), not SMTP: check it with \
+                     `cargo run -p check -- ftp {}`",
+                    target.addr()
+                );
+            }
+            failure
+        })?;
     Ok((smtp, reply))
 }
 

@@ -261,12 +261,8 @@ fn answer(query: &[u8], flaw: Flaw, limit: usize) -> Option<Vec<u8>> {
                 );
             }
             Some(target) => {
-                records.extend(of(&name, 5).into_iter().map(|(owner, data)| (owner, data)));
-                records.extend(
-                    of(target, qtype)
-                        .into_iter()
-                        .map(|(owner, data)| (owner, data)),
-                );
+                records.extend(of(&name, 5));
+                records.extend(of(target, qtype));
             }
             None if qtype == 28 && flaw == Flaw::AaaaAnsweredWithA => {
                 records.extend(
