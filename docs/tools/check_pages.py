@@ -146,7 +146,7 @@ def page_blocks(page):
         if marker is None or before[-600:][marker.end():].strip():
             continue  # only a marker directly before a block counts
         kind, argument = marker.group(1), marker.group(2)
-        body = resolve_includes(fence.group(2), page)
+        body = resolve_includes(fence.group(2).removesuffix("\n"), page)
         line = text[: fence.start()].count("\n") + 1
         blocks.append((kind, argument, fence.group(1).strip(), body, f"{page.relative_to(ROOT)}:{line}"))
     return blocks
@@ -358,7 +358,9 @@ def check_page(page, workdir, target_dir):
                     parts[1].extend([""] + lines)
                 else:
                     parts = (path, lines)
-                programs[path] = parts[1]
+                # Lines as check_book.code_lines gives them: the file's last
+                # newline is a last, empty line (diff hunks may name it).
+                programs[path] = trimmed(parts[1]) + [""]
                 follows = blocks[index + 1] if index + 1 < len(blocks) else None
                 if not (follows and follows[0] == "program" and follows[1] == path):
                     wanted = trimmed(check_book.code_lines(path))

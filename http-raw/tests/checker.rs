@@ -79,6 +79,21 @@ async fn step6_passes_stages_1_to_8_and_fails_head() {
 }
 
 #[tokio::test]
+async fn step7_passes_stages_1_to_9_and_fails_the_error_statuses() {
+    check_step("step7-head", 9).await;
+}
+
+#[tokio::test]
+async fn step8_passes_stages_1_to_11_and_fails_connection_close() {
+    check_step("step8-refuse", 11).await;
+}
+
+#[tokio::test]
+async fn step9_passes_every_stage() {
+    check_step("step9-connection", stages::STAGES.len()).await;
+}
+
+#[tokio::test]
 async fn a_server_without_flaws_passes_every_stage() {
     let addr = flawed::start(flawed::Flaw::None).await;
     check_server(addr, stages::STAGES).await.assert_stops_after(
