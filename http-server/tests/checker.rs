@@ -62,6 +62,11 @@ async fn step4_passes_stages_1_to_7_and_fails_etag() {
     check_step("step4-static", 7).await;
 }
 
+#[tokio::test]
+async fn step5_passes_every_stage() {
+    check_step("step5-etag-range", stages::STAGES.len()).await;
+}
+
 /// Starts the lesson's app with `flaw` and asserts the checker stops at
 /// that flaw's stage with `hint_part` in its hint.
 async fn assert_flaw_caught(flaw: flawed::Flaw, hint_part: &str) {
