@@ -73,6 +73,9 @@ VARIABLE_PARTS = [
     (re.compile(r"(?i)(x-request-id: )[0-9a-f]+-\d+"), r"\1<request-id>"),
     (re.compile(r'(?i)(etag: )"[0-9a-f]+-[0-9a-f]+"'), r"\1<etag>"),
     (re.compile(r"started \d+ s ago"), "started <n> s ago"),
+    # The chat checker's nicks, rooms and lines end in a random token, so
+    # that two runs on one server never collide.
+    (re.compile(r"\b(chk-?|hello from the checker |still here |in the lobby )[0-9a-z]{8}\b"), r"\1<token>"),
 ]
 
 MARKER = re.compile(r"<!--\s*(?:transcript(?::\s*(.*?))?|(setup))\s*-->", re.S)

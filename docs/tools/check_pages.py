@@ -330,84 +330,101 @@ def step_runs(commands):
     return runs
 
 
+def assemble(blocks):
+    """Every step program the page shows, by repository path: the text the
+    reader sees, whole files and diffs applied in page order. Also checks
+    that each equals its repository copy."""
+    programs = {}  # repository path -> lines, as check_book.code_lines gives them
+    parts = None  # (path, lines) of a program shown in several blocks
+    for index, (kind, argument, info, body, where) in enumerate(blocks):
+        if info.startswith("rust"):
+            hidden = [line for line in body.split("\n") if re.match(r"\s*#( |$)", line)]
+            if hidden:
+                raise PageError(f"{where}: mdBook hides these lines of a Rust block: {hidden}")
+        if kind == "program":
+            path = argument
+            if not (ROOT / path).exists():
+                raise PageError(f"{where}: program of a missing file {path}")
+            lines = body.split("\n")
+            if parts and parts[0] == path:
+                parts[1].extend([""] + lines)
+            else:
+                parts = (path, lines)
+            follows = blocks[index + 1] if index + 1 < len(blocks) else None
+            if follows and follows[0] == "program" and follows[1] == path:
+                continue  # more parts to come
+            wanted = trimmed(check_book.code_lines(path))
+            if trimmed(parts[1]) != wanted:
+                raise PageError(f"{where}: the program the page shows is not {path} "
+                                f"({first_difference(trimmed(parts[1]), wanted)})")
+            # The file's last newline is a last, empty line (diff hunks may name it).
+            programs[path] = trimmed(parts[1]) + [""]
+            parts = None
+        elif kind == "diff":
+            old, new = argument.split()
+            if old not in programs:
+                raise PageError(f"{where}: a diff from {old}, which the page has not shown before")
+            lines = apply_diff(programs[old], body, where)
+            wanted = trimmed(check_book.code_lines(new))
+            if trimmed(lines) != wanted:
+                raise PageError(f"{where}: the diff applied to {old} does not give {new} "
+                                f"({first_difference(trimmed(lines), wanted)})")
+            programs[new] = lines
+    return programs
+
+
 def check_page(page, workdir, target_dir):
     """Returns the list of problems on one page (empty: it is the program)."""
-    problems = []
     (workdir / "netlessons").unlink(missing_ok=True)
     (workdir / "netlessons").symlink_to(ROOT)
     crate = Crate(workdir, target_dir)
-    programs = {}  # repository path -> assembled lines
-    parts = None  # (path, lines) of a program being assembled from parts
     checked = set()
-    blocks = page_blocks(page)
-    for index, (kind, argument, info, body, where) in enumerate(blocks):
-        try:
-            if info.startswith("rust"):
-                hidden = [line for line in body.split("\n") if re.match(r"\s*#( |$)", line)]
-                if hidden:
-                    raise PageError(f"{where}: mdBook hides these lines of a Rust block: {hidden}")
+    where = str(page.relative_to(ROOT))
+    try:
+        blocks = page_blocks(page)
+        programs = assemble(blocks)
+        # The set-up commands and the transcripts, in page order: a step is
+        # built with exactly the crates the page has added by then. (A
+        # step's transcript may come before the diff that shows it, under
+        # "Everything that changed".)
+        for kind, argument, _, body, where in blocks:
             if kind == "setup":
                 for command, _ in console_commands(body):
                     crate.run_setup(command, where)
-            elif kind == "program":
-                path = argument
-                if not (ROOT / path).exists():
-                    raise PageError(f"{where}: program of a missing file {path}")
-                lines = body.split("\n")
-                if parts and parts[0] == path:
-                    parts[1].extend([""] + lines)
-                else:
-                    parts = (path, lines)
-                # Lines as check_book.code_lines gives them: the file's last
-                # newline is a last, empty line (diff hunks may name it).
-                programs[path] = trimmed(parts[1]) + [""]
-                follows = blocks[index + 1] if index + 1 < len(blocks) else None
-                if not (follows and follows[0] == "program" and follows[1] == path):
-                    wanted = trimmed(check_book.code_lines(path))
-                    if trimmed(parts[1]) != wanted:
-                        raise PageError(f"{where}: the program the page shows is not {path} "
-                                        f"({first_difference(trimmed(parts[1]), wanted)})")
-                    parts = None
-            elif kind == "diff":
-                old, new = argument.split()
-                if old not in programs:
-                    raise PageError(f"{where}: a diff from {old}, which the page has not shown")
-                lines = apply_diff(programs[old], body, where)
-                wanted = trimmed(check_book.code_lines(new))
-                if trimmed(lines) != wanted:
-                    raise PageError(f"{where}: the diff applied to {old} does not give {new} "
-                                    f"({first_difference(trimmed(lines), wanted)})")
-                programs[new] = lines
             elif kind == "transcript" and not argument.startswith("untested"):
                 for path, documented, checker, expected in step_runs(console_commands(body)):
                     if path not in programs:
-                        raise PageError(f"{where}: runs {path}, but the page has not shown its program")
-                    program = "\n".join(trimmed(programs[path])) + "\n"
-                    executable = crate.build(program, where)
-                    proc, port = start_server(executable, where)
-                    try:
-                        command = check_book.swap_port(checker, documented, port)
-                        words = command.split()
-                        done = subprocess.run(words[:2] + ["-q"] + words[2:], cwd=ROOT, capture_output=True,
-                                              text=True, timeout=CHECK_TIMEOUT)
-                    finally:
-                        stop_server(proc)
-                    verdicts = [m.group(0) for m in VERDICT.finditer(done.stdout)]
-                    if verdicts != expected:
-                        raise PageError(f"{where}: {path} built from the page, checked:\n"
-                                        + "\n".join(verdicts or [done.stdout + done.stderr])
-                                        + "\n--- the page says:\n" + "\n".join(expected or ["(no verdicts)"]))
+                        raise PageError(f"{where}: runs {path}, but the page never shows its program")
+                    check_step(crate, "\n".join(trimmed(programs[path])) + "\n", documented, checker,
+                               expected, f"{where}: {path}")
                     checked.add(path)
                     print(f"  {path}: {len(expected)} verdicts as the page says", flush=True)
-        except PageError as error:
-            # What follows builds on this step: one problem at a time.
-            return [str(error)]
-        except subprocess.TimeoutExpired as error:
-            return [f"{where}: timed out: {error}"]
-    for path in programs:
-        if path not in checked:
-            problems.append(f"{page.relative_to(ROOT)}: no tested transcript runs {path} and the checker on it")
-    return problems
+    except PageError as error:
+        # What follows builds on this step: one problem at a time.
+        return [str(error)]
+    except subprocess.TimeoutExpired as error:
+        return [f"{where}: timed out: {error}"]
+    return [f"{page.relative_to(ROOT)}: no tested transcript runs {path} and the checker on it"
+            for path in programs if path not in checked]
+
+
+def check_step(crate, program, documented, checker, expected, where):
+    """Builds `program` in the crate, starts it on a free port, and runs the
+    page's checker command on it: its verdicts must be `expected`."""
+    executable = crate.build(program, where)
+    proc, port = start_server(executable, where)
+    try:
+        words = check_book.swap_port(checker, documented, port).split()
+        # `cargo run -q`: only the checker's own output.
+        done = subprocess.run(words[:2] + ["-q"] + words[2:], cwd=ROOT, capture_output=True, text=True,
+                              timeout=CHECK_TIMEOUT)
+    finally:
+        stop_server(proc)
+    verdicts = [match.group(0) for match in VERDICT.finditer(done.stdout)]
+    if verdicts != expected:
+        raise PageError(f"{where}: built from the page and checked, it gives:\n"
+                        + "\n".join(verdicts or [done.stdout + done.stderr])
+                        + "\n--- the page says:\n" + "\n".join(expected or ["(no verdicts)"]))
 
 
 def main():

@@ -167,6 +167,7 @@ const STEP_CLAIMS: &[(&str, &[usize], &str)] = &[
         "Checker: passes stages 1-6; fails stage 7.",
     ),
     ("step6-limits", ALL_STAGES, "Checker: passes every stage."),
+    ("step7-page", ALL_STAGES, "Checker: passes every stage."),
 ];
 
 /// The built example `name`. The first call builds ws-chat's examples
