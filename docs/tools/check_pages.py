@@ -32,7 +32,9 @@ their crate: next to their clone of netlessons):
    port, and the checker's PASS/FAIL/SKIP lines must be exactly the ones the
    transcript shows.
 4. Every step program on the page must be checked by such a transcript, and
-   no rust block may hide lines (mdBook hides `# ` lines in Rust blocks).
+   no rust block may hide lines (mdBook hides `# ` lines in Rust blocks, and
+   wraps a playground block without `fn main` in a hidden one): every Rust
+   block is `rust,noplayground` (or `rust,ignore`).
 
 All crates share one CARGO_TARGET_DIR, so tokio and friends build once.
 Standard library only; run from the repository root after
@@ -42,9 +44,11 @@ Standard library only; run from the repository root after
   python3 docs/tools/check_pages.py PAGE.md ...      only those pages
   python3 docs/tools/check_pages.py --workdir DIR    keep crates and builds in
                                                      DIR (faster re-runs)
+  python3 docs/tools/check_pages.py --jobs N         N pages at once (default 2)
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import queue
@@ -341,6 +345,11 @@ def assemble(blocks):
             hidden = [line for line in body.split("\n") if re.match(r"\s*#( |$)", line)]
             if hidden:
                 raise PageError(f"{where}: mdBook hides these lines of a Rust block: {hidden}")
+            if not {"noplayground", "ignore"} & set(info.split(",")):
+                # A playground block gets a Run button that cannot work
+                # (the crates are the learner's), and one without `fn main`
+                # is wrapped in a hidden `fn main() {`.
+                raise PageError(f"{where}: a Rust block on a build page must be `rust,noplayground`")
         if kind == "program":
             path = argument
             if not (ROOT / path).exists():
@@ -398,7 +407,8 @@ def check_page(page, workdir, target_dir):
                     check_step(crate, "\n".join(trimmed(programs[path])) + "\n", documented, checker,
                                expected, f"{where}: {path}")
                     checked.add(path)
-                    print(f"  {path}: {len(expected)} verdicts as the page says", flush=True)
+                    print(f"{page.relative_to(ROOT)}: {path}: {len(expected)} verdicts as the page says",
+                          flush=True)
     except PageError as error:
         # What follows builds on this step: one problem at a time.
         return [str(error)]
@@ -431,6 +441,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("pages", nargs="*", help="pages to check (default: every page in PAGES)")
     parser.add_argument("--workdir", help="a folder outside the repository to keep crates and builds in")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="pages checked at once (default 2: one builds while another's checker waits)")
     args = parser.parse_args()
     pages = [Path(page).resolve() for page in (args.pages or [ROOT / page for page in PAGES])]
     if args.workdir:
@@ -442,19 +454,24 @@ def main():
         print("check_pages: the work folder must be outside the repository", file=sys.stderr)
         return 2
     target_dir = workdir / "target"
-    failed = 0
+
+    def check(page):
+        page_dir = workdir / page.stem
+        page_dir.mkdir(exist_ok=True)
+        return check_page(page, page_dir, target_dir)
+
     try:
-        for page in pages:
-            print(f"{page.relative_to(ROOT)}:", flush=True)
-            page_dir = workdir / page.stem
-            page_dir.mkdir(exist_ok=True)
-            problems = check_page(page, page_dir, target_dir)
-            for problem in problems:
-                print(problem, end="\n\n")
-            failed += bool(problems)
+        # Cargo takes turns on the shared target folder by itself.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            results = list(pool.map(check, pages))
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+    failed = 0
+    for problems in results:
+        for problem in problems:
+            print(problem, end="\n\n")
+        failed += bool(problems)
     print(f"pages: {len(pages) - failed} are their programs, {failed} are not")
     return 1 if failed else 0
 
