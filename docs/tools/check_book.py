@@ -385,8 +385,10 @@ DIFF_BLOCK = re.compile(r"<!--\s*diff:\s*(\S+)\s+(\S+)\s*-->\s*```diff\n(.*?)```
 
 
 def code_lines(relative):
-    """A source file's lines without its `//!` header and ANCHOR markers."""
-    lines = (ROOT / relative).read_text().split("\n")
+    """A source file's lines without its `//!` header and ANCHOR markers.
+    (splitlines: the newline that ends the last line is no line of its own,
+    so a diff of these lines is one `patch` applies to the file as it is.)"""
+    lines = (ROOT / relative).read_text().splitlines()
     while lines and (lines[0].startswith("//!") or not lines[0].strip()):
         lines.pop(0)
     return [line for line in lines if "ANCHOR" not in line]

@@ -366,8 +366,7 @@ def assemble(blocks):
             if trimmed(parts[1]) != wanted:
                 raise PageError(f"{where}: the program the page shows is not {path} "
                                 f"({first_difference(trimmed(parts[1]), wanted)})")
-            # The file's last newline is a last, empty line (diff hunks may name it).
-            programs[path] = trimmed(parts[1]) + [""]
+            programs[path] = trimmed(parts[1])
             parts = None
         elif kind == "diff":
             old, new = argument.split()
