@@ -28,6 +28,10 @@
    allowed to differ are the variable ones listed in VARIABLE_PARTS (dates,
    request ids, ETags, uptimes).
 
+   Lesson 6's servers are binaries of one crate: `cargo run -p protocols
+   --bin smtp` (or `ftp`, `dns`) starts target/debug/smtp as the block's
+   server, like `cargo run -p NAME`, and `server=smtp` names it in a marker.
+
    `cargo run -p NAME --example EXAMPLE` runs target/debug/examples/EXAMPLE
    (CI builds them with `cargo build --examples`): as a server, started for
    the rest of the block, when the output the book shows starts with a
@@ -64,7 +68,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "target" / "debug"
-LESSON_PORTS = {"tcp-echo": 7007, "udp-echo": 7007, "http-raw": 3000, "http-server": 4000, "ws-chat": 8080}
+LESSON_PORTS = {"tcp-echo": 7007, "udp-echo": 7007, "http-raw": 3000, "http-server": 4000, "ws-chat": 8080,
+                "smtp": 2525, "ftp": 2121, "dns": 1053}
+# Lesson 6: one crate, three servers, each run with `cargo run -p protocols --bin NAME`.
+PROTOCOL_SERVERS = {"smtp", "ftp", "dns"}
 STEP_TIMEOUT = 15
 
 # What may differ between the book and a real run, and what it is replaced with.
@@ -76,6 +83,8 @@ VARIABLE_PARTS = [
     # The chat checker's nicks, rooms and lines end in a random token, so
     # that two runs on one server never collide.
     (re.compile(r"\b(chk-?|hello from the checker |still here |in the lobby )[0-9a-z]{8}\b"), r"\1<token>"),
+    # A stored message's id: seconds, process id, count (lesson 6's smtp).
+    (re.compile(r"\b\d{9,}-\d+-\d+\b"), "<message-id>"),
 ]
 
 MARKER = re.compile(r"<!--\s*(?:transcript(?::\s*(.*?))?|(setup))\s*-->", re.S)
@@ -89,6 +98,11 @@ OPTIONAL_VARIABLE_PARTS = {
     "content-length": (re.compile(r"(?i)(content-length: )\d+"), r"\1<length>"),
     # A checker's byte counts of a response that holds something variable.
     "byte-counts": (re.compile(r"\((\d+) bytes\)"), "(<n> bytes)"),
+    # FTP's passive replies name a port the OS picked for the data connection.
+    "data-port": [(re.compile(r"\(\|\|\|\d+\|\)"), "(|||<port>|)"),
+                  (re.compile(r"\(\d+,\d+,\d+,\d+,\d+,\d+\)"), "(<h1,h2,h3,h4,p1,p2>)")],
+    # dig prints the query's id, which it picks at random.
+    "dig-id": (re.compile(r"id: \d+"), "id: <id>"),
 }
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -97,8 +111,9 @@ ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 def normalise(text, vary=()):
     text = ANSI_ESCAPE.sub("", text)  # curl prints header names in bold on a terminal
     for name in vary:
-        pattern, replacement = OPTIONAL_VARIABLE_PARTS[name]
-        text = pattern.sub(replacement, text)
+        parts = OPTIONAL_VARIABLE_PARTS[name]
+        for pattern, replacement in parts if isinstance(parts, list) else [parts]:
+            text = pattern.sub(replacement, text)
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
     while lines and not lines[-1]:
         lines.pop()
@@ -246,6 +261,9 @@ def run_block(commands, marker):
             book_command = command
             words = command.split()
             env, rest = parse_env_prefix(list(words))
+            if rest[:3] == ["cargo", "run", "-p"] and len(rest) == 6 and rest[4] == "--bin" \
+                    and rest[5] in PROTOCOL_SERVERS:
+                rest = rest[:3] + [rest[5]]  # lesson 6's binaries start like a lesson
             if rest[:3] == ["cargo", "run", "-p"] and len(rest) == 4:
                 name = rest[3]
                 port_text = env.get("PORT", str(LESSON_PORTS[name]))

@@ -18,7 +18,9 @@ their crate: next to their clone of netlessons):
    (`{{#include}}` resolved the way mdBook does):
    - a ```rust block marked `<!-- program: PATH -->` is (part of) the whole
      program for the step whose repository copy is PATH; several such
-     blocks in a row are the parts of one file, one blank line apart;
+     blocks in a row are the parts of one file, one blank line apart; a
+     Rust block that is nothing but `{{#include ../../PATH:all}}` of an
+     example is PATH's whole program without a marker;
    - a ```diff block marked `<!-- diff: OLD NEW -->` is applied, exactly at
      the lines it names, to the program assembled for OLD, giving NEW's.
    The assembled program must equal the repository's copy (PATH, NEW)
@@ -88,6 +90,8 @@ MARKER = re.compile(r"<!--\s*(setup|program|diff|transcript)\b:?\s*(.*?)\s*-->",
 INCLUDE = re.compile(r"\{\{\s*#include\s+([^}\s]+)\s*\}\}")
 VERDICT = re.compile(r"^(PASS|FAIL|SKIP) stage \d+: .*$", re.M)
 LISTENING = re.compile(r"listening on \w+://[^ ]*:(\d+)")
+# `{{#include ../../CRATE/examples/NAME.rs:all}}` alone in a Rust block.
+WHOLE_EXAMPLE = re.compile(r"\{\{\s*#include\s+(?:\.\./)+(\S+/examples/[\w-]+\.rs):all\s*\}\}")
 ANCHOR_START = re.compile(r"ANCHOR:\s*([\w_-]+)")
 ANCHOR_END = re.compile(r"ANCHOR_END:\s*([\w_-]+)")
 
@@ -147,11 +151,18 @@ def page_blocks(page):
         marker = None
         for candidate in MARKER.finditer(before[-600:]):
             marker = candidate
-        if marker is None or before[-600:][marker.end():].strip():
-            continue  # only a marker directly before a block counts
-        kind, argument = marker.group(1), marker.group(2)
-        body = resolve_includes(fence.group(2).removesuffix("\n"), page)
+        if marker is not None and before[-600:][marker.end():].strip():
+            marker = None  # only a marker directly before a block counts
+        kind, argument = (marker.group(1), marker.group(2)) if marker else (None, "")
+        raw = fence.group(2).removesuffix("\n")
+        whole = WHOLE_EXAMPLE.fullmatch(raw.strip())
+        if kind is None and whole and fence.group(1).strip().startswith("rust"):
+            # A block that is one example file, whole, is that step's program.
+            kind, argument = "program", whole.group(1)
+        body = resolve_includes(raw, page)
         line = text[: fence.start()].count("\n") + 1
+        if kind is None and not fence.group(1).strip().startswith("rust"):
+            continue
         blocks.append((kind, argument, fence.group(1).strip(), body, f"{page.relative_to(ROOT)}:{line}"))
     return blocks
 
