@@ -27,13 +27,15 @@ their crate: next to their clone of netlessons):
    without its `//!` header and ANCHOR lines: so the example files that CI
    compiles and tests are exactly what the page teaches.
 3. Each tested ```console transcript that starts a step
-   (`cargo run -p CRATE --example NAME`) and then runs the lesson's checker
+   (`cargo run -p CRATE --example NAME`, answered by a `listening on` line)
    is replayed on the learner's crate instead: the assembled program is
-   written to src/main.rs, built (no warnings allowed: a warning is a line
-   the learner did not write or a dependency that moved), started on a free
-   port, and the checker's PASS/FAIL/SKIP lines must be exactly the ones the
-   transcript shows.
-4. Every step program on the page must be checked by such a transcript, and
+   written to src/main.rs and built (no warnings allowed: a warning is a
+   line the learner did not write, or a dependency that moved), and
+   check_book.py runs the whole transcript with that build in place of the
+   repository's copy: every command (the lesson's checker, curl, nc,
+   websocat) must print what the page shows, the checker's PASS and FAIL
+   lines and reports included.
+4. Every step program on the page must be run by such a transcript, and
    no rust block may hide lines (mdBook hides `# ` lines in Rust blocks, and
    wraps a playground block without `fn main` in a hidden one): every Rust
    block is `rust,noplayground` (or `rust,ignore`).
@@ -46,23 +48,19 @@ Standard library only; run from the repository root after
   python3 docs/tools/check_pages.py PAGE.md ...      only those pages
   python3 docs/tools/check_pages.py --workdir DIR    keep crates and builds in
                                                      DIR (faster re-runs)
-  python3 docs/tools/check_pages.py --jobs N         N pages at once (default 2)
+  python3 docs/tools/check_pages.py --jobs N         N pages at once (default 1)
 """
 
 import argparse
 import concurrent.futures
 import json
 import os
-import queue
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -80,10 +78,6 @@ PAGES = [
     "docs/src/ws-chat-build.md",
 ]
 
-# How long a step's server may take to print its `listening on` line, and a
-# checker to finish.
-START_TIMEOUT = 20
-CHECK_TIMEOUT = 120
 
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.S | re.M)
 MARKER = re.compile(r"<!--\s*(setup|program|diff|transcript)\b:?\s*(.*?)\s*-->", re.S)
@@ -292,57 +286,18 @@ class Crate:
         return executable
 
 
-def start_server(executable, where):
-    """Starts a step on a free port; returns (process, port)."""
-    env = dict(os.environ, PORT="0", HOST="127.0.0.1", RUST_LOG="warn", NO_COLOR="1")
-    proc = subprocess.Popen([executable], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    lines = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-    deadline = time.time() + START_TIMEOUT
-    while time.time() < deadline:
-        try:
-            line = lines.get(timeout=0.2)
-        except queue.Empty:
-            if proc.poll() is not None:
-                break
-            continue
-        if match := LISTENING.search(line):
-            return proc, int(match.group(1))
-    stop_server(proc)
-    raise PageError(f"{where}: the step printed no `listening on` line within {START_TIMEOUT} s")
-
-
-def stop_server(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 # ---------------------------------------------------------------- the checks
 
 
-def step_runs(commands):
-    """(example command, documented port, checker command, expected
-    verdicts) for each checker run in a transcript that starts a step."""
-    runs, started = [], None
+def steps_started(commands):
+    """The repository paths of the steps a transcript starts as a server
+    (`cargo run -p CRATE --example NAME`, then a `listening on` line)."""
+    started = []
     for command, expected in commands:
-        words = command.split()
-        example = re.fullmatch(r"cargo run -p (\S+) --example (\S+)", " ".join(words))
-        if example:
-            listening = LISTENING.search(expected.split("\n")[0]) if expected else None
-            started = (example.group(1), example.group(2), int(listening.group(1))) if listening else None
-            continue
-        checker = command.split("|")[0].strip()
-        if started and re.match(r"cargo run -p \S+ (--bin check )?-- ", checker):
-            crate, name, port = started
-            runs.append((f"{crate}/examples/{name}.rs", port, checker,
-                         [m.group(0) for m in VERDICT.finditer(expected)]))
-    return runs
+        example = re.fullmatch(r"cargo run -p (\S+) --example (\S+)", command.strip())
+        if example and expected and LISTENING.search(expected.split("\n")[0]):
+            started.append(f"{example.group(1)}/examples/{example.group(2)}.rs")
+    return started
 
 
 def assemble(blocks):
@@ -411,48 +366,37 @@ def check_page(page, workdir, target_dir):
                 for command, _ in console_commands(body):
                     crate.run_setup(command, where)
             elif kind == "transcript" and not argument.startswith("untested"):
-                for path, documented, checker, expected in step_runs(console_commands(body)):
+                commands = console_commands(body)
+                for path in steps_started(commands):
                     if path not in programs:
                         raise PageError(f"{where}: runs {path}, but the page never shows its program")
-                    check_step(crate, "\n".join(trimmed(programs[path])) + "\n", documented, checker,
-                               expected, f"{where}: {path}")
+                    program = "\n".join(programs[path]) + "\n"
+                    executable = crate.build(program, f"{where}: {path}")
+                    # The whole transcript, as check_book.py runs it, with the
+                    # learner's build in place of the repository's copy.
+                    problems = check_book.run_block(commands, argument, examples={Path(path).stem: executable})
+                    if problems:
+                        raise PageError(f"{where}: {path}, built from the page, does not do what the page "
+                                        "shows:\n" + "\n".join(problems))
                     checked.add(path)
-                    print(f"{page.relative_to(ROOT)}: {path}: {len(expected)} verdicts as the page says",
-                          flush=True)
+                    verdicts = len(VERDICT.findall(body))
+                    print(f"{page.relative_to(ROOT)}: {path}: as the page shows"
+                          + (f" ({verdicts} checker verdicts)" if verdicts else ""), flush=True)
     except PageError as error:
         # What follows builds on this step: one problem at a time.
         return [str(error)]
     except subprocess.TimeoutExpired as error:
         return [f"{where}: timed out: {error}"]
-    return [f"{page.relative_to(ROOT)}: no tested transcript runs {path} and the checker on it"
-            for path in programs if path not in checked]
-
-
-def check_step(crate, program, documented, checker, expected, where):
-    """Builds `program` in the crate, starts it on a free port, and runs the
-    page's checker command on it: its verdicts must be `expected`."""
-    executable = crate.build(program, where)
-    proc, port = start_server(executable, where)
-    try:
-        words = check_book.swap_port(checker, documented, port).split()
-        # `cargo run -q`: only the checker's own output.
-        done = subprocess.run(words[:2] + ["-q"] + words[2:], cwd=ROOT, capture_output=True, text=True,
-                              timeout=CHECK_TIMEOUT)
-    finally:
-        stop_server(proc)
-    verdicts = [match.group(0) for match in VERDICT.finditer(done.stdout)]
-    if verdicts != expected:
-        raise PageError(f"{where}: built from the page and checked, it gives:\n"
-                        + "\n".join(verdicts or [done.stdout + done.stderr])
-                        + "\n--- the page says:\n" + "\n".join(expected or ["(no verdicts)"]))
+    return [f"{page.relative_to(ROOT)}: no tested transcript runs {path}" for path in programs if path not in checked]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("pages", nargs="*", help="pages to check (default: every page in PAGES)")
     parser.add_argument("--workdir", help="a folder outside the repository to keep crates and builds in")
-    parser.add_argument("--jobs", type=int, default=2,
-                        help="pages checked at once (default 2: one builds while another's checker waits)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="pages checked at once (default 1: a build beside a checker run slows the step "
+                             "the checker is timing)")
     args = parser.parse_args()
     pages = [Path(page).resolve() for page in (args.pages or [ROOT / page for page in PAGES])]
     if args.workdir:
