@@ -248,9 +248,9 @@ async fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Vec<u
         if size == 0 {
             break;
         }
-        // What we would hold, compared with the limit (`size` alone first:
-        // a client may send a size near 2^64, and the sum must not overflow).
-        if size > MAX_BODY || body.len() + size > MAX_BODY {
+        // What the body would hold, compared with the limit (saturating:
+        // `size` is the client's number, and may be near `usize::MAX`).
+        if body.len().saturating_add(size) > MAX_BODY {
             return Err(ReadError::Refuse(413));
         }
         while buf.len() < size + 2 {

@@ -48,7 +48,8 @@ pub struct ChunkedDecoder {
     limit: usize,
     /// Body bytes decoded so far, checked against `limit`.
     decoded: usize,
-    /// Trailer bytes seen so far, checked against `MAX_TRAILERS`.
+    /// Trailer bytes taken so far, CRLFs included, checked against
+    /// `MAX_TRAILERS`: never more than it.
     trailer_bytes: usize,
 }
 
@@ -72,13 +73,18 @@ impl ChunkedDecoder {
         loop {
             match self.state {
                 State::Size => {
-                    let Some(line) = take_line(input, MAX_CHUNK_LINE, CHUNK_LINE_TOO_LONG)? else {
+                    let Some(line) = take_line(input, 0, MAX_CHUNK_LINE, CHUNK_LINE_TOO_LONG)?
+                    else {
                         return Ok(false);
                     };
                     let size = parse_chunk_size(&line)?;
                     // Refused as soon as the size line says the body will
-                    // pass the limit, before any of the chunk is read.
-                    if size > (self.limit - self.decoded) as u64 {
+                    // pass the limit, before any of the chunk is read. What
+                    // the body would hold is compared with the limit (never
+                    // `limit - decoded`, the subtraction that underflows at
+                    // the boundary); saturating, since `size` is the
+                    // client's number and may be near `u64::MAX`.
+                    if (self.decoded as u64).saturating_add(size) > self.limit as u64 {
                         return Err(HttpError::ContentTooLarge { limit: self.limit });
                     }
                     self.state = match size {
@@ -115,11 +121,16 @@ impl ChunkedDecoder {
                     self.state = State::Size;
                 }
                 State::Trailers => {
-                    let room = MAX_TRAILERS - self.trailer_bytes;
-                    let Some(line) = take_line(input, room, HttpError::HeaderFieldsTooLarge)?
+                    let Some(line) = take_line(
+                        input,
+                        self.trailer_bytes,
+                        MAX_TRAILERS,
+                        HttpError::HeaderFieldsTooLarge,
+                    )?
                     else {
                         return Ok(false);
                     };
+                    // `take_line` checked that this stays within MAX_TRAILERS.
                     self.trailer_bytes += line.len() + 2;
                     if line.is_empty() {
                         self.state = State::Done;
@@ -138,16 +149,26 @@ impl ChunkedDecoder {
 const CHUNK_LINE_TOO_LONG: HttpError = HttpError::BadRequest("chunk size line too long");
 const NO_CRLF_AFTER_DATA: HttpError = HttpError::BadRequest("chunk data not followed by CRLF");
 
+// ANCHOR: take_line
 /// Takes one CRLF-terminated line off the front of `input`, without its CRLF.
-/// `Ok(None)`: no complete line yet. A line longer than `max` is `too_long`;
-/// a bare LF, or a CR anywhere but before the LF, is a 400.
+/// `held` bytes of the same section were taken before it; `Ok(None)`: no
+/// complete line yet.
+///
+/// The limit is checked by adding up what the section holds (`held`, then
+/// this line *with* its CRLF, or as much of it as has arrived) and comparing
+/// that with `limit`: `too_long` once it is over. Never by subtracting
+/// (`limit - held`), which underflows when `held` reaches the limit and
+/// turns a bound into none. An unfinished line counts too, so a client that
+/// never sends the LF is refused as soon as it has sent too much.
+/// A bare LF, or a CR anywhere but before the LF, is a 400.
 fn take_line(
     input: &mut BytesMut,
-    max: usize,
+    held: usize,
+    limit: usize,
     too_long: HttpError,
 ) -> Result<Option<BytesMut>, HttpError> {
     let Some(newline) = memchr::memchr(b'\n', input) else {
-        return if input.len() > max + 1 {
+        return if held + input.len() > limit {
             Err(too_long)
         } else {
             Ok(None)
@@ -158,7 +179,8 @@ fn take_line(
             "bare LF in a chunked body: lines end with CRLF",
         ));
     }
-    if newline - 1 > max {
+    // `newline + 1`: the line with its CRLF.
+    if held + newline + 1 > limit {
         return Err(too_long);
     }
     let mut line = input.split_to(newline + 1);
@@ -168,6 +190,7 @@ fn take_line(
     }
     Ok(Some(line))
 }
+// ANCHOR_END: take_line
 
 /// `chunk-size [ chunk-ext ]` (RFC 9112 section 7.1): 1 to 16 hex digits,
 /// then optionally `;` and extensions, which we accept and ignore.
@@ -255,6 +278,185 @@ mod tests {
         assert_eq!(
             ChunkedDecoder::new(0).decode(&mut none, &mut BytesMut::new()),
             Err(HttpError::ContentTooLarge { limit: 0 })
+        );
+    }
+
+    /// Feeds `input` to a fresh decoder in the pieces `splits` cuts it into
+    /// (one read each), and returns how the last call ended.
+    fn decode_in_reads(input: &[u8], splits: &[usize]) -> Result<bool, HttpError> {
+        let mut decoder = ChunkedDecoder::new(LIMIT);
+        let (mut buffer, mut body) = (BytesMut::new(), BytesMut::new());
+        let mut from = 0;
+        for &to in splits.iter().chain([&input.len()]) {
+            buffer.extend_from_slice(&input[from..to]);
+            from = to;
+            if decoder.decode(&mut buffer, &mut body)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Where a test splits `input` into two reads: at every byte near each
+    /// line's end (the CR, the LF, the next line's start) and one in the
+    /// middle of every line.
+    fn two_read_splits(input: &[u8]) -> Vec<usize> {
+        let mut splits = Vec::new();
+        let mut line_start = 0;
+        for newline in memchr::memchr_iter(b'\n', input) {
+            splits.push((line_start + newline) / 2);
+            splits.extend(newline.saturating_sub(2)..=(newline + 1).min(input.len() - 1));
+            line_start = newline + 1;
+        }
+        splits.retain(|&at| at > 0);
+        splits
+    }
+
+    /// The end of a chunked body whose trailer section (every trailer line
+    /// with its CRLF, and the empty line that ends them) is `len` bytes.
+    fn trailers_of(len: usize) -> Vec<u8> {
+        let fixed = "A: b\r\nX-Fill: \r\n\r\n".len();
+        format!("0\r\nA: b\r\nX-Fill: {}\r\n\r\n", "f".repeat(len - fixed)).into_bytes()
+    }
+
+    #[test]
+    fn a_trailer_section_of_the_limit_passes_and_one_byte_more_is_431() {
+        for (len, expected) in [
+            (MAX_TRAILERS - 2, Ok(true)),
+            (MAX_TRAILERS - 1, Ok(true)),
+            (MAX_TRAILERS, Ok(true)),
+            (MAX_TRAILERS + 1, Err(HttpError::HeaderFieldsTooLarge)),
+        ] {
+            let input = trailers_of(len);
+            assert_eq!(
+                decode_in_reads(&input, &[]),
+                expected,
+                "{len} bytes in one read"
+            );
+            for split in two_read_splits(&input) {
+                assert_eq!(
+                    decode_in_reads(&input, &[split]),
+                    expected,
+                    "{len} bytes, split at {split}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_trailer_line_that_fills_the_budget_is_431_not_an_underflow() {
+        // Round 3's F1: one line of exactly MAX_TRAILERS bytes, then the
+        // start of another. The old `MAX_TRAILERS - used` underflowed here:
+        // a panic in a debug build, an unbounded buffer in a release one.
+        for len in [
+            MAX_TRAILERS - 2,
+            MAX_TRAILERS - 1,
+            MAX_TRAILERS,
+            MAX_TRAILERS + 1,
+        ] {
+            let mut input = format!("0\r\nX:{}\r\nY", "a".repeat(len - 2)).into_bytes();
+            assert_eq!(
+                decode_in_reads(&input, &[]),
+                Err(HttpError::HeaderFieldsTooLarge),
+                "a trailer line of {len} bytes leaves no room for the empty line"
+            );
+            // Whatever follows, in a later read, changes nothing.
+            input.extend_from_slice(b": partial\r\n\r\n");
+            assert_eq!(
+                decode_in_reads(&input, &[len + 3]),
+                Err(HttpError::HeaderFieldsTooLarge)
+            );
+        }
+    }
+
+    #[test]
+    fn an_unfinished_trailer_line_is_refused_once_it_is_over_the_limit() {
+        // No LF ever comes: the bytes held so far count.
+        let at_limit = format!("0\r\nX: {}", "a".repeat(MAX_TRAILERS - 3));
+        assert_eq!(decode_in_reads(at_limit.as_bytes(), &[]), Ok(false));
+        let over = format!("{at_limit}a");
+        assert_eq!(
+            decode_in_reads(over.as_bytes(), &[]),
+            Err(HttpError::HeaderFieldsTooLarge)
+        );
+        assert_eq!(
+            decode_in_reads(over.as_bytes(), &[at_limit.len()]),
+            Err(HttpError::HeaderFieldsTooLarge),
+            "crossed by the second read"
+        );
+    }
+
+    /// A chunk-size line for `5` (then `hello` and the last chunk) that is
+    /// `len` bytes long, its CRLF included: the rest is an extension.
+    fn size_line_of(len: usize) -> Vec<u8> {
+        let extension = "e".repeat(len - "5;\r\n".len());
+        format!("5;{extension}\r\nhello\r\n0\r\n\r\n").into_bytes()
+    }
+
+    #[test]
+    fn a_chunk_size_line_of_the_limit_passes_and_one_byte_more_is_400() {
+        for (len, expected) in [
+            (MAX_CHUNK_LINE - 1, Ok(true)),
+            (MAX_CHUNK_LINE, Ok(true)),
+            (MAX_CHUNK_LINE + 1, Err(CHUNK_LINE_TOO_LONG)),
+        ] {
+            let input = size_line_of(len);
+            assert_eq!(decode_in_reads(&input, &[]), expected, "{len} bytes");
+            for split in [1, len / 2, len - 2, len - 1, len] {
+                assert_eq!(
+                    decode_in_reads(&input, &[split]),
+                    expected,
+                    "{len} bytes, split at {split}"
+                );
+            }
+        }
+        // Unfinished: refused as soon as what has arrived is over the limit.
+        let unfinished = &size_line_of(MAX_CHUNK_LINE + 10)[..MAX_CHUNK_LINE + 1];
+        assert_eq!(decode_in_reads(unfinished, &[]), Err(CHUNK_LINE_TOO_LONG));
+        assert_eq!(
+            decode_in_reads(&unfinished[..MAX_CHUNK_LINE], &[]),
+            Ok(false),
+            "at the limit, the LF may still come"
+        );
+    }
+
+    /// A chunked body of `len` bytes, in two chunks.
+    fn body_of(len: usize) -> Vec<u8> {
+        let first = len / 2;
+        format!(
+            "{first:x}\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+            "a".repeat(first),
+            len - first,
+            "b".repeat(len - first)
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_chunked_body_of_the_limit_passes_and_one_byte_more_is_413() {
+        for (len, expected) in [
+            (LIMIT - 1, Ok(true)),
+            (LIMIT, Ok(true)),
+            (LIMIT + 1, Err(HttpError::ContentTooLarge { limit: LIMIT })),
+        ] {
+            let input = body_of(len);
+            assert_eq!(decode_in_reads(&input, &[]), expected, "{len} bytes");
+            for split in two_read_splits(&input) {
+                assert_eq!(
+                    decode_in_reads(&input, &[split]),
+                    expected,
+                    "{len} bytes, split at {split}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_chunk_size_near_u64_max_is_413_not_an_overflow() {
+        let mut input = BytesMut::from(&b"10\r\n0123456789abcdef\r\nffffffffffffffff\r\n"[..]);
+        assert_eq!(
+            ChunkedDecoder::new(LIMIT).decode(&mut input, &mut BytesMut::new()),
+            Err(HttpError::ContentTooLarge { limit: LIMIT })
         );
     }
 }

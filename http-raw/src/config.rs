@@ -6,6 +6,8 @@ use std::time::Duration;
 use tcp_echo::accept_loop::DEFAULT_MAX_CONNECTIONS;
 use tcp_echo::config::{ConfigError, ServerConfig, max_connections_var, seconds_var};
 
+use crate::handshake::HANDSHAKE_TIMEOUT;
+
 /// Port 3000: the one every web tutorial uses.
 pub const DEFAULT_PORT: u16 = 3000;
 
@@ -42,6 +44,10 @@ pub struct HttpConfig {
     /// `TLS_CERT` and `TLS_KEY`: when both are set, HTTPS instead of HTTP
     /// (read by [`crate::tls::from_env`], since its errors are its own).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// A TLS handshake must be done this long after accept (or by the
+    /// header timeout, if sooner). Always `HANDSHAKE_TIMEOUT` (3 s), which no
+    /// variable changes; a field so that tests can shorten or lengthen it.
+    pub handshake_timeout: Duration,
 }
 
 impl HttpConfig {
@@ -63,6 +69,7 @@ impl HttpConfig {
             keep_alive: seconds_var("KEEP_ALIVE_SECS", DEFAULT_KEEP_ALIVE, 1..=3600)?,
             body_timeout: seconds_var("BODY_TIMEOUT_SECS", DEFAULT_BODY_TIMEOUT, 1..=3600)?,
             tls: None,
+            handshake_timeout: HANDSHAKE_TIMEOUT,
         })
     }
 
@@ -81,6 +88,7 @@ impl HttpConfig {
             keep_alive: DEFAULT_KEEP_ALIVE,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             tls: None,
+            handshake_timeout: HANDSHAKE_TIMEOUT,
         }
     }
 }

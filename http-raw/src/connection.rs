@@ -21,10 +21,11 @@
 //!    side said `Connection: close`; HTTP/1.0 closes it unless the client
 //!    asked for keep-alive. Then back to 1, with a shorter timeout.
 //!
-//! Every wait is bounded by the connection's `Deadline`, and waiting for a
-//! new request also ends when the server shuts down. Errors in the request
-//! get their status code (in a response the application may reshape) and
-//! close the connection; I/O errors just close it.
+//! Every read is bounded by the connection's `Deadline`, and every write by
+//! a timeout of its own (see `write_all`); waiting for a new request also
+//! ends when the server shuts down. Errors in the request get their status
+//! code (in a response the application may reshape) and close the
+//! connection; I/O errors just close it.
 
 use std::future::{Future, poll_fn};
 use std::io;
@@ -37,7 +38,6 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use futures_util::future::Either;
-use rustls::server::ServerConfig;
 use tcp_echo::accept_loop::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
@@ -48,7 +48,7 @@ use crate::body::ChunkedDecoder;
 use crate::config::HttpConfig;
 use crate::deadline::Deadline;
 use crate::error::HttpError;
-use crate::handshake::accept_tls;
+use crate::handshake::{Handshakes, accept_tls};
 use crate::limits::{
     COALESCE_BODY_UNDER, INITIAL_READ_BUFFER, INITIAL_WRITE_BUFFER, LINGER_BYTES, LINGER_TIME,
     MAX_WRITE_BATCH, MIN_READ_ROOM,
@@ -120,7 +120,8 @@ struct HttpConnection {
     read_buf: BytesMut,
     /// Responses waiting to be written.
     write_buf: Vec<u8>,
-    /// Ends every wait (see `deadline.rs`).
+    /// Ends every wait for the client's bytes (see `deadline.rs`); writes
+    /// have their own (`write_all`).
     deadline: Deadline,
     timeouts: Timeouts,
     /// Cancelled when the server starts shutting down.
@@ -135,13 +136,13 @@ pub fn serve_connection<S: Service>(
     connection: Connection,
     service: Arc<S>,
     timeouts: Timeouts,
-    tls: Option<Arc<ServerConfig>>,
+    tls: Option<Arc<Handshakes>>,
 ) -> impl Future<Output = ConnectionSummary> {
     let Connection {
         stream,
         peer,
+        id,
         stopping,
-        ..
     } = connection;
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%error, "cannot set TCP_NODELAY");
@@ -150,7 +151,7 @@ pub fn serve_connection<S: Service>(
     // The first request's head must be complete this soon after accept;
     // over HTTPS, the TLS handshake before it too.
     let head_deadline = Instant::now() + timeouts.header;
-    let Some(config) = tls else {
+    let Some(handshakes) = tls else {
         let connection = HttpConnection::new(
             Stream::Plain(stream),
             peer,
@@ -164,7 +165,7 @@ pub fn serve_connection<S: Service>(
     // the handshake's state (over a kilobyte) would make every connection's
     // future larger, plain ones too, and for the connection's whole life.
     Either::Right(Box::pin(async move {
-        match Box::pin(accept_tls(stream, &config, head_deadline)).await {
+        match Box::pin(accept_tls(stream, id, &handshakes, head_deadline)).await {
             Ok(stream) => {
                 let connection =
                     HttpConnection::new(stream, peer, head_deadline, timeouts, stopping);
@@ -685,7 +686,7 @@ impl HttpConnection {
     ) {
         let status = error.status();
         debug!(status, %error, "refusing the request");
-        let mut response = refusal_response(service, error, request);
+        let mut response = refusal_response(service, error, request, &self.read_buf);
         let framing = ResponseFraming::of(&response);
         write_head(
             &mut self.write_buf,
@@ -740,18 +741,29 @@ impl HttpConnection {
     }
     // ANCHOR_END: flush
 
-    /// Writes all of `bytes`, or fails if the client takes none of it for
-    /// the body timeout (a client that sends requests but never reads).
-    /// Over TLS, the flush pushes out the records rustls has encrypted.
+    /// Writes all of `bytes`, or fails if the client has not taken all of
+    /// them within the body timeout (a client that sends requests but never
+    /// reads). Over TLS, the flush pushes out the records rustls has
+    /// encrypted.
+    ///
+    /// The write has a deadline of its own, not `self.deadline`: that one
+    /// belongs to the read in progress, and a flush can come in the middle
+    /// of reading a head (the responses to earlier pipelined requests go
+    /// out first). Moving the shared deadline here gave such a head the
+    /// body timeout instead of the header timeout (round 3's F4). `timeout`
+    /// polls the write first, so a write that completes at once, the usual
+    /// case, never registers its timer.
     async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.deadline.set(Instant::now() + self.timeouts.body);
-        tokio::select! {
-            biased;
-            written = async {
-                self.stream.write_all(bytes).await?;
-                self.stream.flush().await
-            } => written,
-            _ = self.deadline.expired() => Err(io::Error::new(io::ErrorKind::TimedOut, "client is not reading the response")),
+        let written = async {
+            self.stream.write_all(bytes).await?;
+            self.stream.flush().await
+        };
+        match tokio::time::timeout(self.timeouts.body, written).await {
+            Ok(written) => written,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "client is not reading the response",
+            )),
         }
     }
 }

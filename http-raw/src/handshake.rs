@@ -4,9 +4,14 @@
 //! - It runs inside the connection's own task, never in the accept loop: a
 //!   client that opens a connection and then sends nothing (or one byte a
 //!   minute) holds up only itself.
-//! - It has a deadline, the one the first request's head has (the header
-//!   timeout, counted from accept). A stalled handshake is the TLS form of
-//!   the slowloris attack the header timeout exists for.
+//! - It has a deadline of its own, `HANDSHAKE_TIMEOUT` (3 s), shorter than
+//!   the first request's head has (the header timeout, counted from
+//!   accept). A stalled handshake is the TLS form of the slowloris attack
+//!   the header timeout exists for, and a handshake has less to do than a
+//!   head: a client that is there has finished it in a few round trips.
+//! - Handshakes in progress share a budget (`handshake_budget.rs`): when it
+//!   is full, the oldest makes room for the newest, so a flood of
+//!   handshakes that never finish cannot lock real clients out.
 //! - The first byte tells TLS from plain HTTP: every TLS connection opens
 //!   with a handshake record, content type 22 (0x16, RFC 8446 section 5.1),
 //!   while an HTTP request starts with a method such as `GET`. So the
@@ -20,6 +25,7 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::server::ServerConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,6 +34,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 use tokio_rustls::TlsAcceptor;
 use tracing::debug;
 
+use crate::handshake_budget::HandshakeBudget;
 use crate::limits::{LINGER_BYTES, LINGER_TIME};
 use crate::response::Response;
 use crate::stream::Stream;
@@ -37,15 +44,50 @@ use crate::write::{ConnectionHeader, ResponseFraming, write_head};
 /// section 5.1, `ContentType handshake(22)`; the same in TLS 1.0 to 1.2).
 pub const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
+/// A TLS handshake must be done within 3 s of accept (or by the header
+/// timeout, if that is sooner). It is one round trip in TLS 1.3 and two in
+/// 1.2, plus a signature: a few milliseconds here, well under a second
+/// across the world, two on a poor mobile link. A handshake still going
+/// after 3 s is stalled, and it holds a connection slot and a place in the
+/// handshake budget while it waits.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// What the plain-HTTP client on the HTTPS port reads.
 const PLAIN_HTTP_ANSWER: &str =
     "400 Bad Request: this port speaks HTTPS (HTTP inside TLS); use https:// instead of http://\n";
 
+/// What every HTTPS connection's handshake needs: the TLS configuration,
+/// its deadline, and the budget the handshakes in progress share.
+#[derive(Debug)]
+pub struct Handshakes {
+    /// Certificate, key, versions, ALPN (`tls.rs`).
+    pub config: Arc<ServerConfig>,
+    /// How long after accept a handshake may take (`HANDSHAKE_TIMEOUT`).
+    pub timeout: Duration,
+    /// The handshakes in progress (`handshake_budget.rs`).
+    pub budget: Arc<HandshakeBudget>,
+}
+
+impl Handshakes {
+    /// Handshakes with `config` and `timeout`, for a server with
+    /// `max_connections` slots.
+    pub fn new(config: Arc<ServerConfig>, timeout: Duration, max_connections: usize) -> Handshakes {
+        Handshakes {
+            config,
+            timeout,
+            budget: Arc::new(HandshakeBudget::new(max_connections)),
+        }
+    }
+}
+
 /// Why a connection ended before its TLS handshake was done.
 #[derive(Debug)]
 pub enum HandshakeError {
-    /// Not done within the header timeout.
+    /// Not done within `HANDSHAKE_TIMEOUT` (or the header timeout).
     TimedOut,
+    /// Ended to make room: the budget of handshakes in progress was full,
+    /// and this was the oldest one.
+    MadeRoom,
     /// The client closed the connection before or during the handshake.
     ClientClosed,
     /// The client spoke plain HTTP; it got a 400 in clear text.
@@ -60,9 +102,10 @@ pub enum HandshakeError {
 impl fmt::Display for HandshakeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HandshakeError::TimedOut => {
-                f.write_str("TLS handshake not done within the header timeout")
-            }
+            HandshakeError::TimedOut => f.write_str("TLS handshake not done in time"),
+            HandshakeError::MadeRoom => f.write_str(
+                "TLS handshake ended to make room: the oldest of a full budget of handshakes in progress",
+            ),
             HandshakeError::ClientClosed => f.write_str("client closed during the TLS handshake"),
             HandshakeError::PlainHttp => {
                 f.write_str("plain HTTP on the HTTPS port: answered 400 in clear text")
@@ -76,9 +119,26 @@ impl fmt::Display for HandshakeError {
 impl std::error::Error for HandshakeError {}
 
 // ANCHOR: accept_tls
-/// Does the server's side of the TLS handshake on `stream`, to be complete
-/// by `deadline`. Returns the stream that encrypts and decrypts.
+/// Does the server's side of the TLS handshake on `stream` (connection
+/// number `id`), within the handshake timeout and before `head_deadline`,
+/// and within the budget of handshakes in progress. Returns the stream that
+/// encrypts and decrypts.
 pub async fn accept_tls(
+    stream: TcpStream,
+    id: u64,
+    handshakes: &Handshakes,
+    head_deadline: Instant,
+) -> Result<Stream, HandshakeError> {
+    let slot = handshakes.budget.enter(id);
+    let deadline = head_deadline.min(Instant::now() + handshakes.timeout);
+    tokio::select! {
+        done = handshake(stream, &handshakes.config, deadline) => done,
+        () = slot.made_room() => Err(HandshakeError::MadeRoom),
+    }
+}
+
+/// The handshake itself, to be complete by `deadline`.
+async fn handshake(
     stream: TcpStream,
     config: &Arc<ServerConfig>,
     deadline: Instant,

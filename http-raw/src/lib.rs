@@ -32,6 +32,7 @@ pub mod date;
 pub mod deadline;
 pub mod error;
 pub mod handshake;
+pub mod handshake_budget;
 pub mod limits;
 pub mod parse;
 pub mod request;

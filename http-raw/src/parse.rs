@@ -25,7 +25,9 @@ use bytes::Bytes;
 
 use crate::error::HttpError;
 use crate::limits::{MAX_HEADER_SECTION, MAX_HEADERS, MAX_REQUEST_LINE};
-use crate::request::{HeaderSpan, Method, Request, Version, has_token, strip_scheme};
+use crate::request::{
+    HeaderSpan, Method, Request, Version, has_token, path_of_target, strip_scheme,
+};
 
 /// At most this many empty lines before a request line are skipped
 /// (RFC 9112 section 2.2 asks servers to ignore at least one).
@@ -200,6 +202,28 @@ fn check_sizes(buf: &[u8], complete_len: Option<usize>) -> Result<(), HttpError>
     Ok(())
 }
 // ANCHOR_END: check_sizes
+
+/// The path a request was for, read from its request line alone, for a
+/// request refused before its head could be parsed: a head too large (431),
+/// an HTTP version we do not speak (505), a request line too long (414; its
+/// target as far as it arrived). The application can then still answer in
+/// the shape its routes use (lesson 4: JSON under `/api`). `None` when the
+/// bytes do not get as far as a target that starts like one.
+pub fn path_of_request_line(buf: &[u8]) -> Option<&str> {
+    let buf = &buf[leading_empty_lines(buf).ok()?..];
+    let line = &buf[..memchr::memchr(b'\n', buf).unwrap_or(buf.len())];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut parts = line.split(|&byte| byte == b' ');
+    let (Some(_method), Some(target)) = (parts.next(), parts.next()) else {
+        return None;
+    };
+    // The characters httparse allows in a target; anything else is not one.
+    if !target.iter().all(u8::is_ascii_graphic) {
+        return None;
+    }
+    let target = std::str::from_utf8(target).ok()?;
+    (target.starts_with('/') || strip_scheme(target).is_some()).then(|| path_of_target(target))
+}
 
 /// What httparse's syntax errors mean for the client.
 fn syntax_error(error: httparse::Error, buf: &[u8]) -> HttpError {
@@ -413,12 +437,34 @@ mod tests {
         format!("GET /{path} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes()
     }
 
+    /// Parses `head` as if it arrived in two reads, the first ending at
+    /// `split`: the first must be "read more" (or already the error), and
+    /// the result is that of the whole.
+    fn parse_in_two_reads(head: &[u8], split: usize) -> Result<bool, HttpError> {
+        match parse_head(&head[..split]) {
+            Ok(None) => {}
+            Ok(Some(_)) => panic!("complete after {split} bytes"),
+            Err(error) => return Err(error),
+        }
+        parse_head(head).map(|parsed| parsed.is_some())
+    }
+
     #[test]
     fn request_line_limit_holds_at_the_boundary_and_before_the_line_ends() {
-        assert!(
-            parse_head(&request_line(MAX_REQUEST_LINE))
-                .expect("at the cap")
-                .is_some()
+        for len in [MAX_REQUEST_LINE - 1, MAX_REQUEST_LINE] {
+            let head = request_line(len);
+            assert!(
+                parse_head(&head).expect("within the cap").is_some(),
+                "{len}"
+            );
+            // The line's last byte in one read, its CRLF in the next.
+            assert_eq!(parse_in_two_reads(&head, len), Ok(true), "{len}, split");
+        }
+        let over = request_line(MAX_REQUEST_LINE + 1);
+        assert_eq!(
+            parse_in_two_reads(&over, MAX_REQUEST_LINE),
+            Err(HttpError::UriTooLong),
+            "crossed by the second read"
         );
         assert_eq!(
             parse_head(&request_line(MAX_REQUEST_LINE + 1)).err(),
@@ -441,10 +487,21 @@ mod tests {
 
     #[test]
     fn header_section_limit_holds_at_the_boundary_and_across_reads() {
-        assert!(
-            parse_head(&header_section(MAX_HEADER_SECTION))
-                .expect("at the cap")
-                .is_some()
+        for len in [MAX_HEADER_SECTION - 1, MAX_HEADER_SECTION] {
+            let head = header_section(len);
+            assert!(
+                parse_head(&head).expect("within the cap").is_some(),
+                "{len}"
+            );
+            // All but the blank line in one read, the blank line in the next.
+            let split = head.len() - 2;
+            assert_eq!(parse_in_two_reads(&head, split), Ok(true), "{len}, split");
+        }
+        let over = header_section(MAX_HEADER_SECTION + 1);
+        assert_eq!(
+            parse_in_two_reads(&over, over.len() - 2),
+            Err(HttpError::HeaderFieldsTooLarge),
+            "crossed by the second read"
         );
         assert_eq!(
             parse_head(&header_section(MAX_HEADER_SECTION + 1)).err(),
@@ -457,6 +514,83 @@ mod tests {
             parse_head(partial).err(),
             Some(HttpError::HeaderFieldsTooLarge)
         );
+    }
+
+    #[test]
+    fn the_path_of_a_refused_request_comes_from_its_request_line_alone() {
+        let cases: &[(&[u8], Option<&str>)] = &[
+            (
+                b"GET /api/plants?x=1 HTTP/2.0\r\nHost: t\r\n\r\n",
+                Some("/api/plants"),
+            ),
+            (b"\r\nGET /api HTTP/1.1\r\nX-Big: ", Some("/api")),
+            (b"GET http://host/api/a HTTP/1.1\r\n", Some("/api/a")),
+            (b"GET /api/aaaaaaaa", Some("/api/aaaaaaaa")),
+            (b"NOT HTTP AT ALL\r\n\r\n", None),
+            (b"GET", None),
+            (b"", None),
+            (b"GET /a\x01b HTTP/1.1\r\n", None),
+        ];
+        for (bytes, path) in cases {
+            assert_eq!(
+                path_of_request_line(bytes),
+                *path,
+                "{}",
+                bytes.escape_ascii()
+            );
+        }
+    }
+
+    /// A head with `count` header fields, Host among them.
+    fn header_fields(count: usize) -> Vec<u8> {
+        let mut head = String::from("GET / HTTP/1.1\r\nHost: x\r\n");
+        for n in 1..count {
+            head.push_str(&format!("X-{n}: v\r\n"));
+        }
+        head.push_str("\r\n");
+        head.into_bytes()
+    }
+
+    #[test]
+    fn header_count_limit_holds_at_99_100_and_101_also_across_reads() {
+        for count in [MAX_HEADERS - 1, MAX_HEADERS] {
+            let head = header_fields(count);
+            assert!(
+                parse_head(&head).expect("within the cap").is_some(),
+                "{count}"
+            );
+            assert_eq!(
+                parse_in_two_reads(&head, head.len() - 2),
+                Ok(true),
+                "{count}, split"
+            );
+        }
+        let over = header_fields(MAX_HEADERS + 1);
+        assert_eq!(
+            parse_head(&over).err(),
+            Some(HttpError::HeaderFieldsTooLarge)
+        );
+        // The 101st field is refused as soon as it has arrived, before the
+        // blank line that would end the head.
+        assert_eq!(
+            parse_head(&over[..over.len() - 2]).err(),
+            Some(HttpError::HeaderFieldsTooLarge)
+        );
+    }
+
+    #[test]
+    fn empty_lines_before_the_request_line_are_skipped_up_to_8() {
+        for (empty_lines, skipped) in [(7, true), (8, true), (9, false)] {
+            let head = format!(
+                "{}GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                "\r\n".repeat(empty_lines)
+            );
+            assert_eq!(
+                parse_head(head.as_bytes()).is_ok(),
+                skipped,
+                "{empty_lines}"
+            );
+        }
     }
 
     #[test]

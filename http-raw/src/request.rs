@@ -123,20 +123,7 @@ impl Request {
 
     /// The target's path, without the query: `/search`.
     pub fn path(&self) -> &str {
-        // The query goes first: whatever it holds (`?next=http://a/b`) never
-        // changes the route.
-        let target = self.target();
-        let target = target.split_once('?').map_or(target, |(path, _)| path);
-        // An absolute-form target (`http://host/path`, sent to proxies) still
-        // names a path; we serve it as if the client had sent the path alone.
-        // It is recognised by its start only (RFC 9112 section 3.2.2): the
-        // parser accepts no other target that does not begin with `/`.
-        match strip_scheme(target) {
-            Some(authority_and_path) => authority_and_path
-                .find('/')
-                .map_or("/", |slash| &authority_and_path[slash..]),
-            None => target,
-        }
+        path_of_target(self.target())
     }
 
     /// The query string after `?`, if any: `q=rust`.
@@ -223,6 +210,24 @@ impl fmt::Debug for Request {
 
 /// What follows `http://` or `https://` at the start of an absolute-form
 /// target; `None` for any other target.
+/// A request target's path, without the query: `/search?q=rust` is
+/// `/search`, and so is `http://host/search`.
+pub(crate) fn path_of_target(target: &str) -> &str {
+    // The query goes first: whatever it holds (`?next=http://a/b`) never
+    // changes the route.
+    let target = target.split_once('?').map_or(target, |(path, _)| path);
+    // An absolute-form target (`http://host/path`, sent to proxies) still
+    // names a path; we serve it as if the client had sent the path alone.
+    // It is recognised by its start only (RFC 9112 section 3.2.2): the
+    // parser accepts no other target that does not begin with `/`.
+    match strip_scheme(target) {
+        Some(authority_and_path) => authority_and_path
+            .find('/')
+            .map_or("/", |slash| &authority_and_path[slash..]),
+        None => target,
+    }
+}
+
 pub(crate) fn strip_scheme(target: &str) -> Option<&str> {
     target
         .strip_prefix("http://")

@@ -17,6 +17,7 @@ use tracing::info;
 use crate::config::HttpConfig;
 use crate::connection::{Timeouts, serve_connection};
 use crate::error::HttpError;
+use crate::handshake::Handshakes;
 use crate::request::Request;
 use crate::response::Body;
 use crate::response::Response;
@@ -58,24 +59,35 @@ pub async fn serve_service<S: Service>(
 ) {
     let service = Arc::new(service);
     let mut limits = AcceptLimits::new(config.max_connections, config.server.shutdown_grace);
-    if config.tls.is_none() {
-        let at_capacity = Arc::clone(&service);
-        limits = limits.with_refusal(move || at_capacity_bytes(&*at_capacity));
-        info!(
-            max_connections = config.max_connections,
-            "clients past max_connections get 503 Service Unavailable and are closed"
-        );
-    } else {
-        // An HTTPS client expects a TLS handshake, not a 503 in clear text,
-        // and a handshake is the very work the limit is there to refuse: so
-        // over HTTPS, clients past the limit wait for a free slot instead.
-        info!(
-            max_connections = config.max_connections,
-            "HTTPS: clients past max_connections wait for a free slot"
-        );
+    let tls = config.tls.clone().map(|tls| {
+        let timeout = config.handshake_timeout;
+        Arc::new(Handshakes::new(tls, timeout, config.max_connections))
+    });
+    match &tls {
+        None => {
+            let at_capacity = Arc::clone(&service);
+            limits = limits.with_refusal(move || at_capacity_bytes(&*at_capacity));
+            info!(
+                max_connections = config.max_connections,
+                "clients past max_connections get 503 Service Unavailable and are closed"
+            );
+        }
+        Some(handshakes) => {
+            // An HTTPS client expects a TLS handshake, not a 503 in clear
+            // text, and a handshake is the very work the limit is there to
+            // refuse: so over HTTPS, clients past the limit wait for a free
+            // slot instead. Handshakes that never finish cannot take every
+            // slot: they have a budget of their own.
+            let max_handshakes = handshakes.budget.capacity();
+            info!(
+                max_connections = config.max_connections,
+                max_handshakes,
+                "HTTPS: clients past max_connections wait for a free slot; \
+                 at most {max_handshakes} TLS handshakes in progress, the oldest make room for new ones"
+            );
+        }
     }
     let timeouts = Timeouts::from(config);
-    let tls = config.tls.clone();
     accept_loop::serve(listener, limits, shutdown, move |connection| {
         serve_connection(connection, Arc::clone(&service), timeouts, tls.clone())
     })
@@ -87,7 +99,7 @@ pub async fn serve_service<S: Service>(
 /// whole, without waiting, by the accept loop. No request was read.
 fn at_capacity_bytes<S: Service>(service: &S) -> Vec<u8> {
     let error = HttpError::ServiceUnavailable;
-    let mut response = refusal_response(service, &error, None);
+    let mut response = refusal_response(service, &error, None, &[]);
     // Only an in-memory body can be written without waiting.
     let body = match response.take_body() {
         Body::Stream { .. } => error.to_response().take_body(),

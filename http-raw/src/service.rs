@@ -24,6 +24,7 @@ use std::future::Future;
 
 use crate::error::HttpError;
 use crate::limits::DEFAULT_BODY_LIMIT;
+use crate::parse::path_of_request_line;
 use crate::request::Request;
 use crate::response::Response;
 
@@ -44,19 +45,23 @@ pub trait Service: Send + Sync + 'static {
     }
 
     /// Shapes the response to a request that http-raw refused with `error`.
-    /// `request` is the head, when one was parsed (its body is empty);
-    /// `response` arrives as http-raw's default (the status and a line of
-    /// text saying why, e.g. `413 Content Too Large: this request takes no
-    /// body`) and may be changed: headers added, the body replaced.
+    /// `request` is the head, when one was parsed (its body is empty).
+    /// `path` is the request's path whenever it is known: from the head, or,
+    /// when the head could not be parsed (a head too large, an HTTP version
+    /// we do not speak, a request line too long), from the request line
+    /// alone. `response` arrives as http-raw's default (the status and a
+    /// line of text saying why, e.g. `413 Content Too Large: this request
+    /// takes no body`) and may be changed: headers added, the body replaced.
     /// Whatever it says, the status stays `error.status()` and the connection
     /// closes after it.
     fn error_response(
         &self,
         error: &HttpError,
         request: Option<&Request>,
+        path: Option<&str>,
         response: &mut Response,
     ) {
-        let _ = (error, request, response);
+        let _ = (error, request, path, response);
     }
 }
 // ANCHOR_END: service
@@ -74,14 +79,21 @@ where
 }
 
 /// The response to a request http-raw refuses with `error`: the default,
-/// reshaped by the application, with the status kept.
+/// reshaped by the application, with the status kept. `unparsed` holds what
+/// arrived of a head that could not be parsed, if any: its request line
+/// may still say which path the request was for.
 pub(crate) fn refusal_response<S: Service>(
     service: &S,
     error: &HttpError,
     request: Option<&Request>,
+    unparsed: &[u8],
 ) -> Response {
     let mut response = error.to_response();
-    service.error_response(error, request, &mut response);
+    let path = match request {
+        Some(request) => Some(request.path()),
+        None => path_of_request_line(unparsed),
+    };
+    service.error_response(error, request, path, &mut response);
     // The status is the protocol's verdict, not the application's.
     response.status = error.status();
     response

@@ -620,6 +620,20 @@ mod tests {
     }
 
     #[test]
+    fn a_pem_file_of_1_mib_is_read_and_one_byte_more_is_refused() {
+        let files = Files::new();
+        let limit = MAX_PEM_FILE as usize;
+        for (len, read) in [(limit - 1, true), (limit, true), (limit + 1, false)] {
+            let path = files.write("sized.pem", vec![b'A'; len]);
+            let outcome = read_limited("TLS_CERT", &path);
+            assert_eq!(outcome.is_ok(), read, "{len} bytes");
+            if let Ok(bytes) = outcome {
+                assert_eq!(bytes.len(), len);
+            }
+        }
+    }
+
+    #[test]
     fn a_file_too_large_to_be_pem_is_refused() {
         let files = Files::new();
         let (_, key) = files.cert_and_key("");

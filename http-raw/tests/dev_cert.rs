@@ -62,6 +62,45 @@ fn the_ca_is_kept_across_runs_and_the_new_certificate_chains_to_it() {
     }
 }
 
+/// The NotBefore and NotAfter of the first certificate in the PEM file at
+/// `path`, as Unix times.
+fn validity_of(path: &Path) -> (i64, i64) {
+    let pem = std::fs::read(path).expect("a PEM file");
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).expect("PEM");
+    let certificate = pem.parse_x509().expect("an X.509 certificate");
+    let validity = certificate.validity();
+    (
+        validity.not_before.timestamp(),
+        validity.not_after.timestamp(),
+    )
+}
+
+#[test]
+fn the_server_certificate_is_valid_825_days_at_most_counted_from_not_before() {
+    const DAY: i64 = 24 * 60 * 60;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    run_dev_cert(dir.path(), &[]);
+    let (not_before, not_after) = validity_of(&dir.path().join("cert.pem"));
+    // Apple's clients refuse a server certificate valid for longer than
+    // 825 days, NotBefore to NotAfter (round 3 found 826).
+    assert!(
+        not_after - not_before <= 825 * DAY,
+        "valid for {} s, {} s more than 825 days",
+        not_after - not_before,
+        not_after - not_before - 825 * DAY
+    );
+    assert!(
+        not_after - not_before > 824 * DAY,
+        "not much shorter either"
+    );
+    // Backdated, so a client whose clock is a little behind accepts it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    assert!(not_before < now - DAY / 2, "NotBefore is in the past");
+}
+
 #[test]
 fn private_keys_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt;

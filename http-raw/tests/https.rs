@@ -1,7 +1,8 @@
 //! HTTPS: the same HTTP inside TLS. The same requests, sent over plain TCP
 //! and over TLS 1.2 and 1.3, get the same bytes back (routes, keep-alive,
 //! pipelining, chunked bodies, errors); what is not TLS on the TLS port
-//! harms nobody; a stalled handshake ends at the header timeout.
+//! harms nobody; a stalled handshake ends at the handshake timeout, and
+//! handshakes that never finish cannot keep a real client out.
 
 use http_raw::testing as support;
 use http_raw::testing::tls;
@@ -272,6 +273,101 @@ async fn a_stalled_handshake_is_closed_at_the_header_timeout_while_others_are_se
     let got = read_to_close(&mut stalled).await;
     assert_eq!(got, b"", "{}", quote(&got));
     assert!(started.elapsed() < PATIENCE);
+}
+
+#[tokio::test]
+async fn a_stalled_handshake_is_closed_at_the_handshake_timeout_before_the_header_timeout() {
+    let ca = TestCa::new();
+    let mut config = config();
+    config.header_timeout = 6 * PATIENCE;
+    config.handshake_timeout = Duration::from_millis(300);
+    let (_plain, https) = plain_and_tls(config, &ca).await;
+    let mut stalled = TcpStream::connect(https.addr).await.expect("connect");
+    stalled.write_all(&[0x16, 0x03, 0x01]).await.expect("write");
+    // Closed within the test's patience: by the handshake's own deadline,
+    // since the header timeout is far longer.
+    assert_eq!(read_to_close(&mut stalled).await, b"");
+}
+
+/// Opens a connection to `addr` that starts a TLS handshake (a record
+/// header) and never finishes it.
+async fn stalled_handshake(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stalled = TcpStream::connect(addr).await.expect("connect");
+    stalled.write_all(&[0x16, 0x03, 0x01]).await.expect("write");
+    stalled
+}
+
+/// Whether the server has left `stream` open: no close, and nothing sent,
+/// for a moment.
+async fn still_open(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 16];
+    tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf))
+        .await
+        .is_err()
+}
+
+#[tokio::test]
+async fn a_full_handshake_budget_ends_its_oldest_handshake_and_only_then() {
+    let ca = TestCa::new();
+    let mut config = config();
+    // 8 connection slots: a budget of 4 handshakes in progress. Neither
+    // timeout can end anything during the test.
+    config.max_connections = 8;
+    config.header_timeout = 6 * PATIENCE;
+    config.handshake_timeout = 6 * PATIENCE;
+    let (_plain, https) = plain_and_tls(config, &ca).await;
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        stalled.push(stalled_handshake(https.addr).await);
+    }
+    // At the limit: nobody is ended. (A first normal client would end the
+    // oldest; the check comes first.)
+    assert!(
+        still_open(&mut stalled[0]).await,
+        "4 of 4 is within the budget"
+    );
+    // One past it: the oldest makes room, and only the oldest.
+    stalled.push(stalled_handshake(https.addr).await);
+    assert_eq!(
+        read_to_close(&mut stalled[0]).await,
+        b"",
+        "the oldest is closed"
+    );
+    for (n, stream) in stalled.iter_mut().enumerate().skip(1) {
+        assert!(still_open(stream).await, "handshake {n} is not the oldest");
+    }
+}
+
+#[tokio::test]
+async fn a_client_is_served_while_stalled_handshakes_fill_the_budget_and_every_slot() {
+    // Round 3: 2,000 half-open handshakes held every slot until the header
+    // timeout, and a real client waited in the backlog for 8 s. Here both
+    // timeouts are longer than the test's patience: only the budget can
+    // make room in time.
+    let ca = TestCa::new();
+    let mut config = config();
+    config.max_connections = 8;
+    config.header_timeout = 6 * PATIENCE;
+    config.handshake_timeout = 6 * PATIENCE;
+    let (_plain, https) = plain_and_tls(config, &ca).await;
+    // As many stalled handshakes as there are slots.
+    let mut stalled = Vec::new();
+    for _ in 0..8 {
+        stalled.push(stalled_handshake(https.addr).await);
+    }
+    // The budget (4) is full of stalled handshakes; a client is served,
+    // over both versions.
+    for version in VERSIONS {
+        let mut tls = ca.connect(https.addr, version).await;
+        let hello = exchange(
+            &mut tls,
+            b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(hello.ends_with("Hello, world"), "{hello}");
+    }
+    // The oldest stalled ones made room: closed, with nothing sent to them.
+    assert_eq!(read_to_close(&mut stalled[0]).await, b"");
 }
 
 #[tokio::test]

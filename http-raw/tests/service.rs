@@ -28,10 +28,11 @@ impl Service for JsonApi {
         &self,
         error: &HttpError,
         request: Option<&Request>,
+        path: Option<&str>,
         response: &mut Response,
     ) {
         response.set_header("x-request-id", "req-1");
-        if request.is_some_and(|request| request.path().starts_with("/api/")) {
+        if path.is_some_and(|path| path.starts_with("/api/")) {
             response.set_header("Content-Type", "application/json");
             response.set_body(format!("{{\"error\": \"{error}\"}}"));
         }
@@ -86,12 +87,31 @@ async fn a_framing_error_comes_with_the_head_so_api_errors_are_json() {
 }
 
 #[tokio::test]
-async fn an_error_before_any_head_still_goes_through_the_hook() {
-    let long = format!("GET /api/{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(9000));
-    let response = refusal_to(long.as_bytes()).await;
-    assert_eq!(response.status, 414);
-    assert_eq!(response.header("x-request-id"), Some("req-1"));
-    // No head was parsed, so the application could not know it was /api.
+async fn an_error_before_any_head_still_goes_through_the_hook_with_the_path() {
+    // No head was parsed for any of these, but the request line says
+    // which path they were for: the application answers in its own shape.
+    let long_line = format!("GET /api/{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(9000));
+    let big_head = format!(
+        "GET /api/a HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(9000)
+    );
+    for (request, status) in [
+        (long_line.into_bytes(), 414),
+        (big_head.into_bytes(), 431),
+        (b"GET /api/a HTTP/2.0\r\nHost: t\r\n\r\n".to_vec(), 505),
+    ] {
+        let response = refusal_to(&request).await;
+        assert_eq!(response.status, status);
+        assert_eq!(response.header("x-request-id"), Some("req-1"));
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/json"),
+            "{status}"
+        );
+    }
+    // Nothing that names a path: the default text.
+    let response = refusal_to(b"NOT HTTP AT ALL\r\n\r\n").await;
+    assert_eq!(response.status, 400);
     assert!(
         response
             .header("content-type")

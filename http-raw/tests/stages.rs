@@ -513,14 +513,35 @@ mod stage_09_limits {
         request
     }
 
+    /// Sends `request` in two writes, the first ending at `split`, and
+    /// reads the response.
+    async fn exchange_in_two_writes(
+        client: &mut RawClient,
+        request: &[u8],
+        split: usize,
+    ) -> RawResponse {
+        client.send(&request[..split]).await;
+        client.send(&request[split..]).await;
+        client.read_response().await
+    }
+
     #[tokio::test]
-    async fn a_request_line_of_8000_bytes_passes_and_8001_is_414() {
+    async fn a_request_line_of_7999_or_8000_bytes_passes_and_8001_is_414() {
         let server = start_server(config()).await;
-        let response = server.client().await.exchange(&request_line_of(8000)).await;
-        assert_eq!(response.status, 404, "8000 bytes is within the limit");
         let mut client = server.client().await;
+        for len in [7999, 8000] {
+            let request = request_line_of(len);
+            assert_eq!(client.exchange(&request).await.status, 404, "{len} bytes");
+            // The line in one write, its CRLF and the rest in the next.
+            let response = exchange_in_two_writes(&mut client, &request, len).await;
+            assert_eq!(response.status, 404, "{len} bytes in two writes");
+        }
         let response = client.exchange(&request_line_of(8001)).await;
         assert_eq!(response.status, 414);
+        client.expect_closed().await;
+        let mut client = server.client().await;
+        let response = exchange_in_two_writes(&mut client, &request_line_of(8001), 8000).await;
+        assert_eq!(response.status, 414, "crossed by the second write");
         client.expect_closed().await;
     }
 
@@ -549,40 +570,71 @@ mod stage_09_limits {
     #[tokio::test]
     async fn a_header_section_of_8_kib_passes_and_one_byte_more_is_431() {
         let server = start_server(config()).await;
-        let response = server
-            .client()
-            .await
-            .exchange(&header_section_of(8192))
-            .await;
-        assert_eq!(response.status, 200, "8192 bytes is within the limit");
         let mut client = server.client().await;
+        for len in [8191, 8192] {
+            let request = header_section_of(len);
+            assert_eq!(client.exchange(&request).await.status, 200, "{len} bytes");
+            // All but the blank line in one write, the blank line in the next.
+            let split = request.len() - 2;
+            let response = exchange_in_two_writes(&mut client, &request, split).await;
+            assert_eq!(response.status, 200, "{len} bytes in two writes");
+        }
         let response = client.exchange(&header_section_of(8193)).await;
         assert_eq!(response.status, 431);
         client.expect_closed().await;
+        let mut client = server.client().await;
+        let request = header_section_of(8193);
+        let response = exchange_in_two_writes(&mut client, &request, request.len() - 2).await;
+        assert_eq!(response.status, 431, "crossed by the second write");
+        client.expect_closed().await;
+    }
+
+    /// `GET /hello` with `count` header fields, Host among them.
+    fn header_fields_of(count: usize) -> Vec<u8> {
+        let more: String = (1..count).map(|i| format!("X-{i}: v\r\n")).collect();
+        get("/hello", &more)
     }
 
     #[tokio::test]
-    async fn more_than_100_headers_is_431() {
+    async fn ninety_nine_or_a_hundred_headers_pass_and_101_is_431() {
         let server = start_server(config()).await;
-        let many: String = (0..101).map(|i| format!("X-{i}: v\r\n")).collect();
-        let response = server.client().await.exchange(&get("/hello", &many)).await;
+        let mut client = server.client().await;
+        for count in [99, 100] {
+            let request = header_fields_of(count);
+            assert_eq!(client.exchange(&request).await.status, 200, "{count}");
+            let split = request.len() - 2;
+            let response = exchange_in_two_writes(&mut client, &request, split).await;
+            assert_eq!(response.status, 200, "{count} in two writes");
+        }
+        let response = client.exchange(&header_fields_of(101)).await;
         assert_eq!(response.status, 431);
+        client.expect_closed().await;
+        // The 101st field is enough: no need for the blank line.
+        let mut client = server.client().await;
+        let request = header_fields_of(101);
+        client.send(&request[..request.len() - 2]).await;
+        assert_eq!(client.read_response().await.status, 431);
     }
 
     #[tokio::test]
     async fn a_body_of_1_mib_passes_and_one_byte_more_is_413() {
         let server = start_server(config()).await;
         let mut client = server.client().await;
+        for len in [1024 * 1024 - 1, 1024 * 1024] {
+            let body = vec![b'x'; len];
+            let mut request =
+                format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {len}\r\n\r\n")
+                    .into_bytes();
+            request.extend_from_slice(&body);
+            let response = client.exchange(&request).await;
+            assert_eq!(response.status, 200, "{len}");
+            assert_eq!(response.body.len(), len);
+            // The body's last byte in a second write.
+            let split = request.len() - 1;
+            let response = exchange_in_two_writes(&mut client, &request, split).await;
+            assert_eq!(response.body.len(), len, "{len} in two writes");
+        }
         let body = vec![b'x'; 1024 * 1024];
-        let mut request = format!(
-            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        request.extend_from_slice(&body);
-        let response = client.exchange(&request).await;
-        assert_eq!(response.status, 200);
-        assert_eq!(response.body.len(), body.len());
 
         let response = client
             .exchange(
@@ -597,6 +649,95 @@ mod stage_09_limits {
             response.status, 413,
             "refused from the head alone, before any body"
         );
+        client.expect_closed().await;
+    }
+
+    /// `head`, then a chunked body with no data whose trailer section
+    /// (trailer lines with their CRLFs, and the empty line) is `len` bytes.
+    fn chunked_trailers_of(head: &str, len: usize) -> Vec<u8> {
+        let fixed = "X-Fill: \r\n\r\n".len();
+        let fill = "t".repeat(len - fixed);
+        format!("{head}Transfer-Encoding: chunked\r\n\r\n0\r\nX-Fill: {fill}\r\n\r\n").into_bytes()
+    }
+
+    #[tokio::test]
+    async fn trailers_of_8_kib_pass_and_one_byte_more_is_431_on_every_route() {
+        let server = start_server(config()).await;
+        let limit = http_raw::limits::MAX_TRAILERS;
+        // /hello takes no body, but a chunked body of only the last chunk
+        // is an empty body: its trailers are read all the same.
+        for head in [
+            "POST /echo HTTP/1.1\r\nHost: t\r\n",
+            "GET /hello HTTP/1.1\r\nHost: t\r\n",
+        ] {
+            let mut client = server.client().await;
+            for len in [limit - 2, limit - 1, limit] {
+                let request = chunked_trailers_of(head, len);
+                let response = client.exchange(&request).await;
+                assert_eq!(response.status, 200, "{len} bytes of trailers: {head:?}");
+                // The same, split across two writes inside the trailers.
+                let split = request.len() - 3;
+                client.send(&request[..split]).await;
+                client.send(&request[split..]).await;
+                assert_eq!(client.read_response().await.status, 200, "split, {len}");
+            }
+            let response = client.exchange(&chunked_trailers_of(head, limit + 1)).await;
+            assert_eq!(response.status, 431, "{head:?}");
+            client.expect_closed().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_trailer_line_that_fills_the_trailer_budget_is_431_not_a_dead_connection() {
+        // Round 3's F1: this exact request panicked a debug build (the
+        // client saw the connection close, no answer) and made a release
+        // build buffer whatever followed until the body timeout.
+        let server = start_server(config()).await;
+        let limit = http_raw::limits::MAX_TRAILERS;
+        for len in [limit - 2, limit - 1, limit, limit + 1] {
+            let mut client = server.client().await;
+            client
+                .send(b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n")
+                .await;
+            client
+                .send(format!("X:{}\r\n", "a".repeat(len - 2)).as_bytes())
+                .await;
+            client.send(b"Y").await;
+            let response = client.read_response().await;
+            assert_eq!(response.status, 431, "a trailer line of {len} bytes");
+            client.expect_closed().await;
+        }
+    }
+
+    /// A chunked `POST /echo` of `hello` whose size line is `len` bytes,
+    /// its CRLF included (the rest of the line is an extension).
+    fn chunk_size_line_of(len: usize) -> Vec<u8> {
+        let extension = "e".repeat(len - "5;\r\n".len());
+        format!(
+            "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5;{extension}\r\nhello\r\n0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_chunk_size_line_of_1_kib_passes_and_one_byte_more_is_400() {
+        let server = start_server(config()).await;
+        let mut client = server.client().await;
+        let limit = http_raw::limits::MAX_CHUNK_LINE;
+        for len in [limit - 1, limit] {
+            let request = chunk_size_line_of(len);
+            let response = client.exchange(&request).await;
+            assert_eq!(
+                (response.status, response.body_text().as_str()),
+                (200, "hello")
+            );
+            // Split inside the size line's CRLF.
+            let split = request.len() - "\nhello\r\n0\r\n\r\n".len();
+            let response = exchange_in_two_writes(&mut client, &request, split).await;
+            assert_eq!(response.status, 200, "{len} in two writes");
+        }
+        let response = client.exchange(&chunk_size_line_of(limit + 1)).await;
+        assert_eq!(response.status, 400);
         client.expect_closed().await;
     }
 
@@ -689,6 +830,50 @@ mod stage_10_timeouts {
         assert!(
             response.starts_with(b"HTTP/1.1 408 "),
             "got {}",
+            quote(&response)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_head_trickled_after_a_pipelined_request_gets_408_at_the_header_timeout() {
+        // Round 3's F4: flushing the first response moved the one shared
+        // deadline to the body timeout, so the head behind it had 60 s
+        // instead of 300 ms. The body timeout is longer than the test's
+        // patience: a 408 at all proves the header timeout held.
+        let mut config = short_timeouts();
+        config.body_timeout = 6 * PATIENCE;
+        let server = start_server(config).await;
+        let (mut reader, mut writer) = server.client().await.stream.into_split();
+        let trickle = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            // One complete request and the start of the next, in one write:
+            // the server has the partial head before it flushes the 200.
+            let first = b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n";
+            writer.write_all(first).await.expect("write");
+            let mut pace = tokio::time::interval(Duration::from_millis(20));
+            for byte in "X-Slow: yes\r\n".repeat(1000).bytes() {
+                pace.tick().await;
+                if writer.write_all(&[byte]).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut response = Vec::new();
+        let _ = tokio::time::timeout(
+            PATIENCE,
+            tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut response),
+        )
+        .await;
+        trickle.abort();
+        let text = String::from_utf8_lossy(&response);
+        assert!(
+            text.starts_with("HTTP/1.1 200 "),
+            "got {}",
+            quote(&response)
+        );
+        assert!(
+            text.contains("HTTP/1.1 408 "),
+            "no 408 within {PATIENCE:?}: got {}",
             quote(&response)
         );
     }

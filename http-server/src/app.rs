@@ -213,16 +213,23 @@ impl<S: Send + Sync + 'static> App<S> {
     // ANCHOR_END: body_limit
 
     /// The answer to a request that http-raw refused (`request` is its head,
-    /// if one was parsed): it gets a request id, like every response, and
-    /// under `/api` the API's JSON shape.
-    fn shape_refusal(&self, error: &HttpError, request: Option<&Request>, response: &mut Response) {
+    /// if one was parsed; `path` its path, if known even without a head): it
+    /// gets a request id, like every response, and under `/api` the API's
+    /// JSON shape.
+    fn shape_refusal(
+        &self,
+        error: &HttpError,
+        request: Option<&Request>,
+        path: Option<&str>,
+        response: &mut Response,
+    ) {
         let id = request_id_for(request.and_then(|request| request.header("x-request-id")));
         info!(request_id = %id, status = error.status(), "app: refused: {error}");
         response.set_header("x-request-id", id);
         for (name, value) in &self.every_response {
             response.set_header(*name, value.clone());
         }
-        if request.is_some_and(|request| is_api_path(request.path())) {
+        if path.is_some_and(is_api_path) {
             let body = serde_json::json!({ "error": error.to_string() }).to_string();
             response.set_header("Content-Type", "application/json");
             response.set_header("Cache-Control", "no-store");
@@ -294,8 +301,9 @@ impl<S: Send + Sync + 'static> Service for Served<S> {
         &self,
         error: &HttpError,
         request: Option<&Request>,
+        path: Option<&str>,
         response: &mut Response,
     ) {
-        self.0.shape_refusal(error, request, response);
+        self.0.shape_refusal(error, request, path, response);
     }
 }

@@ -11,9 +11,10 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use http_raw::HttpConfig;
-use tcp_echo::config::{ConfigError, ServerConfig, parse_var};
+use tcp_echo::config::{ConfigError, ServerConfig, instance_name_var, parse_var};
 
 use crate::plants::MAX_PLANTS;
+use crate::redis_link::RedisUrl;
 
 /// Port 4000, one up from lesson 3's 3000, so both can run at once.
 pub const DEFAULT_PORT: u16 = 4000;
@@ -38,39 +39,6 @@ pub struct HttpServerConfig {
     /// `INSTANCE_NAME`: which copy this is, sent as `x-instance` on every
     /// response. Unset: the address the server listens on, `HOST:PORT`.
     pub instance_name: Option<String>,
-}
-
-/// A Redis URL that the `redis` crate accepts (what `REDIS_URL` must be),
-/// or none.
-struct RedisUrl(Option<String>);
-
-impl FromStr for RedisUrl {
-    type Err = ();
-
-    fn from_str(text: &str) -> Result<RedisUrl, ()> {
-        match redis::Client::open(text) {
-            Ok(_) => Ok(RedisUrl(Some(text.to_string()))),
-            Err(_) => Err(()),
-        }
-    }
-}
-
-/// A name that can go in a header as it is: 1 to 64 visible ASCII
-/// characters (what `INSTANCE_NAME` must be), or none.
-struct InstanceName(Option<String>);
-
-impl FromStr for InstanceName {
-    type Err = ();
-
-    fn from_str(text: &str) -> Result<InstanceName, ()> {
-        let fits =
-            (1..=64).contains(&text.len()) && text.bytes().all(|byte| byte.is_ascii_graphic());
-        if fits {
-            Ok(InstanceName(Some(text.to_string())))
-        } else {
-            Err(())
-        }
-    }
 }
 
 /// A path that names an existing directory (what `PUBLIC_DIR` must be).
@@ -103,11 +71,7 @@ impl HttpServerConfig {
             RedisUrl(None),
             "a Redis URL such as redis://127.0.0.1:6379",
         )?;
-        let InstanceName(instance_name) = parse_var(
-            "INSTANCE_NAME",
-            InstanceName(None),
-            "1 to 64 visible ASCII characters, no spaces",
-        )?;
+        let instance_name = instance_name_var()?;
         Ok(HttpServerConfig {
             http,
             public_dir,

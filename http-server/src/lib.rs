@@ -9,8 +9,10 @@
 //! Reading order: `main.rs`, `demo.rs` (the demo app, which reads like an
 //! Express app), `app.rs` (routes + middleware + dispatch), `router.rs`,
 //! `middleware.rs`, `req.rs`, `error.rs`, `static_files.rs`; then the
-//! demo's `plants.rs` (the JSON API), `memory_store.rs` and
-//! `redis_store.rs` (where plants live), `shared_state.rs` (the pitfall), `config.rs` and `panic_log.rs`.
+//! demo's `plants.rs` (the JSON API), `idempotency.rs` (a repeat that cannot
+//! change twice), `memory_store.rs` and `redis_store.rs` (where plants live),
+//! `redis_link.rs` (what a call to Redis can know), `shared_state.rs` (the
+//! pitfall), `config.rs` and `panic_log.rs`.
 //!
 //! Try it: `cargo run -p http-server`, then open <http://127.0.0.1:4000>.
 
@@ -27,8 +29,10 @@ pub mod static_files;
 // The demo app built with it.
 pub mod config;
 pub mod demo;
+pub mod idempotency;
 pub mod memory_store;
 pub mod plants;
+pub mod redis_link;
 pub mod redis_store;
 pub mod shared_state;
 

@@ -25,6 +25,7 @@ use http_raw::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::idempotency::{IdempotencyKey, Once};
 use crate::json::json;
 use crate::req::Req;
 
@@ -54,16 +55,53 @@ pub struct Plant {
     pub name: String,
 }
 
-/// Why a store could not do what was asked.
+/// Why a store could not do what was asked. Each says what became of the
+/// change, because that decides what a client may safely do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
-    /// The store already holds its maximum number of plants.
+    /// Nothing was changed: the store could not be asked (Redis is
+    /// unreachable), or it refused. A retry is safe.
+    Unavailable,
+    /// The store was asked and did not answer in time: the change may still
+    /// be made (a hung Redis runs it when it wakes up). Only a repeat with
+    /// the same `Idempotency-Key` is safe.
+    OutcomeUnknown,
+    /// Redis is out of memory: nothing was stored, and a retry will not
+    /// help until it has room.
+    OutOfMemory,
+    /// This `Idempotency-Key` came with another request before.
+    KeyReused,
+    /// The in-memory store remembers as many keys as it may, none expiring
+    /// for this many seconds: nothing was changed.
+    TooManyKeys {
+        /// Until the oldest key expires.
+        retry_after_secs: u64,
+    },
+}
+
+/// What a create or a rename did: what a repeat with the same
+/// `Idempotency-Key` is answered again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The plant as stored (created, or renamed).
+    Stored(Plant),
+    /// A rename of a plant that does not exist.
+    NoSuchPlant,
+    /// A create when the store already held its maximum, `limit` plants.
     Full {
         /// That maximum.
         limit: usize,
     },
-    /// The store cannot be reached just now (Redis is down or too slow).
-    Unavailable,
+}
+
+/// An outcome, and whether it is a repeat's: made by an earlier request
+/// with the same key, and not made again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// What the change did.
+    pub outcome: Outcome,
+    /// Whether this answers a repeat.
+    pub repeat: bool,
 }
 
 /// What a 503 from the store tells the client to wait before trying again,
@@ -71,28 +109,60 @@ pub enum StoreError {
 /// be found again.
 pub const RETRY_AFTER_SECS: u32 = 1;
 
+// ANCHOR: errors
+/// Each failure says what became of the change, so that a client knows
+/// what it may do next:
+/// - `503 Service Unavailable` with `Retry-After`: nothing was changed;
+///   trying again later is safe.
+/// - `504 Gateway Timeout`: Redis had the change and did not answer in
+///   time; it may still be made. A repeat with the same `Idempotency-Key`
+///   is safe (it is never made twice); without one, look before retrying.
+/// - `507 Insufficient Storage` (RFC 4918 11.5): Redis is out of memory;
+///   retrying will not help until someone makes room.
+/// - `422 Unprocessable Content`: a key reused for another request.
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Error {
+        match error {
+            StoreError::Unavailable => Error::new(
+                503,
+                "the plant store is unavailable, so nothing was changed; try again shortly",
+            )
+            .with_header("Retry-After", RETRY_AFTER_SECS.to_string()),
+            StoreError::OutcomeUnknown => Error::new(
+                504,
+                "the plant store did not answer in time, so this change may or may not be \
+                 made; repeating it with the same Idempotency-Key is safe",
+            ),
+            StoreError::OutOfMemory => Error::new(
+                507,
+                "the plant store (Redis) is out of memory, so nothing was stored",
+            ),
+            StoreError::KeyReused => Error::new(
+                422,
+                "this Idempotency-Key came with another request; use a new key for a new change",
+            ),
+            StoreError::TooManyKeys { retry_after_secs } => Error::new(
+                503,
+                "too many Idempotency-Keys are remembered just now, so nothing was changed; \
+                 try again later, or without a key",
+            )
+            .with_header("Retry-After", retry_after_secs.to_string()),
+        }
+    }
+}
+// ANCHOR_END: errors
+
 // ANCHOR: full
-/// A store that cannot be reached is `503 Service Unavailable` with
-/// `Retry-After`: the server's trouble, and a retry will work once it is over.
-///
 /// A full store is `409 Conflict`, not `507 Insufficient Storage`: the cap is
 /// a rule of this collection, like a unique name would be, and the client
 /// can resolve it by deleting a plant (RFC 9110 15.5.10: "a conflict with
 /// the current state of the target resource"). A 5xx would say the server is
 /// failing and invite a retry, which cannot succeed until something changes.
-impl From<StoreError> for Error {
-    fn from(error: StoreError) -> Error {
-        match error {
-            StoreError::Full { limit } => Error::new(
-                409,
-                format!("the store is full ({limit} plants); delete one first"),
-            ),
-            StoreError::Unavailable => {
-                Error::new(503, "the plant store is unavailable; try again shortly")
-                    .with_header("Retry-After", RETRY_AFTER_SECS.to_string())
-            }
-        }
-    }
+fn store_full(limit: usize) -> Error {
+    Error::new(
+        409,
+        format!("the store is full ({limit} plants); delete one first"),
+    )
 }
 // ANCHOR_END: full
 
@@ -106,18 +176,24 @@ pub trait PlantStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Plant>, StoreError>> + Send;
 
-    /// Stores a new plant with the next id.
-    fn create(&self, name: String) -> impl Future<Output = Result<Plant, StoreError>> + Send;
+    /// Stores a new plant with the next id; with `once`, only if its key
+    /// has not been seen (else the answer it got then).
+    fn create(
+        &self,
+        name: String,
+        once: Option<&Once>,
+    ) -> impl Future<Output = Result<Answer, StoreError>> + Send;
 
     /// The plant with this id, if there is one.
     fn get(&self, id: u64) -> impl Future<Output = Result<Option<Plant>, StoreError>> + Send;
 
-    /// Renames the plant with this id; `None` if there is none.
+    /// Renames the plant with this id; with `once`, as `create`.
     fn rename(
         &self,
         id: u64,
         name: String,
-    ) -> impl Future<Output = Result<Option<Plant>, StoreError>> + Send;
+        once: Option<&Once>,
+    ) -> impl Future<Output = Result<Answer, StoreError>> + Send;
 
     /// Deletes the plant with this id; whether there was one.
     fn delete(&self, id: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
@@ -202,11 +278,14 @@ pub async fn list<P: PlantStore>(req: Req<P>) -> Result<Response, Error> {
     }
 }
 
-/// `POST /api/plants` with `{"name": "..."}`: 201, the new plant, and where it lives.
+/// `POST /api/plants` with `{"name": "..."}`: 201, the new plant, and where
+/// it lives. With an `Idempotency-Key`, a repeat gets the same answer.
 pub async fn create<P: PlantStore>(req: Req<P>) -> Result<Response, Error> {
+    let key = IdempotencyKey::of(&req)?;
     let name = valid_name(&req)?;
-    let plant = req.state().create(name).await?;
-    Ok(json(201, &plant)?.with_header("Location", format!("/api/plants/{}", plant.id)))
+    let once = key.map(|key| Once::new(key, &req, &name));
+    let answer = req.state().create(name, once.as_ref()).await?;
+    respond(answer, 201, 0)
 }
 
 /// `GET /api/plants/:id`.
@@ -216,12 +295,35 @@ pub async fn get<P: PlantStore>(req: Req<P>) -> Result<Response, Error> {
     json(200, &plant.ok_or_else(|| no_such_plant(id))?)
 }
 
-/// `PUT /api/plants/:id` with `{"name": "..."}`: renames it.
+/// `PUT /api/plants/:id` with `{"name": "..."}`: renames it. With an
+/// `Idempotency-Key`, a repeat gets the same answer.
 pub async fn update<P: PlantStore>(req: Req<P>) -> Result<Response, Error> {
+    let key = IdempotencyKey::of(&req)?;
     let id = req.param_as("id")?;
     let name = valid_name(&req)?;
-    let plant = req.state().rename(id, name).await?;
-    json(200, &plant.ok_or_else(|| no_such_plant(id))?)
+    let once = key.map(|key| Once::new(key, &req, &name));
+    let answer = req.state().rename(id, name, once.as_ref()).await?;
+    respond(answer, 200, id)
+}
+
+/// The response to a create (201) or a rename (200) of plant `id`; a
+/// repeat's says so in `Idempotent-Replayed: true`.
+fn respond(answer: Answer, status: u16, id: u64) -> Result<Response, Error> {
+    let Answer { outcome, repeat } = answer;
+    let response = match outcome {
+        Outcome::Stored(plant) if status == 201 => {
+            let location = format!("/api/plants/{}", plant.id);
+            Ok(json(status, &plant)?.with_header("Location", location))
+        }
+        Outcome::Stored(plant) => json(status, &plant),
+        Outcome::NoSuchPlant => Err(no_such_plant(id)),
+        Outcome::Full { limit } => Err(store_full(limit)),
+    };
+    match (response, repeat) {
+        (response, false) => response,
+        (Ok(response), true) => Ok(response.with_header("Idempotent-Replayed", "true")),
+        (Err(error), true) => Err(error.with_header("Idempotent-Replayed", "true")),
+    }
 }
 
 /// `DELETE /api/plants/:id`: 204, no body.

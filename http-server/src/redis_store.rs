@@ -7,52 +7,65 @@
 //! command or one Lua script (Redis runs a script as one step, nothing else
 //! in between): ids come from `INCR`, so no two copies give out the same
 //! one, and "check the cap, take an id, store the plant" is one script, so
-//! two copies racing for the last place cannot both win.
+//! two copies racing for the last place cannot both win. A create or rename
+//! with an `Idempotency-Key` checks and records the key in the same script,
+//! so a repeat through any copy finds the first answer.
 //!
 //! The data: a hash `netlessons:plants:names` (id -> name), a sorted set
 //! `netlessons:plants:ids` (every id, scored by itself, so a page after an
-//! id is one `ZRANGEBYSCORE`), and the counter `netlessons:plants:last-id`.
+//! id is one `ZRANGEBYSCORE`), the counter `netlessons:plants:last-id`, and a
+//! hash `netlessons:plants:once:KEY` per `Idempotency-Key` (the request it
+//! came with and its answer), which expires after 24 hours.
 //!
-//! Redis can go away. Every call waits at most [`REDIS_WAIT`]; past that, or
-//! on a lost connection, the request gets 503 with `Retry-After` and the
-//! server carries on. The `redis` crate's `ConnectionManager` reconnects in
-//! the background (with back-off), so the first request after Redis is back
-//! finds it again; the log says once when Redis was lost and once when it
-//! was found.
+//! Redis can go away, hang, or fill up; `redis_link.rs` says which, and each
+//! becomes its own answer: a read that fails is 503 (a read changes nothing);
+//! a change that was never sent, or that Redis refused, is 503 with
+//! `Retry-After`; a change sent to a Redis that did not answer in time is 504
+//! (it may still be made); a Redis out of memory is 507. Each script stores
+//! nothing before its first write, so Redis refuses it whole when it is full.
 
-use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use redis::{AsyncCommands, Script};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Client, Script};
-use tracing::{info, warn};
-
-use crate::plants::{Plant, PlantStore, StoreError};
-
-/// The longest a request waits for Redis before it is answered 503. Redis
-/// answers in well under a millisecond when it is there; two seconds covers
-/// a busy machine, and keeps a client from hanging while it is not.
-pub const REDIS_WAIT: Duration = Duration::from_secs(2);
-
-/// The longest pause between two reconnection attempts. The pauses grow
-/// from 100 ms; a second is short enough that a restarted Redis is found
-/// again quickly, long enough not to hammer one that is down.
-const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+use crate::idempotency::{IDEMPOTENCY_WINDOW, Once};
+use crate::plants::{Answer, Outcome, Plant, PlantStore, StoreError};
+use crate::redis_link::{Effect, Failure, RedisLink};
 
 const NAMES: &str = "netlessons:plants:names";
 const IDS: &str = "netlessons:plants:ids";
 const LAST_ID: &str = "netlessons:plants:last-id";
 
+/// The record of one `Idempotency-Key`.
+fn once_key(once: &Once) -> String {
+    format!("netlessons:plants:once:{}", once.key.as_str())
+}
+
 // ANCHOR: create
 /// Check the cap, take the next id, store the plant: one step in Redis.
-/// KEYS: ids, names, last id. ARGV: name, cap. Returns the id, or -1 if full.
+/// KEYS: ids, names, last id, and with an `Idempotency-Key`, its record.
+/// ARGV: name, cap, and with a key: the request it names, seconds to keep it.
+/// Returns {status, id, repeat}: 201 and the new id, or 409 (full); for a
+/// key seen before, its first answer (repeat = 1), or 422 if it came with
+/// another request.
 const CREATE: &str = r"
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return -1 end
-local id = redis.call('INCR', KEYS[3])
-redis.call('ZADD', KEYS[1], id, id)
-redis.call('HSET', KEYS[2], id, ARGV[1])
-return id
+if KEYS[4] then
+  local seen = redis.call('HMGET', KEYS[4], 'request', 'status', 'id')
+  if seen[1] then
+    if seen[1] ~= ARGV[3] then return {422, 0, 0} end
+    return {tonumber(seen[2]), tonumber(seen[3]), 1}
+  end
+end
+local status, id = 409, 0
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  id = redis.call('INCR', KEYS[3])
+  redis.call('ZADD', KEYS[1], id, id)
+  redis.call('HSET', KEYS[2], id, ARGV[1])
+  status = 201
+end
+if KEYS[4] then
+  redis.call('HSET', KEYS[4], 'request', ARGV[3], 'status', status, 'id', id)
+  redis.call('EXPIRE', KEYS[4], ARGV[4])
+end
+return {status, id, 0}
 ";
 // ANCHOR_END: create
 
@@ -70,11 +83,27 @@ end
 return page
 ";
 
-/// Rename only a plant that exists. KEYS: names. ARGV: id, name.
+/// Rename only a plant that exists. KEYS: names, and with a key, its record.
+/// ARGV: id, name, and with a key: the request, seconds to keep it.
+/// Returns {status, repeat}: 200, or 404; a key's first answer, or 422.
 const RENAME: &str = r"
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1
+if KEYS[2] then
+  local seen = redis.call('HMGET', KEYS[2], 'request', 'status')
+  if seen[1] then
+    if seen[1] ~= ARGV[3] then return {422, 0} end
+    return {tonumber(seen[2]), 1}
+  end
+end
+local status = 404
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  status = 200
+end
+if KEYS[2] then
+  redis.call('HSET', KEYS[2], 'request', ARGV[3], 'status', status)
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+end
+return {status, 0}
 ";
 
 /// Delete from both keys. KEYS: ids, names. ARGV: id. Returns 1 if it existed.
@@ -85,81 +114,73 @@ return redis.call('HDEL', KEYS[2], ARGV[1])
 
 /// Plants in Redis, at most `limit` of them (across every copy).
 pub struct RedisStore {
-    /// A cloneable handle to one multiplexed connection, which reconnects
-    /// by itself after a failure.
-    connection: ConnectionManager,
+    link: RedisLink,
     limit: usize,
-    /// Whether the last call reached Redis: the log says so when it changes.
-    reachable: AtomicBool,
     create: Script,
     list: Script,
     rename: Script,
     delete: Script,
 }
 
+/// A failed read changed nothing, whatever the failure: 503.
+fn read_failed(_: Failure) -> StoreError {
+    StoreError::Unavailable
+}
+
+// ANCHOR: change_failed
+/// What a failed change became: not sent or refused is "nothing changed",
+/// sent and unanswered is "may still be made".
+fn change_failed(failure: Failure) -> StoreError {
+    match failure {
+        Failure::NotSent | Failure::Refused => StoreError::Unavailable,
+        Failure::OutOfMemory => StoreError::OutOfMemory,
+        Failure::Unknown => StoreError::OutcomeUnknown,
+    }
+}
+// ANCHOR_END: change_failed
+
 impl RedisStore {
     /// Connects to `url`. The error is one sentence for the startup log.
     pub async fn connect(url: &str, limit: usize) -> Result<RedisStore, String> {
-        let client = Client::open(url).map_err(|error| format!("is not a Redis URL: {error}"))?;
-        // One plain attempt first, so a Redis that is not there is reported
-        // at once and with its real reason ("connection refused").
-        let first = tokio::time::timeout(REDIS_WAIT, client.get_multiplexed_async_connection());
-        match first.await {
-            Err(_) => return Err(format!("no answer from Redis within {REDIS_WAIT:?}")),
-            Ok(Err(error)) => return Err(format!("cannot reach Redis: {error}")),
-            Ok(Ok(_)) => {}
-        }
-        let settings = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_WAIT))
-            .set_response_timeout(Some(REDIS_WAIT))
-            .set_max_delay(MAX_RECONNECT_DELAY);
-        let connection = tokio::time::timeout(
-            REDIS_WAIT,
-            ConnectionManager::new_with_config(client, settings),
-        )
-        .await
-        .map_err(|_| format!("no answer from Redis within {REDIS_WAIT:?}"))?
-        .map_err(|error| format!("cannot reach Redis: {error}"))?;
         Ok(RedisStore {
-            connection,
+            link: RedisLink::connect(url).await?,
             limit,
-            reachable: AtomicBool::new(true),
             create: Script::new(CREATE),
             list: Script::new(LIST),
             rename: Script::new(RENAME),
             delete: Script::new(DELETE),
         })
     }
+}
 
-    /// Runs one Redis call with the [`REDIS_WAIT`] bound; a failure becomes
-    /// `StoreError::Unavailable`, and a change of reachability is logged.
-    async fn call<T>(
-        &self,
-        step: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, StoreError> {
-        let outcome = match tokio::time::timeout(REDIS_WAIT, step).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(error.to_string()),
-            Err(_) => Err(format!("no answer within {REDIS_WAIT:?}")),
-        };
-        let was_reachable = self.reachable.swap(outcome.is_ok(), Ordering::Relaxed);
-        match &outcome {
-            Err(reason) if was_reachable => {
-                warn!(%reason, "lost Redis; answering 503 until it is back");
-            }
-            Ok(_) if !was_reachable => info!("Redis is back"),
-            _ => {}
-        }
-        outcome.map_err(|_| StoreError::Unavailable)
-    }
+/// The answer a script's status stands for, or `KeyReused`.
+fn answer(
+    status: u16,
+    repeat: bool,
+    stored: impl FnOnce() -> Plant,
+    limit: usize,
+) -> Result<Answer, StoreError> {
+    let outcome = match status {
+        200 | 201 => Outcome::Stored(stored()),
+        404 => Outcome::NoSuchPlant,
+        409 => Outcome::Full { limit },
+        // 422: the only other status the scripts return.
+        _ => return Err(StoreError::KeyReused),
+    };
+    Ok(Answer { outcome, repeat })
 }
 
 impl PlantStore for RedisStore {
     async fn list(&self, after: u64, limit: usize) -> Result<Vec<Plant>, StoreError> {
-        let mut connection = self.connection.clone();
         let mut invocation = self.list.key(IDS);
         invocation.key(NAMES).arg(after).arg(limit);
-        let flat: Vec<Option<String>> = self.call(invocation.invoke_async(&mut connection)).await?;
+        let flat: Vec<Option<String>> = self
+            .link
+            .call(Effect::ReadsOrFrees, |mut redis| async move {
+                invocation.invoke_async(&mut redis).await
+            })
+            .await
+            .map_err(read_failed)?;
         Ok(flat
             .chunks_exact(2)
             .filter_map(|pair| match pair {
@@ -172,40 +193,74 @@ impl PlantStore for RedisStore {
             .collect())
     }
 
-    async fn create(&self, name: String) -> Result<Plant, StoreError> {
-        let mut connection = self.connection.clone();
+    async fn create(&self, name: String, once: Option<&Once>) -> Result<Answer, StoreError> {
         let mut invocation = self.create.key(IDS);
         invocation
             .key(NAMES)
             .key(LAST_ID)
             .arg(&name)
             .arg(self.limit);
-        let id: i64 = self.call(invocation.invoke_async(&mut connection)).await?;
-        match u64::try_from(id) {
-            Ok(id) => Ok(Plant { id, name }),
-            Err(_) => Err(StoreError::Full { limit: self.limit }),
+        if let Some(once) = once {
+            invocation
+                .key(once_key(once))
+                .arg(&once.request)
+                .arg(IDEMPOTENCY_WINDOW.as_secs());
         }
+        let (status, id, repeat): (u16, u64, bool) = self
+            .link
+            .call(Effect::Stores, |mut redis| async move {
+                invocation.invoke_async(&mut redis).await
+            })
+            .await
+            .map_err(change_failed)?;
+        answer(status, repeat, || Plant { id, name }, self.limit)
     }
 
     async fn get(&self, id: u64) -> Result<Option<Plant>, StoreError> {
-        let mut connection = self.connection.clone();
-        let name: Option<String> = self.call(connection.hget(NAMES, id)).await?;
+        let name: Option<String> = self
+            .link
+            .call(Effect::ReadsOrFrees, |mut redis| async move {
+                redis.hget(NAMES, id).await
+            })
+            .await
+            .map_err(read_failed)?;
         Ok(name.map(|name| Plant { id, name }))
     }
 
-    async fn rename(&self, id: u64, name: String) -> Result<Option<Plant>, StoreError> {
-        let mut connection = self.connection.clone();
+    async fn rename(
+        &self,
+        id: u64,
+        name: String,
+        once: Option<&Once>,
+    ) -> Result<Answer, StoreError> {
         let mut invocation = self.rename.key(NAMES);
         invocation.arg(id).arg(&name);
-        let renamed: i64 = self.call(invocation.invoke_async(&mut connection)).await?;
-        Ok((renamed == 1).then_some(Plant { id, name }))
+        if let Some(once) = once {
+            invocation
+                .key(once_key(once))
+                .arg(&once.request)
+                .arg(IDEMPOTENCY_WINDOW.as_secs());
+        }
+        let (status, repeat): (u16, bool) = self
+            .link
+            .call(Effect::Stores, |mut redis| async move {
+                invocation.invoke_async(&mut redis).await
+            })
+            .await
+            .map_err(change_failed)?;
+        answer(status, repeat, || Plant { id, name }, self.limit)
     }
 
     async fn delete(&self, id: u64) -> Result<bool, StoreError> {
-        let mut connection = self.connection.clone();
         let mut invocation = self.delete.key(IDS);
         invocation.key(NAMES).arg(id);
-        let deleted: i64 = self.call(invocation.invoke_async(&mut connection)).await?;
+        let deleted: i64 = self
+            .link
+            .call(Effect::ReadsOrFrees, |mut redis| async move {
+                invocation.invoke_async(&mut redis).await
+            })
+            .await
+            .map_err(change_failed)?;
         Ok(deleted == 1)
     }
 }

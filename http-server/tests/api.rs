@@ -276,6 +276,30 @@ async fn without_a_limit_a_page_has_the_default_size() {
 }
 
 #[tokio::test]
+async fn names_and_page_sizes_hold_at_their_limits() {
+    let demo = start_demo().await;
+    // A name of 99 or 100 characters (counted as characters, not bytes) is
+    // taken; 101 is refused.
+    for (chars, status) in [
+        (MAX_NAME_CHARS - 1, 201),
+        (MAX_NAME_CHARS, 201),
+        (MAX_NAME_CHARS + 1, 400),
+    ] {
+        let (got, body) = demo.try_create(&"é".repeat(chars)).await;
+        assert_eq!(got, status, "{chars} characters: {body}");
+    }
+    for (limit, status) in [
+        (MAX_PAGE_SIZE - 1, 200),
+        (MAX_PAGE_SIZE, 200),
+        (MAX_PAGE_SIZE + 1, 400),
+    ] {
+        let path = format!("/api/plants?limit={limit}");
+        let (got, _, body) = demo.call(reqwest::Method::GET, &path, None).await;
+        assert_eq!(got, status, "limit={limit}: {body}");
+    }
+}
+
+#[tokio::test]
 async fn a_bad_page_query_is_400_json() {
     let demo = start_demo().await;
     let too_big = format!("limit={}", MAX_PAGE_SIZE + 1);
@@ -349,4 +373,101 @@ async fn api_responses_are_no_store_and_static_files_are_not() {
         let response = demo.client.get(demo.url(path)).send().await.expect("GET");
         assert_eq!(response.headers().get("cache-control"), None, "{path}");
     }
+}
+
+#[tokio::test]
+async fn a_repeat_with_the_same_idempotency_key_gets_the_first_answer_and_creates_nothing() {
+    let demo = start_demo().await;
+    let (status, headers, first) = demo.create_once("Basil", "k-basil").await;
+    assert_eq!(status, 201, "{first}");
+    assert!(headers.get("idempotent-replayed").is_none());
+    // Concurrent repeats too: the key is checked and recorded under the
+    // store's lock, in the same step as the create.
+    let repeats = (0..8).map(|_| demo.create_once("Basil", "k-basil"));
+    for (status, headers, again) in futures_util::future::join_all(repeats).await {
+        assert_eq!((status, &again), (201, &first));
+        assert_eq!(headers["idempotent-replayed"], "true");
+        assert_eq!(
+            headers["location"],
+            format!("/api/plants/{}", first["id"]).as_str()
+        );
+    }
+    assert_eq!(demo.all_plants().await.len(), 1);
+
+    // The key names one request: another name with it is 422, and stores nothing.
+    let (status, _, error) = demo.create_once("Thyme", "k-basil").await;
+    assert_eq!(status, 422, "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Idempotency-Key"))
+    );
+    // Another key is another change.
+    assert_eq!(demo.create_once("Basil", "k-other").await.0, 201);
+    assert_eq!(demo.all_plants().await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_rename_repeated_with_its_key_answers_as_first_and_changes_nothing() {
+    use reqwest::Method;
+    let demo = start_demo().await;
+    let id = demo.create("Basil").await;
+    let path = format!("/api/plants/{id}");
+    let key = [("Idempotency-Key", "rename-1")];
+    let body = json!({"name": "Thai basil"});
+    let (status, _, first) = demo
+        .call_with(Method::PUT, &path, Some(body.clone()), &key)
+        .await;
+    assert_eq!(
+        (status, &first),
+        (200, &json!({"id": id, "name": "Thai basil"}))
+    );
+    demo.call(Method::PUT, &path, Some(json!({"name": "Holy basil"})))
+        .await;
+    let (status, headers, again) = demo.call_with(Method::PUT, &path, Some(body), &key).await;
+    assert_eq!((status, again), (200, first));
+    assert_eq!(headers["idempotent-replayed"], "true");
+    let (_, _, now) = demo.call(Method::GET, &path, None).await;
+    assert_eq!(
+        now["name"], "Holy basil",
+        "the repeat renamed the plant again"
+    );
+
+    // A 404 is an answer too, and is remembered.
+    let missing = [("Idempotency-Key", "rename-missing")];
+    let body = json!({"name": "Sage"});
+    let (status, _, error) = demo
+        .call_with(Method::PUT, "/api/plants/999", Some(body.clone()), &missing)
+        .await;
+    assert_eq!(status, 404, "{error}");
+    let (status, headers, _) = demo
+        .call_with(Method::PUT, "/api/plants/999", Some(body), &missing)
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(headers["idempotent-replayed"], "true");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_of_1_to_64_visible_ascii_is_accepted_and_anything_else_is_400_json() {
+    let demo = start_demo().await;
+    let longest = "k".repeat(64);
+    for (n, key) in ["k", &longest[1..], &longest].into_iter().enumerate() {
+        let (status, _, body) = demo.create_once(&format!("plant {n}"), key).await;
+        assert_eq!(status, 201, "a key of {} bytes: {body}", key.len());
+    }
+    let too_long = "k".repeat(65);
+    for key in [too_long.as_str(), "has space", ""] {
+        let (status, headers, body) = demo.create_once("nope", key).await;
+        assert_eq!(status, 400, "{key:?}: {body}");
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(
+            body,
+            json!({"error": "Idempotency-Key must be 1 to 64 visible ASCII characters"})
+        );
+    }
+    assert_eq!(
+        demo.all_plants().await.len(),
+        3,
+        "a refused key stored something"
+    );
 }

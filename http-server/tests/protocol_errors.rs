@@ -56,18 +56,31 @@ async fn a_json_body_over_16_kib_is_413_from_its_content_length_alone() {
     client.expect_closed().await;
 }
 
+/// A `POST /api/plants` whose JSON body is `len` bytes (padded with spaces).
+fn post_plant_of(len: usize) -> Vec<u8> {
+    let json = r#"{"name": "Mint"}"#;
+    let body = format!("{json:<len$}");
+    assert_eq!(body.len(), len);
+    format!("POST /api/plants HTTP/1.1\r\nHost: t\r\nContent-Length: {len}\r\n\r\n{body}")
+        .into_bytes()
+}
+
 #[tokio::test]
-async fn a_json_body_at_16_kib_is_read() {
+async fn a_json_body_of_16_kib_or_one_byte_less_is_read_also_in_two_writes() {
     let server = start_demo().await;
     let mut client = server.client().await;
-    let name = format!("{{\"name\": \"Mint\"{}}}", " ".repeat(BODY_LIMIT - 16));
-    assert_eq!(name.len(), BODY_LIMIT);
-    let request = format!(
-        "POST /api/plants HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{name}",
-        name.len()
-    );
-    let response = client.exchange(request.as_bytes()).await;
-    assert_eq!(response.status, 201, "{}", response.body_text());
+    for len in [BODY_LIMIT - 1, BODY_LIMIT] {
+        let request = post_plant_of(len);
+        let response = client.exchange(&request).await;
+        assert_eq!(response.status, 201, "{len}: {}", response.body_text());
+        // The body's last byte in a second write.
+        client.send(&request[..request.len() - 1]).await;
+        client.send(&request[request.len() - 1..]).await;
+        let response = client.read_response().await;
+        assert_eq!(response.status, 201, "{len} in two writes");
+    }
+    let response = client.exchange(&post_plant_of(BODY_LIMIT + 1)).await;
+    assert_api_error(&response, 413, "one byte over");
 }
 
 #[tokio::test]
@@ -100,8 +113,9 @@ async fn every_protocol_error_carries_a_request_id_and_is_json_under_api() {
     let server = start_demo().await;
     let long_target = format!("/api/{}", "a".repeat(9000));
     let big_header = format!("X-Big: {}\r\n", "b".repeat(9000));
-    // (what, request, status, whether the head was parsed far enough to
-    // know the path is under /api, so the answer has the API's shape)
+    // (what, request, status, whether the request says (in its head, or
+    // at least in its request line) that it is for a path under /api, so
+    // the answer has the API's shape)
     let cases: Vec<(&str, Vec<u8>, u16, bool)> = vec![
         (
             "Content-Length and Transfer-Encoding",
@@ -119,13 +133,25 @@ async fn every_protocol_error_carries_a_request_id_and_is_json_under_api() {
             "two Host headers",
             b"GET /api/plants HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n".to_vec(),
             400,
-            false,
+            true,
         ),
-        ("a request line over 8000 bytes", get(&long_target, ""), 414, false),
-        ("a head over 8 KiB", get("/api/plants", &big_header), 431, false),
+        ("a request line over 8000 bytes", get(&long_target, ""), 414, true),
+        ("a head over 8 KiB", get("/api/plants", &big_header), 431, true),
+        (
+            "more than 100 header fields",
+            get("/api/plants", &"X-Many: v\r\n".repeat(101)),
+            431,
+            true,
+        ),
         (
             "HTTP/2.0",
             b"GET /api/plants HTTP/2.0\r\nHost: t\r\n\r\n".to_vec(),
+            505,
+            true,
+        ),
+        (
+            "HTTP/2.0 outside /api",
+            b"GET /hello HTTP/2.0\r\nHost: t\r\n\r\n".to_vec(),
             505,
             false,
         ),
@@ -142,9 +168,67 @@ async fn every_protocol_error_carries_a_request_id_and_is_json_under_api() {
         );
         if as_json {
             assert_api_error(&response, status, what);
+        } else {
+            assert_ne!(
+                response.header("content-type"),
+                Some("application/json"),
+                "{what}: JSON outside /api"
+            );
         }
         client.expect_closed().await;
     }
+}
+
+/// `head`, then a chunked body with no data whose trailer section
+/// (trailer lines with their CRLFs, and the empty line) is `len` bytes.
+fn chunked_trailers_of(head: &str, len: usize) -> Vec<u8> {
+    let fill = "t".repeat(len - "X-Fill: \r\n\r\n".len());
+    format!("{head}Transfer-Encoding: chunked\r\n\r\n0\r\nX-Fill: {fill}\r\n\r\n").into_bytes()
+}
+
+#[tokio::test]
+async fn trailers_of_8_kib_pass_and_one_byte_more_is_431_even_on_routes_that_take_no_body() {
+    let server = start_demo().await;
+    let limit = http_raw::limits::MAX_TRAILERS;
+    for head in [
+        "GET /api/plants HTTP/1.1\r\nHost: t\r\n",
+        "GET /hello HTTP/1.1\r\nHost: t\r\n",
+    ] {
+        let mut client = server.client().await;
+        for len in [limit - 2, limit - 1, limit] {
+            let request = chunked_trailers_of(head, len);
+            assert_eq!(
+                client.exchange(&request).await.status,
+                200,
+                "{len}: {head:?}"
+            );
+            // Split across two writes, inside the trailers.
+            let split = request.len() - 3;
+            client.send(&request[..split]).await;
+            client.send(&request[split..]).await;
+            assert_eq!(client.read_response().await.status, 200, "split {len}");
+        }
+        let response = client.exchange(&chunked_trailers_of(head, limit + 1)).await;
+        assert_eq!(response.status, 431, "{head:?}");
+        if head.contains("/api") {
+            assert_api_error(&response, 431, "trailers over the limit under /api");
+        }
+        client.expect_closed().await;
+    }
+    // Round 3's F1: one trailer line that fills the budget exactly, then more.
+    let mut client = server.client().await;
+    client
+        .send(b"GET /api/plants HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n")
+        .await;
+    client
+        .send(format!("X:{}\r\nY", "a".repeat(limit - 2)).as_bytes())
+        .await;
+    assert_api_error(
+        &client.read_response().await,
+        431,
+        "a trailer line of the whole budget",
+    );
+    client.expect_closed().await;
 }
 
 #[tokio::test]

@@ -176,6 +176,41 @@ pub fn seconds_var(
     number_var(name, default.as_secs(), "a whole number of seconds", range).map(Duration::from_secs)
 }
 
+/// The longest `INSTANCE_NAME`, in bytes: a host name and a port fit.
+pub const MAX_INSTANCE_NAME: usize = 64;
+
+/// A copy's name, as `INSTANCE_NAME` must be: 1 to [`MAX_INSTANCE_NAME`]
+/// visible ASCII characters, so no spaces. Like `HOST`, a setting of any
+/// server run as several copies behind a load balancer, whatever they share:
+/// it goes into a header as it is (http-server's `x-instance`), and into
+/// ws-chat's space-separated messages between copies.
+struct InstanceName(Option<String>);
+
+impl FromStr for InstanceName {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<InstanceName, ()> {
+        let fits = (1..=MAX_INSTANCE_NAME).contains(&text.len())
+            && text.bytes().all(|byte| byte.is_ascii_graphic());
+        if fits {
+            Ok(InstanceName(Some(text.to_string())))
+        } else {
+            Err(())
+        }
+    }
+}
+
+/// `INSTANCE_NAME`: which copy this is; `None` when unset (each lesson then
+/// names the copy by the address it listens on).
+pub fn instance_name_var() -> Result<Option<String>, ConfigError> {
+    let InstanceName(name) = parse_var(
+        "INSTANCE_NAME",
+        InstanceName(None),
+        "1 to 64 visible ASCII characters, no spaces",
+    )?;
+    Ok(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +226,17 @@ mod tests {
             error.to_string(),
             r#"PORT="abc" is not valid: expected a port number from 0 to 65535"#
         );
+    }
+
+    #[test]
+    fn an_instance_name_is_1_to_64_visible_ascii_characters() {
+        let longest = "n".repeat(MAX_INSTANCE_NAME);
+        for fits in ["a", "127.0.0.1:4000", &longest[1..], &longest] {
+            assert!(fits.parse::<InstanceName>().is_ok(), "{fits:?}");
+        }
+        let too_long = "n".repeat(MAX_INSTANCE_NAME + 1);
+        for wrong in ["", "has space", "caf\u{e9}", &too_long] {
+            assert!(wrong.parse::<InstanceName>().is_err(), "{wrong:?}");
+        }
     }
 }

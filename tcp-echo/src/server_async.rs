@@ -96,10 +96,35 @@ pub async fn echo(connection: Connection, idle_timeout: Duration) -> EchoSummary
         echoed += n as u64;
         idle.touch();
         // A full buffer means more may be waiting: read bigger next time.
-        if n == buf.len() && buf.len() < MAX_BUFFER_SIZE {
-            buf.resize(buf.len() * 2, 0);
+        if n == buf.len() {
+            buf.resize(grown(buf.len()), 0);
         }
     };
     EchoSummary { echoed, end }
 }
+
+/// The next size for a buffer of `size` bytes that a read filled: twice as
+/// big, but never past `MAX_BUFFER_SIZE` (at the cap it stays the same).
+fn grown(size: usize) -> usize {
+    (size * 2).min(MAX_BUFFER_SIZE)
+}
 // ANCHOR_END: echo
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_buffer_doubles_up_to_its_cap_and_never_past_it() {
+        assert_eq!(grown(FIRST_BUFFER_SIZE), 2 * FIRST_BUFFER_SIZE);
+        for size in [MAX_BUFFER_SIZE - 1, MAX_BUFFER_SIZE] {
+            assert_eq!(grown(size), MAX_BUFFER_SIZE, "{size}");
+        }
+        // From the first size, doubling lands on the cap exactly.
+        let mut size = FIRST_BUFFER_SIZE;
+        while size < MAX_BUFFER_SIZE {
+            size = grown(size);
+        }
+        assert_eq!(size, MAX_BUFFER_SIZE);
+    }
+}

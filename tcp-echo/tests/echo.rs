@@ -22,6 +22,29 @@ async fn every_byte_comes_back_unchanged() {
 }
 
 #[tokio::test]
+async fn writes_around_the_64_kib_buffer_come_back_whole_also_in_two_writes() {
+    use tcp_echo::server_async::MAX_BUFFER_SIZE;
+    for mode in ALL_MODES {
+        let server = start_server(config(mode)).await;
+        let mut client = server.connect().await;
+        // Reads that fill the buffer exactly make it grow; at the cap it
+        // stays, and nothing is lost or repeated on either side of it.
+        for len in [MAX_BUFFER_SIZE - 1, MAX_BUFFER_SIZE, MAX_BUFFER_SIZE + 1] {
+            let data = binary_pattern(len);
+            assert_echoes(&mut client, &data).await;
+            let (first, second) = data.split_at(len / 2);
+            client.write_all(first).await.expect("write");
+            client.write_all(second).await.expect("write");
+            assert_eq!(
+                read_n(&mut client, len).await,
+                data,
+                "{mode}: {len} in two writes"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn half_close_gets_the_rest_of_the_echo_then_eof() {
     for mode in ALL_MODES {
         let server = start_server(config(mode)).await;

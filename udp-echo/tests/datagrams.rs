@@ -75,14 +75,16 @@ async fn boundaries_are_kept_one_datagram_in_one_out() {
 }
 
 #[tokio::test]
-async fn the_largest_datagram_65507_bytes_goes_through() {
+async fn the_largest_datagram_65507_bytes_goes_through_and_so_does_one_byte_less() {
     let server = start_server(config()).await;
     let socket = client(server.addr).await;
-    let data: Vec<u8> = (0..MAX_DATAGRAM).map(|i| (i % 251) as u8).collect();
-    socket.send(&data).await.expect("send 65507 bytes");
-    let echoed = receive(&socket).await;
-    assert_eq!(echoed.len(), MAX_DATAGRAM);
-    assert!(echoed == data, "the 65507-byte echo differs");
+    for len in [MAX_DATAGRAM - 1, MAX_DATAGRAM] {
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        socket.send(&data).await.expect("send");
+        let echoed = receive(&socket).await;
+        assert_eq!(echoed.len(), len);
+        assert!(echoed == data, "the {len}-byte echo differs");
+    }
 }
 
 #[tokio::test]
@@ -119,9 +121,17 @@ async fn a_small_buffer_truncates_bigger_datagrams() {
         .await
         .expect("send");
     assert_eq!(receive(&socket).await, b"0123456789abcdef");
-    // A datagram that fits is untouched.
-    socket.send(b"fits").await.expect("send");
-    assert_eq!(receive(&socket).await, b"fits");
+    // A datagram that fits is untouched: one byte less than the buffer,
+    // exactly the buffer; one byte more loses its last byte. (Every echo
+    // differs: the loop guard drops an echo identical to one just sent.)
+    for (sent, echoed) in [
+        (&b"0123456789abcde"[..], &b"0123456789abcde"[..]),
+        (b"0123456789ABCDEF", b"0123456789ABCDEF"),
+        (b"fedcba9876543210g", b"fedcba9876543210"),
+    ] {
+        socket.send(sent).await.expect("send");
+        assert_eq!(receive(&socket).await, echoed, "{} bytes", sent.len());
+    }
 }
 
 #[tokio::test]

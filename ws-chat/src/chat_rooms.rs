@@ -13,14 +13,15 @@ use std::sync::Arc;
 
 use crate::outbox;
 use crate::rooms::{ClientId, RoomRegistry};
-use crate::shared_rooms::SharedRooms;
+use crate::shared::SharedRooms;
 
 /// Where rooms live.
 #[derive(Debug)]
 pub enum Rooms {
     /// In this process (no `REDIS_URL`).
     Local(RoomRegistry),
-    /// In the Redis that `REDIS_URL` names, shared by every copy.
+    /// In the Redis that `REDIS_URL` names, shared by every copy
+    /// (`shared/`, read after the lesson).
     Shared(Arc<SharedRooms>),
 }
 

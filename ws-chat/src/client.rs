@@ -19,10 +19,14 @@
 //! one that fails is an `* error:` line to this client. Every write
 //! has a deadline (`WRITE_TIMEOUT`): a client that stops reading fills its
 //! socket's buffers, and without one its task would wait in that write for
-//! ever, holding its connection slot. Every way the connection can end is
+//! ever, holding its connection slot. A write also stops as soon as the
+//! registry drops the client (`unless_dropped`), and the close frame to a
+//! client that stopped reading gets only `SLOW_CLOSE_TIMEOUT`: its slot is
+//! free a second after the drop. Every way the connection can end is
 //! one `End` (`end.rs`), with its close code and its log line.
 
 use std::collections::VecDeque;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,11 +41,11 @@ use tracing::{debug, info, warn};
 
 use crate::chat_rooms::Rooms;
 use crate::end::{End, end_for};
-use crate::limits::{CLOSE_TIMEOUT, ClientSettings, websocket_config};
-use crate::outbox;
+use crate::limits::{CLOSE_TIMEOUT, ClientSettings, SLOW_CLOSE_TIMEOUT, websocket_config};
+use crate::outbox::{self, Line};
 use crate::protocol::{self, Command, Input};
 use crate::rate_limit::{RateLimit, Verdict};
-use crate::rooms::{ClientId, LOBBY, Line};
+use crate::rooms::{ClientId, LOBBY};
 
 // Plain TCP for ws://, TLS for wss://: the chat cannot tell them apart.
 type Sink = SplitSink<WebSocketStream<Stream>, Message>;
@@ -96,8 +100,8 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<Rooms>, settings: Clie
                 let Some(batch) = batch else {
                     break End::TooSlow;
                 };
-                let written = send_batch(&mut sink, batch);
-                if let Err(end) = within(settings.write_timeout, written).await {
+                let written = pin!(within(settings.write_timeout, send_batch(&mut sink, batch)));
+                if let Err(end) = unless_dropped(&queue, written).await {
                     break end;
                 }
             }
@@ -112,8 +116,8 @@ pub async fn run_client(upgraded: Upgraded, registry: Arc<Rooms>, settings: Clie
                     break End::Idle;
                 }
                 debug!("frame out: ping");
-                let ping = sink.send(Message::Ping(Bytes::new()));
-                if let Err(end) = within(settings.write_timeout, ping).await {
+                let ping = pin!(within(settings.write_timeout, sink.send(Message::Ping(Bytes::new()))));
+                if let Err(end) = unless_dropped(&queue, ping).await {
                     break end;
                 }
             }
@@ -166,21 +170,37 @@ impl Client {
             Some(Err(error)) => return Some(end_for(error)),
             None => return Some(End::Vanished),
         };
+        // Every frame that makes the server answer costs a token: a line
+        // (text), an error line (binary), a pong (ping; tungstenite queues
+        // it as it reads). Counting text alone let a flood of binary frames
+        // have 1,000 error lines written back and never be cut off.
+        if matches!(
+            message,
+            Message::Text(_) | Message::Binary(_) | Message::Ping(_)
+        ) {
+            let verdict = self
+                .rate_limit
+                .as_mut()
+                .map_or(Verdict::Allow, RateLimit::check);
+            match verdict {
+                Verdict::Allow => {}
+                Verdict::Refuse => {
+                    debug!(
+                        kind = message_kind(&message),
+                        "frame in: refused, over the rate"
+                    );
+                    let refusal = protocol::slow_down(self.per_second);
+                    self.registry.tell(self.id, refusal);
+                    return None;
+                }
+                Verdict::RefuseQuietly => return None,
+                Verdict::Abuse => return Some(End::Flooding),
+            }
+        }
         match message {
             Message::Text(text) => {
                 debug!(bytes = text.len(), "frame in: text");
-                let verdict = self
-                    .rate_limit
-                    .as_mut()
-                    .map_or(Verdict::Allow, RateLimit::check);
-                match verdict {
-                    Verdict::Allow => self.on_text(text.as_str()).await,
-                    Verdict::Refuse => {
-                        let refusal = protocol::slow_down(self.per_second);
-                        self.registry.tell(self.id, refusal);
-                    }
-                    Verdict::Abuse => return Some(End::Flooding),
-                }
+                self.on_text(text.as_str()).await;
             }
             Message::Binary(data) => {
                 debug!(bytes = data.len(), "frame in: binary");
@@ -188,7 +208,8 @@ impl Client {
                 self.registry.tell(self.id, refusal);
             }
             Message::Close(frame) => return Some(End::ClientClosed(frame.map(|frame| frame.code))),
-            // tungstenite answers pings itself; a pong just proves life.
+            // tungstenite answers pings itself (one pong waits at most: a
+            // newer ping replaces it); a pong just proves life.
             other => debug!(kind = message_kind(&other), "frame in"),
         }
         None
@@ -248,13 +269,36 @@ fn within<T>(
     })
 }
 
+/// Waits for `write`, unless the registry drops this client first. A client
+/// that stopped reading is dropped when its queue fills, which happens while
+/// its task waits in a write it will never finish; the task holds the
+/// connection slot until it ends, and without this it noticed the drop only
+/// when the write timed out (round 3 saw a slot held for 12 s). The write is
+/// pinned by the caller and borrowed here, so this future holds no copy of it.
+async fn unless_dropped<T>(
+    queue: &outbox::Receiver,
+    write: Pin<&mut impl Future<Output = Result<T, End>>>,
+) -> Result<T, End> {
+    tokio::select! {
+        biased;
+        written = write => written,
+        () = queue.closed() => Err(End::TooSlow),
+    }
+}
+
 /// Says goodbye properly: a last line on shutdown, our close frame with its
 /// code, then we keep reading until the client's close frame arrives (the
-/// closing handshake, RFC 6455 section 7), all within `CLOSE_TIMEOUT`.
-/// Returns whether our close frame (or our reply to the client's) was
-/// written; a client that stopped reading may not take it.
+/// closing handshake, RFC 6455 section 7), all within `CLOSE_TIMEOUT`
+/// (`SLOW_CLOSE_TIMEOUT` for a client that stopped reading). Returns whether
+/// our close frame (or our reply to the client's) was written; a client that
+/// stopped reading may not take it.
 async fn close(sink: &mut Sink, frames: &mut Frames, end: &End) -> bool {
-    let deadline = Instant::now() + CLOSE_TIMEOUT;
+    let patience = if end.stopped_reading() {
+        SLOW_CLOSE_TIMEOUT
+    } else {
+        CLOSE_TIMEOUT
+    };
+    let deadline = Instant::now() + patience;
     let goodbye = async {
         if matches!(end, End::Shutdown) {
             sink.feed(Message::text(protocol::shutting_down())).await?;
@@ -272,7 +316,7 @@ async fn close(sink: &mut Sink, frames: &mut Frames, end: &End) -> bool {
             false
         }
         Err(_) => {
-            debug!("the client took no close frame within {CLOSE_TIMEOUT:?}");
+            debug!("the client took no close frame within {patience:?}");
             false
         }
     };
@@ -363,6 +407,38 @@ mod tests {
                 "* error: too many messages; slow down (1 per second)"
             ]
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_of_refusals_gets_one_error_line_and_then_the_connection_ends() {
+        use crate::rate_limit::ABUSE_LIMIT;
+        for frame in [
+            Message::text("hi"),
+            Message::Binary(Bytes::from_static(b"\x00")),
+            Message::Ping(Bytes::new()),
+        ] {
+            let (mut client, mut queue) = client(1).await;
+            // The burst (two at 1 a second), then refusals until the
+            // hundredth in a row, which ends the connection.
+            let mut ended = None;
+            for sent in 1..=2 + ABUSE_LIMIT {
+                if let Some(end) = client.on_frame(Some(Ok(frame.clone()))).await {
+                    ended = Some((sent, end));
+                    break;
+                }
+            }
+            let kind = message_kind(&frame);
+            assert!(
+                matches!(ended, Some((sent, End::Flooding)) if sent == 2 + ABUSE_LIMIT),
+                "{kind}: {ended:?}"
+            );
+            let refusals = lines(&mut queue)
+                .await
+                .into_iter()
+                .filter(|line| line.starts_with("* error: too many messages"))
+                .count();
+            assert_eq!(refusals, 1, "{kind}: one error line for the whole run");
+        }
     }
 
     #[tokio::test]

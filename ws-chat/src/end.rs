@@ -83,6 +83,12 @@ impl fmt::Display for End {
 }
 
 impl End {
+    /// Whether the client stopped reading: its close frame then gets a short
+    /// deadline (`SLOW_CLOSE_TIMEOUT`).
+    pub fn stopped_reading(&self) -> bool {
+        matches!(self, End::TooSlow | End::Stalled(_))
+    }
+
     /// Whether the client is to blame, and the end is worth a warning.
     pub fn is_clients_fault(&self) -> bool {
         matches!(

@@ -9,17 +9,15 @@
 //!
 //! Reading order: `main.rs`, then `run` below, `routes.rs` (the page and the
 //! upgrade), `handshake.rs` (the upgrade, byte by byte), `client.rs` (one
-//! connected client), `rooms.rs` (the room registry and the fan-out),
-//! `outbox.rs` (a client's queue), `protocol.rs` (the chat's lines, as pure
-//! functions), `end.rs` (how a connection ends), `limits.rs`, `rate_limit.rs`.
-//! Several copies sharing one chat through Redis (`REDIS_URL`):
-//! `chat_rooms.rs` (local or shared, one enum), `shared_rooms.rs` (what lives
-//! in Redis), `bus.rs` (the subscription every line comes back through).
+//! connected client), `chat_rooms.rs` (the rooms a client talks to),
+//! `rooms.rs` (the room registry and the fan-out), `outbox.rs` (a client's
+//! queue), `protocol.rs` (the chat's lines, as pure functions), `end.rs` (how
+//! a connection ends), `limits.rs`, `rate_limit.rs`. After the lesson:
+//! `shared/`, several copies sharing one chat through Redis (`REDIS_URL`).
 //!
 //! Try it: `cargo run -p ws-chat`, open <http://127.0.0.1:8080> in two
 //! browser windows, and `websocat ws://127.0.0.1:8080/ws` in a terminal.
 
-pub mod bus;
 pub mod chat_rooms;
 pub mod client;
 pub mod end;
@@ -30,18 +28,19 @@ pub mod protocol;
 pub mod rate_limit;
 pub mod rooms;
 pub mod routes;
-pub mod shared_rooms;
+pub mod shared;
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http_raw::HttpConfig;
-use tcp_echo::config::{ConfigError, number_var, parse_var};
+use tcp_echo::config::{ConfigError, instance_name_var, number_var, parse_var};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
+
+use shared::link::RedisUrl;
 
 pub use chat_rooms::Rooms;
 pub use limits::ClientSettings;
@@ -75,42 +74,9 @@ pub struct ChatConfig {
     /// rooms are shared. Unset: the address it listens on, `HOST:PORT`.
     pub instance_name: Option<String>,
     /// How long a stopped copy's clients stay in `/who`
-    /// (`shared_rooms::PRESENCE_TTL`). Not an environment setting; tests
+    /// (`shared::rooms::PRESENCE_TTL`). Not an environment setting; tests
     /// shorten it.
     pub presence_ttl: Duration,
-}
-
-/// A Redis URL that the `redis` crate accepts (what `REDIS_URL` must be),
-/// or none.
-struct RedisUrl(Option<String>);
-
-impl FromStr for RedisUrl {
-    type Err = ();
-
-    fn from_str(text: &str) -> Result<RedisUrl, ()> {
-        match redis::Client::open(text) {
-            Ok(_) => Ok(RedisUrl(Some(text.to_string()))),
-            Err(_) => Err(()),
-        }
-    }
-}
-
-/// A copy's name: 1 to 64 visible ASCII characters, no spaces (it travels
-/// inside the bus's space-separated messages), or none.
-struct InstanceName(Option<String>);
-
-impl FromStr for InstanceName {
-    type Err = ();
-
-    fn from_str(text: &str) -> Result<InstanceName, ()> {
-        let fits =
-            (1..=64).contains(&text.len()) && text.bytes().all(|byte| byte.is_ascii_graphic());
-        if fits {
-            Ok(InstanceName(Some(text.to_string())))
-        } else {
-            Err(())
-        }
-    }
 }
 
 impl ChatConfig {
@@ -133,16 +99,12 @@ impl ChatConfig {
             RedisUrl(None),
             "a Redis URL such as redis://127.0.0.1:6379",
         )?;
-        let InstanceName(instance_name) = parse_var(
-            "INSTANCE_NAME",
-            InstanceName(None),
-            "1 to 64 visible ASCII characters, no spaces",
-        )?;
+        let instance_name = instance_name_var()?;
         Ok(ChatConfig {
             http,
             redis_url,
             instance_name,
-            presence_ttl: shared_rooms::PRESENCE_TTL,
+            presence_ttl: shared::rooms::PRESENCE_TTL,
             allowed_origins: origins
                 .split(',')
                 .map(str::trim)
@@ -158,6 +120,9 @@ impl ChatConfig {
 }
 
 /// Why the chat could not start. `Display` is the one line `main` prints.
+/// Lesson 4's `StartError` (`http-server/src/demo.rs`) has the same two
+/// cases, worded the same, plus one for its `PUBLIC_DIR`: repeated here so
+/// that this lesson stands alone.
 #[derive(Debug)]
 pub enum StartError {
     /// `REDIS_URL` is set, and that Redis cannot be used.
@@ -180,7 +145,7 @@ impl std::error::Error for StartError {}
 // ANCHOR: run
 /// Serves the chat on `listener` until `shutdown` completes: the rooms in
 /// this process, or in the Redis `config.redis_url` names (with this copy's
-/// bus subscription and heartbeat running beside the server), and http-raw's
+/// bus and heartbeat running beside the server: `shared/`), and http-raw's
 /// server for the page and the upgrade.
 pub async fn run(
     listener: TcpListener,
@@ -199,21 +164,11 @@ pub async fn run(
                     .map_err(StartError::LocalAddr)?
                     .to_string(),
             };
-            let (shared, queued) =
-                shared_rooms::SharedRooms::connect(url, instance, config.presence_ttl)
-                    .await
-                    .map_err(|problem| StartError::Redis(url.clone(), problem))?;
-            let first = bus::subscribe(&shared.client)
+            let (shared, tasks) = shared::start(url, instance, config.presence_ttl, &stopping)
                 .await
                 .map_err(|problem| StartError::Redis(url.clone(), problem))?;
             info!(%url, "rooms shared through Redis");
-            let shared = Arc::new(shared);
-            let (rooms, token) = (Arc::clone(&shared), stopping.clone());
-            background.push(tokio::spawn(bus::publish(rooms, queued, token)));
-            let (rooms, token) = (Arc::clone(&shared), stopping.clone());
-            background.push(tokio::spawn(bus::listen(rooms, first, token)));
-            let (rooms, token) = (Arc::clone(&shared), stopping.clone());
-            background.push(tokio::spawn(bus::heartbeat(rooms, token)));
+            background = tasks;
             Rooms::Shared(shared)
         }
     };

@@ -34,6 +34,13 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// close frame; after this its TCP connection is simply closed.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// `CLOSE_TIMEOUT` for a client dropped for not reading (its queue full, or
+/// a write stuck): 1 s. Its socket buffers are full, so our close frame
+/// waits behind everything it has not read, and it is not reading: the
+/// wait would only hold its connection slot. So its slot is free again
+/// within about a second of the drop (the lesson promises 2 s).
+pub const SLOW_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// 1024 lines: more than a room of 25 people can send in one burst (each may
 /// send 40 at once). A client further behind than that is not reading, and
 /// is dropped. The lines are shared with the other members' queues, so a

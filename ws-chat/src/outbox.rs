@@ -19,8 +19,12 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::rooms::Line;
+/// One line of text, ready to be sent as a text frame to any number of
+/// clients: built once, and every queue gets a cheap, reference-counted
+/// clone.
+pub type Line = Utf8Bytes;
 
 /// The queue was at its bound: the line was not queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +130,20 @@ impl Receiver {
             self.shared.ready.notified().await;
         }
     }
+
+    /// Completes once the sender is gone, whether lines wait or not: for
+    /// the client's task while it is busy writing, and not waiting in
+    /// `next_batch` (the two share one wake-up, and only one of them waits
+    /// at a time; a wake-up either one takes for a line is harmless, since
+    /// both look at the queue before they wait). Cancel-safe.
+    pub async fn closed(&self) {
+        loop {
+            if self.shared.lock().closed {
+                return;
+            }
+            self.shared.ready.notified().await;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -182,6 +200,21 @@ mod tests {
         tokio::task::yield_now().await;
         drop(sender);
         assert_eq!(waiting.await.expect("receiver task"), None);
+    }
+
+    #[tokio::test]
+    async fn closed_completes_when_the_sender_goes_and_not_for_a_line() {
+        let (sender, receiver) = channel(2);
+        let waiting = tokio::spawn(async move { receiver.closed().await });
+        tokio::task::yield_now().await;
+        assert_eq!(sender.try_send("hi".into()), Ok(()));
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "a line is not the end");
+        drop(sender);
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("closed completes")
+            .expect("receiver task");
     }
 
     #[tokio::test]

@@ -160,6 +160,21 @@ pub fn error(message: &str) -> String {
     format!("* error: {message}")
 }
 
+/// A warning, to the one client it concerns: something it asked for may or
+/// may not have happened (the chat shared through Redis says so when Redis
+/// did not answer in time, rather than a false error).
+pub fn warning(message: &str) -> String {
+    format!("* warning: {message}")
+}
+
+/// To a client whose nick went to someone else while its copy was cut off
+/// from Redis (the nick expired there, and a client of another copy took it).
+pub fn nick_lost(lost: &str, new: &str) -> String {
+    format!(
+        "* your nick {lost} expired while this server was cut off, and someone else has it now; you are {new}"
+    )
+}
+
 /// To a client over the rate limit: the refused message is not sent.
 pub fn slow_down(per_second: u32) -> String {
     error(&format!(
@@ -226,14 +241,17 @@ mod tests {
 
     #[test]
     fn limits_are_exact() {
+        assert!(!is_valid_nick(""));
+        assert!(is_valid_nick(&"n".repeat(23)));
         assert!(is_valid_nick(&"n".repeat(24)));
         assert!(!is_valid_nick(&"n".repeat(25)));
+        assert!(!is_valid_room(""));
+        assert!(is_valid_room(&"r".repeat(31)));
         assert!(is_valid_room(&"r".repeat(32)));
         assert!(!is_valid_room(&"r".repeat(33)));
-        assert_eq!(
-            parse_input(&"x".repeat(MAX_MESSAGE_BYTES)),
-            Input::Say("x".repeat(MAX_MESSAGE_BYTES))
-        );
+        for len in [MAX_MESSAGE_BYTES - 1, MAX_MESSAGE_BYTES] {
+            assert_eq!(parse_input(&"x".repeat(len)), Input::Say("x".repeat(len)));
+        }
         assert!(matches!(
             parse_input(&"x".repeat(MAX_MESSAGE_BYTES + 1)),
             Input::Invalid(_)
@@ -263,6 +281,9 @@ mod tests {
             "* rooms: #lobby (2), #rust (1)"
         );
         assert_eq!(error("no"), "* error: no");
+        assert_eq!(warning("maybe"), "* warning: maybe");
+        assert!(nick_lost("alice", "guest-7").starts_with("* your nick alice "));
+        assert!(nick_lost("alice", "guest-7").ends_with("; you are guest-7"));
         assert_eq!(
             slow_down(5),
             "* error: too many messages; slow down (5 per second)"

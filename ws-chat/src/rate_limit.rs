@@ -3,7 +3,10 @@
 //! What to notice: the bucket holds up to a burst of tokens and refills at
 //! the rate. Each message takes one; with none left, the message is
 //! refused. A person typing never notices; a script flooding the room is
-//! held to the rate, and one that keeps flooding is disconnected.
+//! held to the rate, and one that keeps flooding is disconnected. Only the
+//! first refusal of a run is worth a word to the client: answering each
+//! refused message would let a flood make the server write at the flood's
+//! own rate, the very thing the limit is there to stop.
 
 use tokio::time::Instant;
 
@@ -35,9 +38,13 @@ pub struct RateLimit {
 pub enum Verdict {
     /// Go ahead.
     Allow,
-    /// Refuse this message (tell the client).
+    /// Refuse this message, the first refused since one was last allowed:
+    /// tell the client, once for the whole run of refusals.
     Refuse,
-    /// Refused too often: disconnect.
+    /// Refuse this message too, without a word: the client was told at the
+    /// first refusal of this run.
+    RefuseQuietly,
+    /// Refused too often in a row: disconnect.
     Abuse,
 }
 
@@ -73,10 +80,10 @@ impl RateLimit {
             return Verdict::Allow;
         }
         self.refused_in_a_row += 1;
-        if self.refused_in_a_row >= ABUSE_LIMIT {
-            Verdict::Abuse
-        } else {
-            Verdict::Refuse
+        match self.refused_in_a_row {
+            1 => Verdict::Refuse,
+            refused if refused >= ABUSE_LIMIT => Verdict::Abuse,
+            _ => Verdict::RefuseQuietly,
         }
     }
 }
@@ -104,5 +111,36 @@ mod tests {
         let mut limit = RateLimit::default();
         let verdicts: Vec<Verdict> = (0..40 + ABUSE_LIMIT).map(|_| limit.check()).collect();
         assert_eq!(verdicts.last(), Some(&Verdict::Abuse));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_the_first_refusal_of_a_run_is_to_be_told() {
+        let mut limit = RateLimit::default();
+        let verdicts: Vec<Verdict> = (0..40 + ABUSE_LIMIT).map(|_| limit.check()).collect();
+        let count = |verdict| verdicts.iter().filter(|&&seen| seen == verdict).count();
+        assert_eq!(count(Verdict::Allow), 40);
+        assert_eq!(count(Verdict::Refuse), 1);
+        assert_eq!(count(Verdict::RefuseQuietly), ABUSE_LIMIT as usize - 2);
+        assert_eq!(verdicts[40], Verdict::Refuse);
+        // A message allowed again ends the run; the next refusal is told.
+        let mut limit = RateLimit::default();
+        (0..41).for_each(|_| {
+            limit.check();
+        });
+        tokio::time::advance(Duration::from_millis(50)).await;
+        assert_eq!(limit.check(), Verdict::Allow, "50 ms refills 1 token");
+        assert_eq!(limit.check(), Verdict::Refuse);
+        assert_eq!(limit.check(), Verdict::RefuseQuietly);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn abuse_is_the_hundredth_refusal_in_a_row_not_the_ninety_ninth() {
+        let mut limit = RateLimit::default();
+        (0..40).for_each(|_| assert_eq!(limit.check(), Verdict::Allow));
+        let refusals: Vec<Verdict> = (0..ABUSE_LIMIT + 1).map(|_| limit.check()).collect();
+        let first_abuse = refusals
+            .iter()
+            .position(|&verdict| verdict == Verdict::Abuse);
+        assert_eq!(first_abuse, Some(ABUSE_LIMIT as usize - 1));
     }
 }

@@ -18,21 +18,18 @@
 //! - **Lines are shared, not copied.** A line is built once, as `Utf8Bytes`
 //!   (reference-counted), and every member's queue gets a cheap clone.
 //!
-//! When several copies share the chat through Redis (`shared_rooms.rs`), each
-//! copy still has one of these, made with `for_bus`: it holds that copy's
-//! clients, and `deliver` fans out what the bus brings with the same `send`.
+//! When several copies share the chat through Redis (`shared/`, after the
+//! lesson), each copy still has one of these, made with `for_bus`: it holds
+//! that copy's clients, and `deliver` fans out what the bus brings with the
+//! same `send`. Those methods sit in their own `impl` block at the end.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::{debug, warn};
 
-use crate::outbox;
+use crate::outbox::{self, Line};
 use crate::protocol;
-
-/// One line of text, ready to be sent as a text frame to any number of clients.
-pub type Line = Utf8Bytes;
 
 /// A connected client's number.
 pub type ClientId = u64;
@@ -102,13 +99,6 @@ impl RoomRegistry {
     /// An empty registry: no clients, just an empty lobby.
     pub fn new() -> RoomRegistry {
         RoomRegistry::announcing_drops(true)
-    }
-
-    /// The local half of the rooms shared through Redis: who is connected to
-    /// *this* copy and where, for the fan-out of lines that come back from
-    /// the bus. Nicks, history and the notices live in `SharedRooms`.
-    pub fn for_bus() -> RoomRegistry {
-        RoomRegistry::announcing_drops(false)
     }
 
     fn announcing_drops(announce_drops: bool) -> RoomRegistry {
@@ -275,6 +265,19 @@ impl RoomRegistry {
             .members
             .get(&id)
             .map(|member| (member.nick.clone(), member.room.clone()))
+    }
+}
+
+// The registry as the chat shared through Redis uses it (`shared/`, read
+// after the lesson): each copy's registry holds only that copy's clients,
+// says nothing itself (`SharedRooms` sends the welcome and the notices, round
+// the bus), and fans out what the bus brings.
+impl RoomRegistry {
+    /// The local half of the rooms shared through Redis: who is connected to
+    /// *this* copy and where, for the fan-out of lines that come back from
+    /// the bus. Nicks, history and the notices live in `SharedRooms`.
+    pub fn for_bus() -> RoomRegistry {
+        RoomRegistry::announcing_drops(false)
     }
 
     /// Adds a client named `nick` (already taken, in Redis) to `room`, and

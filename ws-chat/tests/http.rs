@@ -168,3 +168,62 @@ async fn a_body_gets_413_from_its_head_before_a_byte_of_it_is_sent() {
         quote(answer.as_bytes())
     );
 }
+
+/// A GET of the page with a chunked body of no data whose trailer section
+/// (trailer lines with their CRLFs, and the empty line) is `len` bytes.
+fn page_with_trailers_of(len: usize) -> Vec<u8> {
+    let fill = "t".repeat(len - "X-Fill: \r\n\r\n".len());
+    format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Fill: {fill}\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn trailers_of_8_kib_pass_and_one_byte_more_is_431_though_no_route_takes_a_body() {
+    let server = start_chat(ClientSettings::default()).await;
+    let limit = http_raw::limits::MAX_TRAILERS;
+    let mut connection = RawConnection::connect(server.addr).await;
+    for len in [limit - 2, limit - 1, limit] {
+        let request = page_with_trailers_of(len);
+        connection.send(&request).await;
+        let answer = connection.read_response().await;
+        assert!(
+            answer.starts_with("HTTP/1.1 200 "),
+            "{len}: {}",
+            quote(answer.as_bytes())
+        );
+        // Split across two writes, inside the trailers.
+        let split = request.len() - 3;
+        connection.send(&request[..split]).await;
+        connection.send(&request[split..]).await;
+        let answer = connection.read_response().await;
+        assert!(
+            answer.starts_with("HTTP/1.1 200 "),
+            "split {len}: {}",
+            quote(answer.as_bytes())
+        );
+    }
+    connection.send(&page_with_trailers_of(limit + 1)).await;
+    let answer = connection.read_response().await;
+    assert!(
+        answer.starts_with("HTTP/1.1 431 "),
+        "{}",
+        quote(answer.as_bytes())
+    );
+
+    // Round 3's F1: one trailer line that fills the budget exactly, then more.
+    let mut connection = RawConnection::connect(server.addr).await;
+    connection
+        .send(b"GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n")
+        .await;
+    connection
+        .send(format!("X:{}\r\nY", "a".repeat(limit - 2)).as_bytes())
+        .await;
+    let answer = connection.read_response().await;
+    assert!(
+        answer.starts_with("HTTP/1.1 431 "),
+        "{}",
+        quote(answer.as_bytes())
+    );
+}

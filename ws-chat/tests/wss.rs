@@ -85,6 +85,37 @@ async fn two_wss_clients_chat_over_tls_1_2_and_1_3() {
 }
 
 #[tokio::test]
+async fn a_wss_client_joins_while_stalled_handshakes_take_every_slot() {
+    // The chat's HTTPS is http-raw's: the same budget of handshakes in
+    // progress (half of the 8 slots here) lets the newcomer in, though
+    // neither timeout could free a slot within the test's patience.
+    let ca = TestCa::new();
+    let mut config = http_config();
+    config.tls = Some(ca.server_config());
+    config.max_connections = 8;
+    config.header_timeout = 6 * PATIENCE;
+    config.handshake_timeout = 6 * PATIENCE;
+    let server = start_chat_with(config, ClientSettings::default(), Vec::new()).await;
+    let mut stalled = Vec::new();
+    for _ in 0..8 {
+        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+        // A TLS record header, then nothing.
+        stream.write_all(&[0x16, 0x03, 0x01]).await.expect("write");
+        stalled.push(stream);
+    }
+    let mut alice = join_wss(&ca, server.addr, VERSIONS[1]).await;
+    let welcome = next_text(&mut alice).await;
+    assert!(welcome.starts_with("* welcome, guest-"), "{welcome}");
+    // The oldest stalled handshake made room: closed, nothing sent.
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(PATIENCE, stalled[0].read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0) | Err(_))),
+        "the oldest stalled handshake is still open: {read:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_chat_page_is_served_over_https() {
     let ca = TestCa::new();
     let mut config = http_config();

@@ -39,7 +39,9 @@ const DEFAULT_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 const CA_NAME: &str = "netlessons local development CA";
 
 /// 825 days: the longest validity Apple's systems accept for a server
-/// certificate, even one from a CA you added yourself.
+/// certificate, even one from a CA you added yourself. Counted from
+/// NotBefore to NotAfter, as Apple counts it, so the day of backdating in
+/// `valid_for` is part of it.
 const SERVER_CERT_DAYS: i64 = 825;
 
 /// Ten years for the CA: you trust it once.
@@ -133,11 +135,13 @@ fn ca(dir: &Path) -> Result<Issuer<'static, KeyPair>, String> {
     Ok(Issuer::new(params, key))
 }
 
-/// From yesterday (a client whose clock is a little behind still accepts
-/// it) to `days` from now.
+/// `days` in all, NotBefore to NotAfter, starting yesterday (a client whose
+/// clock is a little behind still accepts it). Counted from the start, not
+/// from now: from now, a backdated certificate would be valid a day longer
+/// than `days`.
 fn valid_for(days: i64) -> (OffsetDateTime, OffsetDateTime) {
-    let now = OffsetDateTime::now_utc();
-    (now - Duration::days(1), now + Duration::days(days))
+    let not_before = OffsetDateTime::now_utc() - Duration::days(1);
+    (not_before, not_before + Duration::days(days))
 }
 
 /// Writes a file; a private key is readable by its owner only.

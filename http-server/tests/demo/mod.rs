@@ -55,7 +55,21 @@ impl Demo {
         path: &str,
         body: Option<Value>,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
+        self.call_with(method, path, body, &[]).await
+    }
+
+    /// `call`, with extra request headers (`Idempotency-Key`).
+    pub async fn call_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
         let mut request = self.client.request(method, self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -81,6 +95,43 @@ impl Demo {
             )
             .await;
         (status, body)
+    }
+
+    /// `POST /api/plants` for `name` with `Idempotency-Key: key`: status,
+    /// headers and body.
+    pub async fn create_once(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        self.call_with(
+            reqwest::Method::POST,
+            "/api/plants",
+            Some(json!({ "name": name })),
+            &[("idempotency-key", key)],
+        )
+        .await
+    }
+
+    /// Every plant, as `(id, name)`, page after page.
+    pub async fn all_plants(&self) -> Vec<(u64, String)> {
+        let mut plants = Vec::new();
+        let mut after = 0;
+        loop {
+            let path = format!("/api/plants?after={after}&limit=100");
+            let (status, _, page) = self.call(reqwest::Method::GET, &path, None).await;
+            assert_eq!(status, 200, "{path}: {page}");
+            let page = page.as_array().expect("a JSON array").clone();
+            for plant in &page {
+                let id = plant["id"].as_u64().expect("an id");
+                let name = plant["name"].as_str().expect("a name").to_string();
+                plants.push((id, name));
+                after = id;
+            }
+            if page.len() < 100 {
+                return plants;
+            }
+        }
     }
 
     /// Creates a plant called `name`; its id.

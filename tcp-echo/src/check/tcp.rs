@@ -209,10 +209,12 @@ async fn read_while(
     let mut bytes = Vec::new();
     let mut chunk = vec![0u8; READ_CHUNK.min(max.max(1))];
     let end = loop {
-        if done(&bytes) || bytes.len() >= max {
-            break ReplyEnd::Complete;
-        }
-        let room = (max - bytes.len()).min(chunk.len());
+        // What is held, compared with `max`: `checked_sub` is `None` past
+        // it, and 0 at it.
+        let room = match max.checked_sub(bytes.len()) {
+            Some(room) if room > 0 && !done(&bytes) => room.min(chunk.len()),
+            _ => break ReplyEnd::Complete,
+        };
         match timeout_at(deadline, stream.read(&mut chunk[..room])).await {
             Err(_) => break ReplyEnd::TimedOut(limit),
             Ok(Ok(0)) => break ReplyEnd::Closed,

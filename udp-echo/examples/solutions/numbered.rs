@@ -30,8 +30,9 @@ pub fn reply_to(
     let count = senders.entry(sender).or_insert(0);
     *count += 1;
     let mut reply = format!("{count} ").into_bytes();
-    let room = MAX_DATAGRAM - reply.len();
-    reply.extend_from_slice(&datagram[..datagram.len().min(room)]);
+    reply.extend_from_slice(datagram);
+    // What does not fit in one datagram is cut off.
+    reply.truncate(MAX_DATAGRAM);
     reply
 }
 // ANCHOR_END: reply_to

@@ -50,7 +50,7 @@ pub async fn start_chat_with(
         clients,
         redis_url: None,
         instance_name: None,
-        presence_ttl: ws_chat::shared_rooms::PRESENCE_TTL,
+        presence_ttl: ws_chat::shared::rooms::PRESENCE_TTL,
     };
     start_chat_config(listener, config)
 }

@@ -13,7 +13,6 @@
 //! never a false one. The room's history, in Redis, still has them.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::StreamExt;
 use redis::aio::PubSub;
@@ -22,12 +21,8 @@ use tracing::{info, warn};
 
 use tokio::sync::mpsc;
 
-use crate::shared_rooms::{
-    CHANNEL, MAX_RECONNECT_DELAY, Outgoing, PUBLISH_BATCH_LINES, REDIS_WAIT, SharedRooms,
-};
-
-/// The first pause before subscribing again after a failure.
-const FIRST_RECONNECT_DELAY: Duration = Duration::from_millis(100);
+use super::link::{FIRST_RECONNECT_DELAY, MAX_RECONNECT_DELAY, REDIS_WAIT};
+use super::rooms::{CHANNEL, Outgoing, PUBLISH_BATCH_LINES, SharedRooms};
 
 /// A connection subscribed to the chat's channel, within [`REDIS_WAIT`].
 /// `run` takes the first one before it serves anyone, so no line said
@@ -55,7 +50,7 @@ pub async fn listen(rooms: Arc<SharedRooms>, first: PubSub, stopping: Cancellati
     loop {
         let subscribed = match ready.take() {
             Some(pubsub) => Ok(pubsub),
-            None => subscribe(&rooms.client).await,
+            None => subscribe(rooms.client()).await,
         };
         match subscribed {
             Ok(pubsub) => {
@@ -69,7 +64,7 @@ pub async fn listen(rooms: Arc<SharedRooms>, first: PubSub, stopping: Cancellati
                         () = stopping.cancelled() => return,
                         message = messages.next() => match message {
                             Some(message) => match message.get_payload::<String>() {
-                                Ok(text) => rooms.deliver(&text),
+                                Ok(text) => rooms.deliver(text),
                                 Err(error) => warn!(%error, "ignoring a message that is not text"),
                             },
                             None => break,
@@ -99,8 +94,10 @@ pub async fn listen(rooms: Arc<SharedRooms>, first: PubSub, stopping: Cancellati
 /// batch at a time: whatever queued while the last batch was on its way
 /// goes in the next, up to `PUBLISH_BATCH_LINES`. A busy room costs one
 /// round trip to Redis per batch, not per line, and a sender never waits
-/// for Redis; a line Redis did not take comes back to its sender as
-/// `* error:` (`SharedRooms::publish_batch`).
+/// for Redis. A line that reached no one comes back to its sender as
+/// `* error:`; one whose fate Redis left open, as `* warning:`
+/// (`SharedRooms::publish_batch`). A batch is sent only once the one before
+/// it has been answered or given up on, so lines stay in order.
 pub async fn publish(
     rooms: Arc<SharedRooms>,
     mut queued: mpsc::Receiver<Outgoing>,
