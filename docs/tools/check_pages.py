@@ -2,9 +2,11 @@
 """Checks that a build-it-yourself page is the program.
 
 A learner builds each lesson in a crate of their own, from the page alone.
-This script does exactly that, for every page in PAGES: it reads the page as
-mdBook renders it, types nothing the page does not show, and checks that
-what it built does what the page says.
+This script does exactly that, for every page in PAGES: it reads the page
+with its `{{#include}}`s resolved the way mdBook resolves them (the text a
+reader sees), types nothing the page does not show, and checks that what it
+built does what the page says. Adding a page is one line in PAGES, once it
+is marked up as below.
 
 For each page, in a fresh folder outside the repository (the repository is
 reachable from it as `../netlessons`, where the pages tell a learner to put
@@ -64,7 +66,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import check_book  # noqa: E402  (the book check's helpers: code_lines, swap_port, blocks)
+import check_book  # noqa: E402  (the book check: code_lines, run_block, ANSI_ESCAPE)
 
 ROOT = check_book.ROOT
 
@@ -136,8 +138,10 @@ def resolve_includes(text, page):
 
 
 def page_blocks(page):
-    """(kind, argument, fence info, body) for every marked fenced block, in
-    page order; kind is setup, program, diff or transcript."""
+    """(kind, argument, fence info, body, where) for every marked fenced
+    block and every Rust block, in page order; kind is setup, program, diff,
+    transcript, or None for an unmarked Rust block (a piece shown to explain
+    something, which must still hide nothing)."""
     text = page.read_text()
     blocks = []
     for fence in FENCE.finditer(text):
@@ -234,7 +238,7 @@ class Crate:
         self.cwd = workdir
         self.target_dir = target_dir
         self.root = None  # the folder `cargo new` made
-        self.built = {}  # program text -> executable
+        self.built = None  # (program text, executable) of the last build
 
     def env(self):
         return dict(os.environ, CARGO_TARGET_DIR=str(self.target_dir), CARGO_TERM_COLOR="never")
@@ -259,8 +263,8 @@ class Crate:
         """Writes the program as src/main.rs and builds it; returns the executable."""
         if self.root is None:
             raise PageError(f"{where}: a step runs before any `cargo new`")
-        if program in self.built:
-            return self.built[program]
+        if self.built and self.built[0] == program:
+            return self.built[1]  # already built, and still the binary on disk
         (self.root / "src" / "main.rs").write_text(program)
         done = subprocess.run(["cargo", "build", "--message-format=json-diagnostic-rendered-ansi"],
                               cwd=self.root, env=self.env(), capture_output=True, text=True, timeout=1800)
@@ -282,7 +286,7 @@ class Crate:
         if diagnostics:
             raise PageError(f"{where}: the program assembled from the page builds with warnings:\n"
                             + "\n".join(diagnostics))
-        self.built[program] = executable
+        self.built = (program, executable)
         return executable
 
 
