@@ -16,7 +16,7 @@
 //! `connection.rs` (the connection loop), `parse.rs` (the request parser),
 //! `body.rs` (body decoding), `write.rs` (the response writer), then
 //! `request.rs`, `response.rs`, `error.rs`, `summary.rs`, `limits.rs`, `deadline.rs`,
-//! `date.rs`, `status.rs`. For HTTPS: `stream.rs` (TCP or TLS, one type),
+//! `date.rs`, `status.rs`, `spare_buffers.rs`. For HTTPS: `stream.rs` (TCP or TLS, one type),
 //! `handshake.rs` (the TLS handshake), `tls.rs` (`TLS_CERT` and `TLS_KEY`).
 //! `check_client.rs` is the checkers' hand-written HTTP client (lessons 3 and
 //! 4's `--bin check`); `testing/` holds the HTTP lessons' test helpers.
@@ -40,6 +40,7 @@ pub mod response;
 pub mod routes;
 pub mod server;
 pub mod service;
+pub mod spare_buffers;
 pub mod status;
 pub mod stream;
 pub mod summary;

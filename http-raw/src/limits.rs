@@ -46,6 +46,19 @@ pub const MIN_READ_ROOM: usize = 1024;
 /// typical response head and a small body fit without growing it.
 pub const INITIAL_WRITE_BUFFER: usize = 1024;
 
+/// Pairs of buffers (read and write) each runtime thread keeps for the next
+/// connection that wakes on it (see `spare_buffers.rs`). A thread runs one
+/// connection at a time, so one pair would do for connections that answer
+/// at once; the rest cover connections paused in the middle of a request
+/// (a slow handler, a body still arriving), which hold theirs meanwhile.
+pub const SPARE_BUFFERS_PER_THREAD: usize = 8;
+
+/// A buffer that grew larger than this (for a large head, a body, or a
+/// batch of pipelined responses) is freed when its connection goes idle,
+/// not kept spare: the spares stay at most
+/// `SPARE_BUFFERS_PER_THREAD * 2 * MAX_SPARE_BUFFER` (256 KiB) per thread.
+pub const MAX_SPARE_BUFFER: usize = 16 * 1024;
+
 /// Responses smaller than this are copied into the connection's write buffer,
 /// so that pipelined responses go out in one `write`; larger ones are written
 /// from where they are.

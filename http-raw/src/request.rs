@@ -153,9 +153,12 @@ impl Request {
 
     /// The first header named `name` (any case), as raw bytes.
     pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
-        self.headers()
-            .find(|(header, _)| header.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
+        // Names compared as bytes: turning each into a `&str` first (as
+        // `headers()` does) would check every name's UTF-8 on every lookup.
+        self.headers
+            .iter()
+            .find(|span| self.head[span.name.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|span| &self.head[span.value.clone()])
     }
 
     /// Every header in the order received, as (name, value) pairs.

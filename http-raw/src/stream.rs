@@ -59,6 +59,22 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// Writes as much of `bytes` as the socket takes right now, without
+    /// waiting: 0 when it takes nothing. Plain TCP only: over TLS the bytes
+    /// must go through rustls, so this writes nothing and the caller takes
+    /// the usual (async) way.
+    pub fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(stream) => match stream.try_write(bytes) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(0),
+                written => written,
+            },
+            Stream::Tls(_) => Ok(0),
+        }
+    }
+}
+
 impl fmt::Debug for Stream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

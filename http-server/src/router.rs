@@ -84,6 +84,12 @@ impl Pattern {
 
     /// Matches decoded path segments; returns the captured parameters.
     fn matches(&self, path: &[Cow<'_, str>]) -> Option<Params> {
+        // Every route is tried for every request, so the cheapest test goes
+        // first: without a `*tail`, the number of segments must be equal.
+        let has_tail = matches!(self.segments.last(), Some(Segment::Tail(_)));
+        if !has_tail && path.len() != self.segments.len() {
+            return None;
+        }
         let mut params = Vec::new();
         for (index, segment) in self.segments.iter().enumerate() {
             match segment {
@@ -162,6 +168,12 @@ impl<H> Router<H> {
     pub fn find(&self, method: Method, path: &str) -> Routed<'_, H> {
         let mut segments = Vec::new();
         for raw in split(path) {
+            // Most segments have no `%`: they are already what they mean,
+            // and decoding them would only check their UTF-8 again.
+            if !raw.contains('%') {
+                segments.push(Cow::Borrowed(raw));
+                continue;
+            }
             match percent_decode_str(raw).decode_utf8() {
                 Ok(segment) => segments.push(segment),
                 Err(_) => return Routed::BadPath,
@@ -294,6 +306,10 @@ mod tests {
         ));
         assert!(matches!(
             router().find(Method::Get, "/api/plants/1/leaves"),
+            Routed::NotFound
+        ));
+        assert!(matches!(
+            router().find(Method::Get, "/api"),
             Routed::NotFound
         ));
         match router().find(Method::Put, "/api/plants/7") {

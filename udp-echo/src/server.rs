@@ -14,8 +14,10 @@
 //! - Some datagrams get no echo at all: those from ourselves, from a
 //!   well-known service's port, or our own echo coming back from another echo
 //!   service. Answering them would start a loop (see `loop_guard.rs`).
-//! - Shutdown is checked before every receive, so a socket that never runs
-//!   dry (a flood, or a loop we failed to stop) cannot keep the server up.
+//! - Shutdown is checked each time the loop waits for the socket, and at
+//!   least every 128 datagrams (when tokio makes a busy task take turns), so
+//!   a socket that never runs dry (a flood, or a loop we failed to stop)
+//!   cannot keep the server up.
 
 use std::fmt;
 use std::future::Future;
@@ -54,28 +56,42 @@ impl fmt::Display for EchoSummary {
 /// Echoes datagrams on `socket` until `shutdown` completes.
 ///
 /// UDP has nothing in flight to wait for: once a reply is sent it is the
-/// network's problem. So shutdown just finishes the current reply and stops.
+/// network's problem. So shutdown just stops the loop; a reply the kernel
+/// has not taken yet is dropped, as the network might have dropped it.
 pub async fn run(
     socket: UdpSocket,
     config: &UdpEchoConfig,
     shutdown: impl Future,
 ) -> io::Result<EchoSummary> {
     let mut guard = LoopGuard::new(socket.local_addr()?, config.loop_window);
-    let keep = config.buffer_size;
+    let mut summary = EchoSummary::default();
+    tokio::select! {
+        // `biased`: shutdown first. It is looked at each time the loop
+        // has to wait for the socket, not for every datagram (looking
+        // costs more than an echo). A socket that never runs dry still
+        // cannot keep the server up: tokio gives a task a budget of 128
+        // operations per turn, then the receive answers "not yet", the
+        // task yields, and its next turn starts here.
+        biased;
+        _ = shutdown => {}
+        () = echo(&socket, config.buffer_size, &mut guard, &mut summary) => {}
+    }
+    info!(
+        datagrams = summary.echoed,
+        bytes = summary.bytes,
+        refused = summary.refused,
+        "udp-echo stopped"
+    );
+    Ok(summary)
+}
+
+/// The loop itself: receive a datagram, check it, send it back; forever
+/// (`run` stops it). Datagrams are kept up to `keep` bytes.
+async fn echo(socket: &UdpSocket, keep: usize, guard: &mut LoopGuard, summary: &mut EchoSummary) {
     // One byte more than we keep, to notice truncation (see the module docs).
     let mut buf = vec![0u8; keep + 1];
-    let mut summary = EchoSummary::default();
-    tokio::pin!(shutdown);
-
     loop {
-        let received = tokio::select! {
-            // `biased`: shutdown first, so that a socket with a datagram
-            // always waiting cannot keep the server from stopping.
-            biased;
-            _ = &mut shutdown => break,
-            received = socket.recv_from(&mut buf) => received,
-        };
-        let (len, peer) = match received {
+        let (len, peer) = match socket.recv_from(&mut buf).await {
             Ok(received) => received,
             Err(error) => {
                 // A failed receive concerns one datagram, never the server.
@@ -98,7 +114,7 @@ pub async fn run(
         let fingerprint = match guard.check(peer, &buf[..len], now) {
             Ok(fingerprint) => fingerprint,
             Err(why) => {
-                refused(&mut summary, peer, len, why);
+                refused(summary, peer, len, why);
                 continue;
             }
         };
@@ -112,13 +128,6 @@ pub async fn run(
             Err(error) => debug!(%peer, %error, "reply failed"),
         }
     }
-    info!(
-        datagrams = summary.echoed,
-        bytes = summary.bytes,
-        refused = summary.refused,
-        "udp-echo stopped"
-    );
-    Ok(summary)
 }
 // ANCHOR_END: run
 
