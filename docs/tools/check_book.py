@@ -36,9 +36,9 @@
    (CI builds them with `cargo build --examples`): as a server, started for
    the rest of the block, when the output the book shows starts with a
    `listening on` line (its port is the book's port), else to completion.
-   `cargo run -p NAME --bin BIN -- ARGS` (a lesson's checker) is run as
-   `cargo run -q ...`, because every lesson's checker is called `check` and
-   they share target/debug/check.
+   `cargo run -p check -- LESSON ARGS` (the checker) runs target/debug/check
+   (built with the workspace's binaries), and `cargo run -p NAME --bin BIN --
+   ARGS` (another helper program, e.g. dev-cert) is run as `cargo run -q ...`.
 
 2. Every relative link in those files points at a file that exists, and
    every image exists (SVG diagrams must be well-formed).
@@ -320,6 +320,10 @@ def run_block(commands, marker, examples=None):
                 # Not a server: run the built example to completion.
                 prefix = " ".join(f"{key}={value}" for key, value in env.items())
                 command = " ".join(word for word in [prefix, str(program), *args] if word)
+            elif rest[:4] == ["cargo", "run", "-p", "check"] and len(rest) >= 5 and rest[4] == "--":
+                # The checker: the binary the workspace build made.
+                prefix = " ".join(f"{key}={value}" for key, value in env.items())
+                command = " ".join(word for word in [prefix, str(BIN / "check"), *rest[5:]] if word)
             elif rest[:3] == ["cargo", "run", "-p"] and len(rest) >= 6 and rest[4] == "--bin":
                 prebuild(rest[3], rest[5])
                 prefix = " ".join(f"{key}={value}" for key, value in env.items())

@@ -37,8 +37,9 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return fail("exercise-time", error, 2),
     };
-    let listener = match listen("exercise-time", "http", config.server.addr(), |addr| {
-        format!("curl -i http://{addr}/time")
+    let scheme = config.scheme();
+    let listener = match listen("exercise-time", scheme, config.server.addr(), |addr| {
+        format!("curl -i {scheme}://{addr}/time")
     }) {
         Ok(listener) => listener,
         Err(status) => return status,

@@ -11,7 +11,7 @@
 //!
 //! Try it: `cargo run -p http-raw --example step1-respond`, then
 //! `curl -i http://127.0.0.1:3000/hello`, then
-//! `cargo run -p http-raw --bin check -- 127.0.0.1:3000`: stage 1 passes,
+//! `cargo run -p check -- http-raw 127.0.0.1:3000`: stage 1 passes,
 //! stage 2 (route) fails, because `/` gets `Hello, world` too.
 
 // ANCHOR: all

@@ -1,5 +1,11 @@
 //! http-raw's settings, from the environment (with lesson 1's helpers).
+//!
+//! What to notice: [`HttpConfig::from_env`] reads every setting, `TLS_CERT`
+//! and `TLS_KEY` included, so the configuration `main` gets is the whole
+//! configuration. A setting that cannot be used is a [`SettingError`]: one
+//! sentence naming it, and `main` exits with status 2.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,6 +13,7 @@ use tcp_echo::accept_loop::DEFAULT_MAX_CONNECTIONS;
 use tcp_echo::config::{ConfigError, ServerConfig, max_connections_var, seconds_var};
 
 use crate::handshake::HANDSHAKE_TIMEOUT;
+use crate::tls::{self, TlsSettingError};
 
 /// Port 3000: the one every web tutorial uses.
 pub const DEFAULT_PORT: u16 = 3000;
@@ -42,7 +49,7 @@ pub struct HttpConfig {
     /// take the next piece of a response.
     pub body_timeout: Duration,
     /// `TLS_CERT` and `TLS_KEY`: when both are set, HTTPS instead of HTTP
-    /// (read by [`crate::tls::from_env`], since its errors are its own).
+    /// (read by [`crate::tls::from_env`], whose errors are its own).
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// A TLS handshake must be done this long after accept (or by the
     /// header timeout, if sooner). Always `HANDSHAKE_TIMEOUT` (3 s), which no
@@ -50,9 +57,43 @@ pub struct HttpConfig {
     pub handshake_timeout: Duration,
 }
 
+/// A setting that cannot be used. `Display` is the one line `main` prints
+/// before it exits with status 2.
+#[derive(Debug)]
+pub enum SettingError {
+    /// A value that does not parse (`PORT=abc`), as in every lesson.
+    Config(ConfigError),
+    /// `TLS_CERT` / `TLS_KEY` that cannot be used (`tls.rs`).
+    Tls(TlsSettingError),
+}
+
+impl From<ConfigError> for SettingError {
+    fn from(error: ConfigError) -> SettingError {
+        SettingError::Config(error)
+    }
+}
+
+impl From<TlsSettingError> for SettingError {
+    fn from(error: TlsSettingError) -> SettingError {
+        SettingError::Tls(error)
+    }
+}
+
+impl fmt::Display for SettingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SettingError::Config(error) => error.fmt(f),
+            SettingError::Tls(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SettingError {}
+
 impl HttpConfig {
-    /// Reads the configuration from the environment, with `default_port`.
-    pub fn from_env(default_port: u16) -> Result<HttpConfig, ConfigError> {
+    /// Reads the configuration from the environment, with `default_port`:
+    /// every setting, TLS included.
+    pub fn from_env(default_port: u16) -> Result<HttpConfig, SettingError> {
         HttpConfig::from_env_with(default_port, DEFAULT_MAX_CONNECTIONS)
     }
 
@@ -61,14 +102,15 @@ impl HttpConfig {
     pub fn from_env_with(
         default_port: u16,
         default_max_connections: usize,
-    ) -> Result<HttpConfig, ConfigError> {
+    ) -> Result<HttpConfig, SettingError> {
         Ok(HttpConfig {
             server: ServerConfig::from_env(default_port)?,
             max_connections: max_connections_var(default_max_connections)?,
             header_timeout: seconds_var("HEADER_TIMEOUT_SECS", DEFAULT_HEADER_TIMEOUT, 1..=3600)?,
             keep_alive: seconds_var("KEEP_ALIVE_SECS", DEFAULT_KEEP_ALIVE, 1..=3600)?,
             body_timeout: seconds_var("BODY_TIMEOUT_SECS", DEFAULT_BODY_TIMEOUT, 1..=3600)?,
-            tls: None,
+            // HTTPS when TLS_CERT and TLS_KEY are set.
+            tls: tls::from_env()?,
             handshake_timeout: HANDSHAKE_TIMEOUT,
         })
     }

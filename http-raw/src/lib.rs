@@ -18,14 +18,11 @@
 //! `request.rs`, `response.rs`, `error.rs`, `summary.rs`, `limits.rs`, `deadline.rs`,
 //! `date.rs`, `status.rs`, `spare_buffers.rs`. For HTTPS: `stream.rs` (TCP or TLS, one type),
 //! `handshake.rs` (the TLS handshake), `tls.rs` (`TLS_CERT` and `TLS_KEY`).
-//! `check_client.rs` is the checkers' hand-written HTTP client (lessons 3 and
-//! 4's `--bin check`); `testing/` holds the HTTP lessons' test helpers.
 //!
 //! Try it: `cargo run -p http-raw`, then open <http://127.0.0.1:3000>, or
 //! `curl -v http://127.0.0.1:3000/hello`.
 
 pub mod body;
-pub mod check_client;
 pub mod config;
 pub mod connection;
 pub mod date;
@@ -46,10 +43,6 @@ pub mod stream;
 pub mod summary;
 pub mod tls;
 pub mod write;
-
-// Helpers for the HTTP lessons' tests, only built for them (see `testing/mod.rs`).
-#[cfg(feature = "test-support")]
-pub mod testing;
 
 use std::future::Future;
 

@@ -8,20 +8,16 @@
 
 use std::process::ExitCode;
 
-use http_raw::{DEFAULT_PORT, HttpConfig, tls};
+use http_raw::{DEFAULT_PORT, HttpConfig};
 use tcp_echo::logging;
 use tcp_echo::shutdown::shutdown_signal;
 use tcp_echo::startup::{fail, listen};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut config = match HttpConfig::from_env(DEFAULT_PORT) {
+    // Every setting, TLS_CERT and TLS_KEY included (HTTPS when both are set).
+    let config = match HttpConfig::from_env(DEFAULT_PORT) {
         Ok(config) => config,
-        Err(error) => return fail("http-raw", error, 2),
-    };
-    // HTTPS when TLS_CERT and TLS_KEY are set (see tls.rs).
-    config.tls = match tls::from_env() {
-        Ok(tls) => tls,
         Err(error) => return fail("http-raw", error, 2),
     };
     logging::init_logging();

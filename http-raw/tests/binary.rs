@@ -1,6 +1,6 @@
 //! The `http-raw` binary as a learner meets it.
 
-use tcp_echo::testing::process;
+use testkit::process;
 
 use nix::sys::signal::Signal;
 use process::{assert_rejects_config, next_line, spawn};

@@ -2,7 +2,7 @@
 //! connection, must get the listed status, and the connection must close or
 //! stay usable as listed.
 
-use http_raw::testing as support;
+mod support;
 
 use support::*;
 

@@ -7,7 +7,7 @@
 //! `examples/solutions/` instead: CI does that, to prove each solution
 //! passes the test you are given.
 
-use http_raw::testing as support;
+mod support;
 
 use std::time::{Duration, SystemTime};
 
@@ -103,4 +103,14 @@ async fn other_methods_on_time_get_405_and_other_paths_are_left_alone() {
             "GET {other} is not yours: return None so the lesson's routes answer it"
         );
     }
+}
+
+#[test]
+fn the_solution_fills_exactly_the_exercises_hole() {
+    testkit::exercises::assert_fragment_fills_anchor(
+        env!("CARGO_MANIFEST_DIR"),
+        "examples/exercise-time.rs",
+        "examples/solutions/time.rs",
+        "time_route",
+    );
 }

@@ -4,8 +4,8 @@
 //! harms nobody; a stalled handshake ends at the handshake timeout, and
 //! handshakes that never finish cannot keep a real client out.
 
-use http_raw::testing as support;
-use http_raw::testing::tls;
+mod support;
+use testkit::tls;
 
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 async fn plain_and_tls(config: http_raw::HttpConfig, ca: &TestCa) -> (TestServer, TestServer) {
     let plain = start_server(config.clone()).await;
     let mut tls_config = config;
-    tls_config.tls = Some(ca.server_config());
+    tls_config.tls = Some(tls_server_config(ca));
     (plain, start_server(tls_config).await)
 }
 

@@ -2,9 +2,9 @@
 //! the `listening on https://` line, curl over TLS 1.2 and 1.3, and the
 //! memory 1000 idle TLS connections cost.
 
-use http_raw::testing as support;
-use http_raw::testing::tls;
-use tcp_echo::testing::process;
+mod support;
+use testkit::process;
+use testkit::tls;
 
 use std::path::Path;
 

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use tcp_echo::testing::idle_crowd::{Exchange, ask_all, open_idle_crowd, raise_file_limit};
-use tcp_echo::testing::process::spawn;
+use testkit::idle_crowd::{Exchange, ask_all, open_idle_crowd, raise_file_limit};
+use testkit::process::spawn;
 
 const HTTP_RAW: &str = env!("CARGO_BIN_EXE_http-raw");
 

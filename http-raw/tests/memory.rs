@@ -1,7 +1,7 @@
 //! What a connection can make the `http-raw` binary hold in memory, measured
 //! from the outside: the resident set size in `/proc/PID/status`.
 
-use tcp_echo::testing::process;
+use testkit::process;
 
 use std::sync::Arc;
 use std::time::Duration;

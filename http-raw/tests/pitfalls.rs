@@ -1,7 +1,7 @@
 //! The pitfall demos behave as the chapter says, and the upgrade hand-off
 //! that lesson 5 builds on works.
 
-use http_raw::testing as support;
+mod support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! `cargo test` because it needs curl installed; `.ci/run` runs it with
 //! `--ignored`, and then a missing curl is a failure.
 
-use tcp_echo::testing::process;
+use testkit::process;
 
 use process::spawn;
 use tokio::process::Command;

@@ -1,6 +1,6 @@
 //! http-raw judged by a client nobody here wrote: reqwest (on hyper).
 
-use http_raw::testing as support;
+mod support;
 
 use support::*;
 

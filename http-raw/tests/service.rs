@@ -2,7 +2,7 @@
 //! error responses, as lesson 4 does: a request id on every response, and
 //! JSON errors under `/api`.
 
-use http_raw::testing as support;
+mod support;
 
 use http_raw::{HttpError, Request, Response, Service};
 use support::*;

@@ -3,7 +3,7 @@
 //! (`cargo test -p http-raw --test stages stage_03`): each one assumes the
 //! ones before it work. Failures quote the bytes the server sent.
 
-use http_raw::testing as support;
+mod support;
 
 use std::time::Duration;
 

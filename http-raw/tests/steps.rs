@@ -10,9 +10,9 @@
 use tokio::net::TcpStream;
 use tokio::time::{Duration, sleep, timeout};
 
-use http_raw::testing::checker::example;
-use http_raw::testing::raw_client::{RawClient, RawResponse};
-use tcp_echo::testing::process::{self, Running};
+use testkit::checker::example;
+use testkit::process::{self, Running};
+use testkit::raw_client::{RawClient, RawResponse};
 
 /// The steps' caps, as their constants say.
 const MAX_REQUEST_LINE: usize = 8000;
@@ -22,7 +22,12 @@ const MAX_HEAD: usize = 8 * 1024;
 const PATIENCE: Duration = Duration::from_secs(5);
 
 async fn start_step9() -> (Running, u16) {
-    let mut step = process::spawn(&example("step9-connection"), &[]);
+    let mut step = process::spawn(
+        example("http-raw", "step9-connection")
+            .to_str()
+            .expect("a UTF-8 path"),
+        &[],
+    );
     let port = step.listening_port("http").await;
     (step, port)
 }

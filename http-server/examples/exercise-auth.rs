@@ -33,7 +33,7 @@ pub const TOKEN: &str = "letmein";
 
 // ANCHOR: require_token
 /// Lets reads through; a change under `/api/` needs `Authorization: Bearer TOKEN`.
-pub async fn require_token(req: Req<Plants>, next: Next<Plants>) -> Response {
+pub async fn require_token<S: Send + Sync + 'static>(req: Req<S>, next: Next<S>) -> Response {
     // Your code here. As it is, every request goes through.
     next.run(req).await
 }
@@ -102,8 +102,9 @@ async fn main() -> ExitCode {
         Ok(app) => app,
         Err(error) => return fail("exercise-auth", error, 1),
     };
-    let listener = match listen("exercise-auth", "http", config.server.addr(), |addr| {
-        format!("curl -i -d '{{\"name\": \"Fern\"}}' http://{addr}/api/plants")
+    let scheme = config.scheme();
+    let listener = match listen("exercise-auth", scheme, config.server.addr(), |addr| {
+        format!("curl -i -d '{{\"name\": \"Fern\"}}' {scheme}://{addr}/api/plants")
     }) {
         Ok(listener) => listener,
         Err(status) => return status,

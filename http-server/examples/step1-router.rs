@@ -10,7 +10,7 @@
 //!
 //! Try it: `cargo run -p http-server --example step1-router`, then
 //! `curl -i http://127.0.0.1:4000/hello`, then
-//! `cargo run -p http-server --bin check -- 127.0.0.1:4000`: stage 1
+//! `cargo run -p check -- http-server 127.0.0.1:4000`: stage 1
 //! passes, stage 2 (list plants as JSON) fails: there is no API yet.
 
 // ANCHOR: uses
@@ -96,8 +96,9 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return fail("step1-router", error, 2),
     };
-    let listener = match listen("step1-router", "http", config.server.addr(), |addr| {
-        format!("curl -i http://{addr}/hello")
+    let scheme = config.scheme();
+    let listener = match listen("step1-router", scheme, config.server.addr(), |addr| {
+        format!("curl -i {scheme}://{addr}/hello")
     }) {
         Ok(listener) => listener,
         Err(status) => return status,

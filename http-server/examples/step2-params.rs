@@ -195,8 +195,9 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return fail("step2-params", error, 2),
     };
-    let listener = match listen("step2-params", "http", config.server.addr(), |addr| {
-        format!("curl -i http://{addr}/api/plants/1")
+    let scheme = config.scheme();
+    let listener = match listen("step2-params", scheme, config.server.addr(), |addr| {
+        format!("curl -i {scheme}://{addr}/api/plants/1")
     }) {
         Ok(listener) => listener,
         Err(status) => return status,

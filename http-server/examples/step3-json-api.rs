@@ -295,8 +295,9 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return fail("step3-json-api", error, 2),
     };
-    let listener = match listen("step3-json-api", "http", config.server.addr(), |addr| {
-        format!("curl -i http://{addr}/api/plants")
+    let scheme = config.scheme();
+    let listener = match listen("step3-json-api", scheme, config.server.addr(), |addr| {
+        format!("curl -i {scheme}://{addr}/api/plants")
     }) {
         Ok(listener) => listener,
         Err(status) => return status,

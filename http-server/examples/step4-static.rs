@@ -345,8 +345,9 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return fail("step4-static", error, 2),
     };
-    let listener = match listen("step4-static", "http", config.server.addr(), |addr| {
-        format!("open http://{addr}/ in a browser")
+    let scheme = config.scheme();
+    let listener = match listen("step4-static", scheme, config.server.addr(), |addr| {
+        format!("open {scheme}://{addr}/ in a browser")
     }) {
         Ok(listener) => listener,
         Err(status) => return status,

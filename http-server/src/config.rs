@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use http_raw::HttpConfig;
-use tcp_echo::config::{ConfigError, ServerConfig, instance_name_var, parse_var};
+use http_raw::config::SettingError;
+use tcp_echo::config::{ServerConfig, instance_name_var, parse_var};
 
 use crate::plants::MAX_PLANTS;
 use crate::redis_link::RedisUrl;
@@ -59,7 +60,7 @@ impl FromStr for Directory {
 
 impl HttpServerConfig {
     /// Reads the settings from the environment.
-    pub fn from_env() -> Result<HttpServerConfig, ConfigError> {
+    pub fn from_env() -> Result<HttpServerConfig, SettingError> {
         let http = HttpConfig::from_env(DEFAULT_PORT)?;
         let Directory(public_dir) = parse_var(
             "PUBLIC_DIR",

@@ -32,11 +32,16 @@ async fn hello<S>(_req: Req<S>) -> Result<Response, Error> {
     Ok(Response::text(200, "Hello, world"))
 }
 
+/// The longest `/sleep` this demo takes, in milliseconds: ten seconds
+/// show a request in flight; a longer wait would only hold a connection.
+/// (Lesson 3's demo has the same bound for its own `/sleep`.)
+pub const MAX_SLEEP_MS: u64 = 10_000;
+
 /// `GET /sleep?ms=N`: lesson 3's slow route (200 after N ms, default 1000,
-/// at most 10,000), so that a request can be caught in flight: by a
-/// SIGTERM, or behind a proxy (the production chapter's lab).
+/// at most [`MAX_SLEEP_MS`]), so that a request can be caught in flight: by
+/// a SIGTERM, or behind a proxy (the production chapter's lab).
 async fn sleep<S>(req: Req<S>) -> Result<Response, Error> {
-    let max = http_raw::routes::MAX_DEMO_WAIT_MS;
+    let max = MAX_SLEEP_MS;
     let ms = req
         .query("ms")
         .unwrap_or_else(|| "1000".to_string())

@@ -16,13 +16,9 @@ use tcp_echo::{logging, shutdown::shutdown_signal};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut config = match HttpServerConfig::from_env() {
+    // Every setting, TLS_CERT and TLS_KEY included (HTTPS when both are set).
+    let config = match HttpServerConfig::from_env() {
         Ok(config) => config,
-        Err(error) => return fail("http-server", error, 2),
-    };
-    // HTTPS when TLS_CERT and TLS_KEY are set.
-    config.http.tls = match http_raw::tls::from_env() {
-        Ok(tls) => tls,
         Err(error) => return fail("http-server", error, 2),
     };
     logging::init_logging();

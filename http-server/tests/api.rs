@@ -2,13 +2,13 @@
 //! through a real HTTP client: the plants API, its cap and its pages, the
 //! shared-state pitfall, panics, request ids, caching headers.
 
-mod demo;
+mod support;
 
 use std::collections::HashSet;
 
-use demo::{start_demo, start_demo_with};
 use http_server::plants::{DEFAULT_PAGE_SIZE, MAX_NAME_CHARS, MAX_PAGE_SIZE};
 use serde_json::{Value, json};
+use support::demo::{start_demo, start_demo_with};
 
 #[tokio::test]
 async fn the_whole_crud_flow() {
@@ -373,6 +373,31 @@ async fn api_responses_are_no_store_and_static_files_are_not() {
         let response = demo.client.get(demo.url(path)).send().await.expect("GET");
         assert_eq!(response.headers().get("cache-control"), None, "{path}");
     }
+}
+
+#[tokio::test]
+async fn sleep_refuses_one_ms_more_than_its_own_bound_and_names_it() {
+    use http_server::demo::MAX_SLEEP_MS;
+    let demo = start_demo().await;
+    let get = |ms: String| {
+        let request = demo.client.get(demo.url(&format!("/sleep?ms={ms}")));
+        async move {
+            let response = request.send().await.expect("a response");
+            let status = response.status().as_u16();
+            (status, response.text().await.expect("a body"))
+        }
+    };
+    let (status, body) = get("0".to_string()).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "slept 0 ms without blocking anyone\n")
+    );
+    let (status, body) = get((MAX_SLEEP_MS + 1).to_string()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains(&format!("from 0 to {MAX_SLEEP_MS}")),
+        "the refusal names the bound: {body}"
+    );
 }
 
 #[tokio::test]

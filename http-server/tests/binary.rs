@@ -1,7 +1,7 @@
 //! The `http-server` binary as a learner meets it: the `listening on` line,
 //! settings, shutdown, and memory that stays flat while a huge file streams.
 
-use tcp_echo::testing::process;
+use testkit::process;
 
 use futures_util::StreamExt;
 use nix::sys::signal::Signal;

@@ -14,7 +14,7 @@ mod exercise_auth;
 #[path = "../examples/solutions/auth.rs"]
 mod solution_auth;
 
-use http_raw::testing as support;
+mod support;
 
 use support::{HttpServerExt, RawClient, config, run_in_process};
 
@@ -110,4 +110,14 @@ async fn reads_are_open_and_the_right_token_in_any_case_is_let_through() {
         .exchange(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .await;
     assert_eq!(page.status, 200, "static files need no token");
+}
+
+#[test]
+fn the_solution_fills_exactly_the_exercises_hole() {
+    testkit::exercises::assert_fragment_fills_anchor(
+        env!("CARGO_MANIFEST_DIR"),
+        "examples/exercise-auth.rs",
+        "examples/solutions/auth.rs",
+        "require_token",
+    );
 }

@@ -2,7 +2,7 @@
 //! panics, request ids, body limits, CORS, and http-raw's protocol still
 //! holding underneath.
 
-use http_raw::testing as support;
+mod support;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,7 +1,7 @@
 //! The `http-server` binary over HTTPS: the same site and API inside TLS.
 
-use http_raw::testing::tls;
-use tcp_echo::testing::process;
+use testkit::process;
+use testkit::tls;
 
 use std::time::Duration;
 

@@ -2,13 +2,13 @@
 //! per route before a body byte is read, and every protocol-level error
 //! with an `x-request-id` (and JSON under `/api`), on real sockets.
 
-mod demo;
+mod support;
 
 use std::time::Duration;
 
-use demo::support::*;
 use http_server::HttpServerConfig;
 use http_server::demo::BODY_LIMIT;
+use support::*;
 
 /// The demo app with the defaults changed by `change`; its server.
 async fn start_demo_with(change: impl FnOnce(&mut HttpServerConfig)) -> TestServer {

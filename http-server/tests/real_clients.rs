@@ -3,7 +3,7 @@
 //! `.ci/run` installs them and runs these with `--ignored`, and then a
 //! missing tool is a failure.
 
-use tcp_echo::testing::process;
+use testkit::process;
 
 use process::spawn;
 use tokio::process::Command;

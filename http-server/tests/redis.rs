@@ -4,17 +4,17 @@
 //! server. Needs `redis-server` on the PATH: ignored by a plain `cargo test`,
 //! run by `.ci/run` (which installs it) with `--ignored`.
 
-mod demo;
-use tcp_echo::testing::process;
-use tcp_echo::testing::redis::{RedisServer as Redis, free_port};
+mod support;
+use testkit::process;
+use testkit::redis::{RedisServer as Redis, free_port};
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use demo::{Demo, start_demo_with};
 use http_server::HttpServerConfig;
 use http_server::redis_link::REDIS_WAIT;
 use serde_json::json;
+use support::demo::{Demo, start_demo_with};
 
 const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
 

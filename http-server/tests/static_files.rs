@@ -1,7 +1,7 @@
 //! Static files on real sockets: types, caching, ranges, and every way out
 //! of the directory refused.
 
-use http_raw::testing as support;
+mod support;
 
 use std::path::Path;
 

@@ -7,15 +7,20 @@
 use tokio::net::TcpStream;
 use tokio::time::{Duration, timeout};
 
-use http_raw::testing::checker::example;
-use http_raw::testing::raw_client::{RawClient, RawResponse};
-use tcp_echo::testing::process::{self, Running};
+use testkit::checker::example;
+use testkit::process::{self, Running};
+use testkit::raw_client::{RawClient, RawResponse};
 
 /// How long the step is given to accept a connection.
 const PATIENCE: Duration = Duration::from_secs(5);
 
 async fn start_step5() -> (Running, u16) {
-    let mut step = process::spawn(&example("step5-etag-range"), &[]);
+    let mut step = process::spawn(
+        example("http-server", "step5-etag-range")
+            .to_str()
+            .expect("a UTF-8 path"),
+        &[],
+    );
     let port = step.listening_port("http").await;
     (step, port)
 }

@@ -10,7 +10,7 @@
 //! Checker: passes stage 1; fails stages 2-5 (`--all` shows each).
 //!
 //! Try it: `cargo run -p tcp-echo --example step1-lines`, then
-//! `cargo run -p tcp-echo --bin check -- 127.0.0.1:7007`.
+//! `cargo run -p check -- tcp-echo 127.0.0.1:7007`.
 
 // ANCHOR: all
 use std::io::{BufRead, BufReader, Write};

@@ -10,7 +10,7 @@
 //! Checker: passes stages 1, 2, 4 and 5; fails stage 3 (5 clients at once).
 //!
 //! Try it: `cargo run -p tcp-echo --example step2-bytes`, then
-//! `cargo run -p tcp-echo --bin check -- 127.0.0.1:7007`.
+//! `cargo run -p check -- tcp-echo 127.0.0.1:7007`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

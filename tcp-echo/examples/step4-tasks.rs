@@ -10,7 +10,7 @@
 //! Checker: passes every stage.
 //!
 //! Try it: `cargo run -p tcp-echo --example step4-tasks`, then
-//! `cargo run -p tcp-echo --bin check -- 127.0.0.1:7007`.
+//! `cargo run -p check -- tcp-echo 127.0.0.1:7007`.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -27,6 +27,15 @@
 //!   the remaining connections are dropped, which closes their sockets).
 //!
 //! Nothing here knows about echo: `http-raw` serves HTTP with the same loop.
+//! Two hooks exist for lesson 3, and tcp-echo does not use them:
+//! - [`AcceptLimits::with_refusal`], the bytes a client past the limit gets
+//!   before it is closed (HTTP's `503`; `refuse` drains what the client sent
+//!   first, so the close does not reset the answer away);
+//! - [`Connection::stopping`], the token a handler with a safe point to stop
+//!   at watches (HTTP: between two requests on a keep-alive connection).
+//!
+//! Echo needs neither: a client past the limit waits in the backlog, and
+//! after the grace period the loop drops the connection wherever it is.
 
 use std::fmt::{self, Display};
 use std::future::Future;

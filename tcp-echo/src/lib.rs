@@ -32,20 +32,14 @@ pub mod summary;
 // (`config.rs`), binding (`bind.rs`), `main`'s first steps (`startup.rs`),
 // logs (`logging.rs`), Ctrl+C and SIGTERM (`shutdown.rs`), the async accept
 // loop with its connection limit (`accept_loop.rs`), the open-files limit
-// (`fd_limit.rs`), and the checker of any server against a lesson's stages
-// (`check.rs`).
+// (`fd_limit.rs`).
 pub mod accept_loop;
 pub mod bind;
-pub mod check;
 pub mod config;
 pub mod fd_limit;
 pub mod logging;
 pub mod shutdown;
 pub mod startup;
-
-// Helpers for the lessons' tests, only built for them (see `testing/mod.rs`).
-#[cfg(feature = "test-support")]
-pub mod testing;
 
 use std::fmt;
 use std::future::Future;

@@ -5,9 +5,7 @@ mod support;
 
 use nix::sys::signal::Signal;
 use support::{assert_echoes, binary_pattern};
-use tcp_echo::testing::process::{
-    assert_rejects_config, line_containing, spawn, spawn_with_fd_limit,
-};
+use testkit::process::{assert_rejects_config, line_containing, spawn, spawn_with_fd_limit};
 
 const TCP_ECHO: &str = env!("CARGO_BIN_EXE_tcp-echo");
 
@@ -16,7 +14,7 @@ async fn prints_listening_line_with_the_bound_port_then_a_hint() {
     let mut server = spawn(TCP_ECHO, &[]);
     let port = server.listening_port("tcp").await;
     assert_ne!(port, 0, "PORT=0 must print the port actually bound");
-    let hint = tcp_echo::testing::process::next_line(&mut server.stdout, "hint").await;
+    let hint = testkit::process::next_line(&mut server.stdout, "hint").await;
     assert_eq!(
         hint.as_deref(),
         Some(format!("try: nc 127.0.0.1 {port}").as_str())

@@ -49,3 +49,13 @@ fn shout_turns_letters_into_capitals_and_leaves_every_other_byte() {
         );
     }
 }
+
+#[test]
+fn the_solution_fills_exactly_the_exercises_hole() {
+    testkit::exercises::assert_fragment_fills_anchor(
+        env!("CARGO_MANIFEST_DIR"),
+        "examples/exercise-shout.rs",
+        "examples/solutions/shout.rs",
+        "shout",
+    );
+}

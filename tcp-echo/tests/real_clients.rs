@@ -4,7 +4,7 @@
 //! installs it and runs these with `--ignored`, and then a missing `nc` is a
 //! failure, not a skip.
 
-use tcp_echo::testing::process::{STEP_TIMEOUT, spawn, spawn_nc};
+use testkit::process::{STEP_TIMEOUT, spawn, spawn_nc};
 use tokio::io::AsyncWriteExt;
 
 const TCP_ECHO: &str = env!("CARGO_BIN_EXE_tcp-echo");

@@ -1,9 +1,12 @@
 //! Every setting tcp-echo reads has a row on the book's reference page.
 
 use tcp_echo::EchoConfig;
-use tcp_echo::testing::reference::assert_settings_documented;
+use testkit::reference::assert_settings_documented;
 
 #[test]
 fn every_setting_read_has_a_row_on_the_reference_page() {
-    assert_settings_documented("tcp-echo", EchoConfig::from_env);
+    if let Err(error) = EchoConfig::from_env() {
+        panic!("reading the configuration failed: {error}");
+    }
+    assert_settings_documented("tcp-echo", &tcp_echo::config::settings_read());
 }

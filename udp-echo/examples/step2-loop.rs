@@ -10,7 +10,7 @@
 //! Checker: passes stages 1, 2 and 4; fails stage 3 (65,507-byte datagrams).
 //!
 //! Try it: `cargo run -p udp-echo --example step2-loop`, then
-//! `cargo run -p udp-echo --bin check -- 127.0.0.1:7007`.
+//! `cargo run -p check -- udp-echo 127.0.0.1:7007`.
 
 use std::net::UdpSocket;
 

@@ -10,7 +10,7 @@
 //! Checker: passes every stage.
 //!
 //! Try it: `cargo run -p udp-echo --example step3-full-size`, then
-//! `cargo run -p udp-echo --bin check -- 127.0.0.1:7007`.
+//! `cargo run -p check -- udp-echo 127.0.0.1:7007`.
 
 use std::net::UdpSocket;
 

@@ -1,6 +1,6 @@
 //! The `udp-echo` binary as a learner meets it.
 
-use tcp_echo::testing::process;
+use testkit::process;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

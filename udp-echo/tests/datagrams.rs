@@ -18,7 +18,7 @@ fn config() -> UdpEchoConfig {
     }
 }
 
-use tcp_echo::testing::in_process;
+use testkit::in_process;
 
 use in_process::{InProcess, run_in_process};
 

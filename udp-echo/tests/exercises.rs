@@ -79,3 +79,13 @@ fn the_counts_stay_bounded_however_many_senders_come() {
         );
     }
 }
+
+#[test]
+fn the_solution_fills_exactly_the_exercises_hole() {
+    testkit::exercises::assert_fragment_fills_anchor(
+        env!("CARGO_MANIFEST_DIR"),
+        "examples/exercise-numbered.rs",
+        "examples/solutions/numbered.rs",
+        "reply_to",
+    );
+}

@@ -12,7 +12,7 @@ use tcp_echo::config::ServerConfig;
 use tokio::net::UdpSocket;
 use udp_echo::{EchoSummary, MAX_DATAGRAM, UdpEchoConfig};
 
-use tcp_echo::testing::in_process;
+use testkit::in_process;
 
 use in_process::{InProcess, run_in_process};
 

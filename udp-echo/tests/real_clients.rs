@@ -4,7 +4,7 @@
 //! installs it and runs these with `--ignored`, and then a missing `nc` is a
 //! failure, not a skip.
 
-use tcp_echo::testing::process::{self, spawn};
+use testkit::process::{self, spawn};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const UDP_ECHO: &str = env!("CARGO_BIN_EXE_udp-echo");

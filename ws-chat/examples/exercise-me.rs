@@ -4,7 +4,9 @@
 //! sender's room, the sender included, gets `* NICK ACTION` (`/me waves`
 //! from alice: `* alice waves`); `/me` with nothing after it gets
 //! `* error: ...`, to the sender only. Look at how `/nick` travels from
-//! `handle_text` to the hub.
+//! `handle_text` to the hub. The two places to write in are marked
+//! `// EXERCISE /me`; everything else is step 6, line for line (a test holds
+//! it to that).
 //!
 //! Check yourself: `cargo test -p ws-chat --test exercises -- --ignored`
 //! fails until `/me` works. Try it by hand:
@@ -77,8 +79,9 @@ async fn main() -> std::io::Result<()> {
     run(listener).await
 }
 
-/// Serves the chat on `listener` (`pub`: `tests/exercises.rs` runs it in
-/// the test's own process).
+/// Serves the chat on `listener`. (`pub`, and apart from `main`, so a test
+/// can run it in its own process on a port it picked: `tests/exercises.rs`
+/// does, with `exercise-me.rs`, a copy of this step.)
 pub async fn run(listener: TcpListener) -> std::io::Result<()> {
     let hub = Arc::new(Hub::default());
     loop {
@@ -140,6 +143,9 @@ impl Hub {
             send_to_room(&mut members, &room, &line);
         }
     }
+
+    // EXERCISE /me, part 1: a hub method that sends `* NICK ACTION` (see `say`).
+    // EXERCISE END
 
     /// `/nick NEW`: the room hears `* OLD is now known as NEW`.
     fn rename(&self, id: u64, new: &str) -> Result<(), String> {
@@ -299,12 +305,14 @@ fn handle_text(hub: &Hub, id: u64, text: &str) {
                 hub.tell(id, format!("* error: {why}"));
             }
         }
+        // EXERCISE /me, part 2: the command's arms, and `/help` naming it.
         "who" => hub.tell(id, hub.who(id)),
         "rooms" => hub.tell(id, hub.rooms()),
         "help" => hub.tell(
             id,
             "* commands: /nick NAME, /join ROOM, /who, /rooms, /help".to_string(),
         ),
+        // EXERCISE END
         _ => hub.tell(id, format!("* error: unknown command /{name}; try /help")),
     }
 }

@@ -13,7 +13,7 @@
 //!
 //! Try it: `cargo run -p ws-chat --example step1-echo`, then
 //! `websocat ws://127.0.0.1:8080/ws` and type a line: it comes back.
-//! Then `cargo run -p ws-chat --bin check -- 127.0.0.1:8080`.
+//! Then `cargo run -p check -- ws-chat 127.0.0.1:8080`.
 //! Checker: passes stage 1; fails stages 2-7.
 
 // ANCHOR: all

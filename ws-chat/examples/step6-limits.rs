@@ -83,6 +83,13 @@ async fn main() -> std::io::Result<()> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "8080".to_string());
     let listener = TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("listening on http://{}", listener.local_addr()?);
+    run(listener).await
+}
+
+/// Serves the chat on `listener`. (`pub`, and apart from `main`, so a test
+/// can run it in its own process on a port it picked: `tests/exercises.rs`
+/// does, with `exercise-me.rs`, a copy of this step.)
+pub async fn run(listener: TcpListener) -> std::io::Result<()> {
     let hub = Arc::new(Hub::default());
     loop {
         let (stream, peer) = match listener.accept().await {

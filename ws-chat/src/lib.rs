@@ -35,7 +35,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http_raw::HttpConfig;
-use tcp_echo::config::{ConfigError, instance_name_var, number_var, parse_var};
+use http_raw::config::SettingError;
+use tcp_echo::config::{instance_name_var, number_var, parse_var};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -81,7 +82,7 @@ pub struct ChatConfig {
 
 impl ChatConfig {
     /// Reads the configuration from the environment.
-    pub fn from_env() -> Result<ChatConfig, ConfigError> {
+    pub fn from_env() -> Result<ChatConfig, SettingError> {
         let http = HttpConfig::from_env_with(DEFAULT_PORT, DEFAULT_MAX_CONNECTIONS)?;
         let origins: String = parse_var(
             "ALLOWED_ORIGINS",

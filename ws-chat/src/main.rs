@@ -12,13 +12,9 @@ use ws_chat::ChatConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut config = match ChatConfig::from_env() {
+    // Every setting, TLS_CERT and TLS_KEY included (HTTPS and WSS when both are set).
+    let config = match ChatConfig::from_env() {
         Ok(config) => config,
-        Err(error) => return fail("ws-chat", error, 2),
-    };
-    // HTTPS and WSS when TLS_CERT and TLS_KEY are set.
-    config.http.tls = match http_raw::tls::from_env() {
-        Ok(tls) => tls,
         Err(error) => return fail("ws-chat", error, 2),
     };
     logging::init_logging();

@@ -1,6 +1,6 @@
 //! The `ws-chat` binary as a learner meets it.
 
-use tcp_echo::testing::process;
+use testkit::process;
 
 use futures_util::StreamExt;
 use nix::sys::signal::Signal;

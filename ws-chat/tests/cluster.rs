@@ -14,8 +14,8 @@ use futures_util::StreamExt;
 use futures_util::future::join_all;
 use nix::sys::signal::Signal;
 use support::{ChatClient, ChatServer, ChatServerExt, PATIENCE, http_config, start_chat_config};
-use tcp_echo::testing::process::{self, spawn};
-use tcp_echo::testing::redis::{RedisServer, free_port};
+use testkit::process::{self, spawn};
+use testkit::redis::{RedisServer, free_port};
 use tokio_tungstenite::tungstenite::Message;
 use ws_chat::{ChatConfig, ClientSettings};
 

@@ -143,3 +143,21 @@ async fn me_sends_an_action_to_the_room_an_error_to_the_sender_alone_and_is_in_h
     );
 }
 // ANCHOR_END: me_check
+
+#[test]
+fn the_exercise_is_step_6_line_for_line_but_for_its_marked_holes() {
+    testkit::exercises::assert_is_step_with_holes(
+        env!("CARGO_MANIFEST_DIR"),
+        "examples/step6-limits.rs",
+        "examples/exercise-me.rs",
+    );
+}
+
+#[test]
+fn the_solution_is_the_exercise_with_every_hole_filled_and_nothing_else_changed() {
+    testkit::exercises::assert_solution_fills_holes(
+        env!("CARGO_MANIFEST_DIR"),
+        "examples/exercise-me.rs",
+        "examples/solutions/me.rs",
+    );
+}

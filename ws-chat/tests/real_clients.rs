@@ -4,7 +4,7 @@
 //! `.ci/run` installs them and runs these with `--ignored`, and then a
 //! missing tool is a failure.
 
-use tcp_echo::testing::process;
+use testkit::process;
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -184,7 +184,8 @@ async fn two_browsers_chat_rename_switch_rooms_and_html_stays_text() {
 #[tokio::test]
 #[ignore = "needs Debian's chromium and chromium-driver; .ci/run runs it"]
 async fn the_chat_page_works_with_the_build_alongs_last_step() {
-    two_browsers_chat(&http_raw::testing::checker::example("step7-page")).await;
+    let program = testkit::checker::example("ws-chat", "step7-page");
+    two_browsers_chat(program.to_str().expect("a UTF-8 path")).await;
 }
 
 /// Two browsers open `program`'s chat page and chat, rename, and switch

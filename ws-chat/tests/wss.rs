@@ -1,9 +1,9 @@
 //! The chat over HTTPS and WSS: the WebSocket upgrade hands over the TLS
 //! stream, and the chat works inside it exactly as over plain TCP.
 
-use tcp_echo::testing::process;
+use testkit::process;
 mod support;
-use http_raw::testing::tls;
+use testkit::tls;
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -57,7 +57,7 @@ async fn next_text(socket: &mut Wss) -> String {
 async fn two_wss_clients_chat_over_tls_1_2_and_1_3() {
     let ca = TestCa::new();
     let mut config = http_config();
-    config.tls = Some(ca.server_config());
+    config.tls = Some(tls_server_config(&ca));
     let server = start_chat_with(config, ClientSettings::default(), Vec::new()).await;
 
     let [v12, v13] = VERSIONS;
@@ -91,7 +91,7 @@ async fn a_wss_client_joins_while_stalled_handshakes_take_every_slot() {
     // neither timeout could free a slot within the test's patience.
     let ca = TestCa::new();
     let mut config = http_config();
-    config.tls = Some(ca.server_config());
+    config.tls = Some(tls_server_config(&ca));
     config.max_connections = 8;
     config.header_timeout = 6 * PATIENCE;
     config.handshake_timeout = 6 * PATIENCE;
@@ -119,7 +119,7 @@ async fn a_wss_client_joins_while_stalled_handshakes_take_every_slot() {
 async fn the_chat_page_is_served_over_https() {
     let ca = TestCa::new();
     let mut config = http_config();
-    config.tls = Some(ca.server_config());
+    config.tls = Some(tls_server_config(&ca));
     let server = start_chat_with(config, ClientSettings::default(), Vec::new()).await;
     let mut tls = ca.connect(server.addr, VERSIONS[1]).await;
     tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
@@ -262,7 +262,7 @@ async fn wait_until(page: &fantoccini::Client, script: &str, what: &str) {
 async fn a_browser_on_the_https_page_chats_over_wss_with_a_rustls_client() {
     let ca = TestCa::new();
     let mut config = http_config();
-    config.tls = Some(ca.server_config());
+    config.tls = Some(tls_server_config(&ca));
     let server = start_chat_with(config, ClientSettings::default(), Vec::new()).await;
     let (_driver, page) = browser_accepting_any_certificate().await;
     page.goto(&format!("https://localhost:{}/", server.addr.port()))

@@ -12,7 +12,7 @@ use http_raw::{Method, Response};
 use http_server::{Error, Next, Req};
 
 /// The token this exercise accepts.
-const TOKEN: &str = "letmein";
+pub const TOKEN: &str = "letmein";
 
 // ANCHOR: require_token
 /// Lets reads through; a change under `/api/` needs `Authorization: Bearer TOKEN`.

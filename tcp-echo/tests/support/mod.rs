@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-pub use tcp_echo::testing::in_process::{InProcess, run_in_process};
+pub use testkit::in_process::{InProcess, run_in_process};
 
 use std::time::Duration;
 

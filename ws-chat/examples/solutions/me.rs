@@ -75,8 +75,9 @@ async fn main() -> std::io::Result<()> {
     run(listener).await
 }
 
-/// Serves the chat on `listener` (`pub`: `tests/exercises.rs` runs it in
-/// the test's own process).
+/// Serves the chat on `listener`. (`pub`, and apart from `main`, so a test
+/// can run it in its own process on a port it picked: `tests/exercises.rs`
+/// does, with `exercise-me.rs`, a copy of this step.)
 pub async fn run(listener: TcpListener) -> std::io::Result<()> {
     let hub = Arc::new(Hub::default());
     loop {
@@ -139,6 +140,7 @@ impl Hub {
         }
     }
 
+    // EXERCISE /me, part 1: a hub method that sends `* NICK ACTION` (see `say`).
     // ANCHOR: act
     /// `/me ACTION`: `* NICK ACTION` to the sender's room, the sender
     /// included. (It can look like a notice, `* alice joined #rust`, but
@@ -151,6 +153,7 @@ impl Hub {
         }
     }
     // ANCHOR_END: act
+    // EXERCISE END
 
     /// `/nick NEW`: the room hears `* OLD is now known as NEW`.
     fn rename(&self, id: u64, new: &str) -> Result<(), String> {
@@ -310,6 +313,7 @@ fn handle_text(hub: &Hub, id: u64, text: &str) {
                 hub.tell(id, format!("* error: {why}"));
             }
         }
+        // EXERCISE /me, part 2: the command's arms, and `/help` naming it.
         // ANCHOR: me
         "me" if !argument.trim().is_empty() => hub.act(id, argument.trim()),
         "me" => hub.tell(id, "* error: usage: /me ACTION".to_string()),
@@ -320,6 +324,7 @@ fn handle_text(hub: &Hub, id: u64, text: &str) {
             "* commands: /nick NAME, /me ACTION, /join ROOM, /who, /rooms, /help".to_string(),
         ),
         // ANCHOR_END: me
+        // EXERCISE END
         _ => hub.tell(id, format!("* error: unknown command /{name}; try /help")),
     }
 }

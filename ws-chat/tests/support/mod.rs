@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use http_raw::HttpConfig;
 use tcp_echo::config::ServerConfig;
-use tcp_echo::testing::in_process::{InProcess, run_in_process};
+use testkit::in_process::{InProcess, run_in_process};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -410,4 +410,10 @@ pub fn client_frame(first: u8, payload: &[u8]) -> Vec<u8> {
             .map(|(i, byte)| byte ^ MASK[i % 4]),
     );
     frame
+}
+
+/// The server's TLS configuration from the test CA's files, loaded as
+/// `TLS_CERT` / `TLS_KEY` are.
+pub fn tls_server_config(ca: &testkit::tls::TestCa) -> std::sync::Arc<rustls::ServerConfig> {
+    http_raw::tls::server_config(&ca.cert_pem, &ca.key_pem).expect("usable test certificate")
 }
