@@ -42,7 +42,8 @@ their crate: next to their clone of netlessons):
    wraps a playground block without `fn main` in a hidden one): every Rust
    block is `rust,noplayground` (or `rust,ignore`).
 
-All crates share one CARGO_TARGET_DIR, so tokio and friends build once.
+All crates share the workspace's target folder (or CARGO_TARGET_DIR), so
+tokio and friends build once.
 Standard library only; run from the repository root after
 `cargo build --workspace --bins` (the checkers run from the workspace).
 
@@ -411,7 +412,10 @@ def main():
     if workdir == ROOT or ROOT in workdir.parents:
         print("check_pages: the work folder must be outside the repository", file=sys.stderr)
         return 2
-    target_dir = workdir / "target"
+    # The workspace's own target folder (or CARGO_TARGET_DIR): a learner's
+    # crate that asks for the same crate versions and features reuses their
+    # builds, so tokio and rustls compile once per CI run, not twice.
+    target_dir = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve()
 
     def check(page):
         page_dir = workdir / page.stem
