@@ -288,6 +288,54 @@ impl Conversation {
         }
     }
 
+    /// Reads the `220` greeting of a `protocol` (`SMTP`, `FTP`) server. When
+    /// nothing comes, the checker says `QUIT` (and an empty line) to learn
+    /// what it reached: a server that answers it only forgot to speak first;
+    /// an HTTP server answers `HTTP/1.1 400`, an echo server says `QUIT`
+    /// back, and the hint names the command that checks those.
+    pub async fn expect_greeting(&mut self, protocol: &str, hint: &str) -> Result<Reply, Failure> {
+        const EXPECTED: &str = "a greeting starting `220`";
+        let silent = match self.read_reply().await {
+            Ok(reply) if reply.code == 220 => return Ok(reply),
+            Ok(reply) => return Err(self.failure(EXPECTED, reply.describe(), hint)),
+            Err(NoReply { got, form_hint }) => match form_hint {
+                Some(form_hint) => return Err(self.failure(EXPECTED, got, form_hint)),
+                // Silence (not a close): the server waits for something.
+                None if self.received.is_empty() && got.starts_with("nothing within") => got,
+                None => return Err(self.failure(EXPECTED, got, hint)),
+            },
+        };
+        let label = format!(
+            "nothing, a wait of {} s for the greeting, then \"QUIT\\r\\n\\r\\n\"",
+            self.timeout.as_secs_f32()
+        );
+        if let Err(failure) = self.send(b"QUIT\r\n\r\n", Some(&label)).await {
+            return Err(Failure::new(self.sent(), EXPECTED, silent, failure.hint));
+        }
+        let answer = match self.read_reply().await {
+            Ok(reply) => reply.describe(),
+            Err(NoReply { got, .. }) => got,
+        };
+        let got = format!("{silent}; to `QUIT`: {answer}");
+        let addr = self
+            .server_addr()
+            .map_or_else(|| "ADDR".to_string(), |addr| addr.to_string());
+        let hint = if self.received.starts_with(b"HTTP/") {
+            format!(
+                "this is an HTTP server (it answered `QUIT` with an HTTP response), not {protocol}: \
+                 check it with `cargo run -p check -- http-raw {addr}`"
+            )
+        } else if self.received.starts_with(b"QUIT") {
+            format!(
+                "this server sends back what it receives, as lesson 1's echo server does, and \
+                 does not speak {protocol}: check it with `cargo run -p check -- tcp-echo {addr}`"
+            )
+        } else {
+            hint.to_string()
+        };
+        Err(self.failure(EXPECTED, got, hint))
+    }
+
     /// Sends `line` and expects a reply with one of `codes`.
     pub async fn ask(
         &mut self,

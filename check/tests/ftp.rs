@@ -196,3 +196,19 @@ async fn an_smtp_server_is_named_with_the_command_that_checks_it() {
         outcome.out
     );
 }
+
+#[tokio::test]
+async fn an_echo_server_is_named_with_the_command_that_checks_it() {
+    // An echo server waits for bytes; the checker's `QUIT` comes back.
+    let server = support::start_node("tcp-echo.js").await;
+    let outcome = check_lesson("ftp", server.addr).await;
+    outcome.assert_fails_at(1, &["got:      nothing within 5 s; to `QUIT`: \"QUIT"]);
+    assert!(
+        outcome.hint().contains(&format!(
+            "as lesson 1's echo server does, and does not speak FTP: check it with `cargo run -p check -- tcp-echo {}`",
+            server.addr
+        )),
+        "{}",
+        outcome.out
+    );
+}

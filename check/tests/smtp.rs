@@ -176,3 +176,18 @@ async fn an_ftp_server_is_named_with_the_command_that_checks_it() {
         outcome.out
     );
 }
+
+#[tokio::test]
+async fn an_http_server_is_named_with_the_command_that_checks_it() {
+    // An HTTP server waits for a request; the checker's `QUIT` gets a 400.
+    let addr = support::flawed_http::start(support::flawed_http::Flaw::None).await;
+    let outcome = check_lesson("smtp", addr).await;
+    outcome.assert_fails_at(1, &["got:      nothing within 5 s; to `QUIT`: \"HTTP/1."]);
+    assert!(
+        outcome.hint().contains(&format!(
+            "an HTTP server (it answered `QUIT` with an HTTP response), not SMTP: check it with `cargo run -p check -- http-raw {addr}`"
+        )),
+        "{}",
+        outcome.out
+    );
+}

@@ -124,9 +124,7 @@ async fn greeted(target: &Target) -> Result<Conversation, Failure> {
 /// [`greeted`], and the greeting.
 async fn greeted_by(target: &Target) -> Result<(Conversation, Reply), Failure> {
     let mut ftp = Conversation::open(target).await?;
-    let greeting = ftp
-        .expect(&[220], "a greeting starting `220`", GREETING_HINT)
-        .await?;
+    let greeting = ftp.expect_greeting("FTP", GREETING_HINT).await?;
     Ok((ftp, greeting))
 }
 

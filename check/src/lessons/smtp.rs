@@ -132,9 +132,7 @@ const DOT_STUFFING_HINT: &str = "the message ended before its lone dot: a line t
 /// Connects and reads the `220` greeting.
 async fn greeted(target: &Target) -> Result<(Conversation, Reply), Failure> {
     let mut smtp = Conversation::open(target).await?;
-    let greeting = smtp
-        .expect(&[220], "a greeting starting `220`", GREETING_HINT)
-        .await?;
+    let greeting = smtp.expect_greeting("SMTP", GREETING_HINT).await?;
     Ok((smtp, greeting))
 }
 
