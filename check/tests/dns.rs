@@ -175,3 +175,18 @@ async fn dnsmasq_authoritative_for_the_same_names_passes_every_stage() {
     assert_eq!(outcome.passed(), ALL_STAGES, "{}", outcome.out);
     assert_eq!(outcome.verdict, Verdict::AllPassed);
 }
+
+#[tokio::test]
+async fn an_echo_server_is_named_with_the_command_that_checks_it() {
+    let server = support::start_node("udp-echo.js").await;
+    let outcome = check_lesson("dns", server.addr).await;
+    outcome.assert_fails_at(1, &["got:      the query itself, byte for byte"]);
+    assert!(
+        outcome.hint().contains(&format!(
+            "does not speak DNS: check it with `cargo run -p check -- udp-echo {}`",
+            server.addr
+        )),
+        "{}",
+        outcome.out
+    );
+}

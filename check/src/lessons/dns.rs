@@ -208,6 +208,18 @@ impl DnsClient {
                 ));
             }
         };
+        if bytes == query {
+            return Err(Failure::new(
+                sent,
+                "an answer: the query's ID and question, QR set, and records",
+                format!("the query itself, byte for byte: {}", show(&bytes)),
+                format!(
+                    "this server sends back what it receives, as lesson 2's echo server does, and \
+                     does not speak DNS: check it with `cargo run -p check -- udp-echo {}`",
+                    self.target.addr()
+                ),
+            ));
+        }
         let message = check_answer(&query, &bytes, false)
             .map_err(|(expected, got, hint)| Failure::new(sent.clone(), expected, got, hint))?;
         Ok(Asked { sent, message })
