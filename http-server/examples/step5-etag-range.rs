@@ -438,8 +438,9 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return fail("step5-etag-range", error, 2),
     };
-    let listener = match listen("step5-etag-range", "http", config.server.addr(), |addr| {
-        format!("open http://{addr}/ in a browser")
+    let scheme = config.scheme();
+    let listener = match listen("step5-etag-range", scheme, config.server.addr(), |addr| {
+        format!("open {scheme}://{addr}/ in a browser")
     }) {
         Ok(listener) => listener,
         Err(status) => return status,
