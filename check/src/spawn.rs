@@ -47,6 +47,11 @@ pub const LISTEN_WAIT: Duration = Duration::from_secs(10);
 /// `PORT=abc`): the in-flight request takes one second, the rest is room.
 pub const EXIT_WAIT: Duration = Duration::from_secs(10);
 
+/// How long the checker waits, after a signal, for the program to show it
+/// has seen it (exit, or stop accepting) before finishing the work in
+/// flight; a program that keeps accepting for a while is given this much.
+const SIGNAL_SEEN_WAIT: Duration = Duration::from_secs(2);
+
 /// How often the checker looks whether the program listens yet: there is
 /// no event for "a port was bound" that a process can wait on.
 const LISTEN_POLL: Duration = Duration::from_millis(25);
@@ -322,7 +327,11 @@ async fn port_free(port: u16, udp: bool) -> bool {
 async fn listens(port: u16, udp: bool) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     if !udp {
-        return TcpStream::connect(addr).await.is_ok();
+        // A connection to itself (TCP's simultaneous open, when the port
+        // picked for our side is PORT) is not a server.
+        return TcpStream::connect(addr)
+            .await
+            .is_ok_and(|stream| stream.local_addr().ok() != Some(addr));
     }
     let Ok(socket) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await else {
         return false;
@@ -701,6 +710,7 @@ async fn graceful(
             )
         })?;
         let signalled = Instant::now();
+        wait_signal_seen(program, port, life.udp).await;
         let finished = finish(pending, port).await;
         let remaining = EXIT_WAIT.saturating_sub(signalled.elapsed());
         let status = program.wait_exit(remaining).await;
@@ -771,6 +781,21 @@ async fn graceful(
             ));
         }
         Ok(())
+    }
+}
+
+/// Waits until the program shows it has seen the signal (it exited, or it
+/// stopped accepting: PORT refuses a connection), for at most
+/// [`SIGNAL_SEEN_WAIT`]. Only then does the checker finish the work in
+/// flight (send the rest of a half-sent request), so that work is still in
+/// flight when the program handles the signal, not done just before.
+async fn wait_signal_seen(program: &mut Program, port: u16, udp: bool) {
+    let deadline = Instant::now() + SIGNAL_SEEN_WAIT;
+    while Instant::now() < deadline {
+        if program.exited().is_some() || (!udp && !listens(port, udp).await) {
+            return;
+        }
+        tokio::time::sleep(LISTEN_POLL).await;
     }
 }
 

@@ -57,6 +57,16 @@ async fn step4_passes_stages_1_to_7_and_fails_etag() {
     check_step("step4-static", 7).await;
 }
 
+#[tokio::test]
+async fn step5_passes_every_stage() {
+    let program = example("http-server", "step5-etag-range");
+    let mut step = process::spawn(program.to_str().expect("a UTF-8 path"), &[]);
+    let port = step.listening_port("http").await;
+    check("http-server", local(port), false)
+        .await
+        .assert_all_passed("step5-etag-range");
+}
+
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lesson_server_passes_every_stage_spawned_from_port_to_ctrl_c() {
