@@ -737,17 +737,13 @@ async fn graceful(
             stop.name()
         );
         if status.code().is_none() {
-            // How the cut showed (a reset or a close) depends on timing;
-            // that it was cut does not.
-            let work = match &finished {
-                Ok(()) => "the work in flight happened to be done",
-                Err(_) => "the work in flight was cut off with no answer",
-            };
+            // Whether the work in flight was done before the signal killed
+            // the program is a matter of timing; that it was killed is not.
             return Err(Failure::new(
                 &sent,
                 expected,
                 format!(
-                    "it {exit} (the default: no handler), and {work}; {}",
+                    "it {exit} (the default: no handler), cutting off whatever was in flight; {}",
                     program.tail()
                 ),
                 handler,
