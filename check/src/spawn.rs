@@ -201,15 +201,26 @@ impl Program {
             .unwrap_or_default()
     }
 
-    /// Sends `signal` to its process group, as a terminal's Ctrl+C does.
+    /// Sends `stop` to its process group, as a terminal's Ctrl+C does.
     #[cfg(unix)]
-    fn signal(&self, signal: nix::sys::signal::Signal) -> io::Result<()> {
+    fn signal(&self, stop: Stop) -> io::Result<()> {
+        use nix::sys::signal::{Signal, killpg};
+        let signal = match stop {
+            Stop::Interrupt => Signal::SIGINT,
+            Stop::Terminate => Signal::SIGTERM,
+        };
         let group = self
             .child
             .id()
             .and_then(|pid| i32::try_from(pid).ok())
             .ok_or_else(|| io::Error::other("the program has already been reaped"))?;
-        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(group), signal).map_err(io::Error::from)
+        killpg(nix::unistd::Pid::from_raw(group), signal).map_err(io::Error::from)
+    }
+
+    /// Elsewhere there are no signals to send (see [`graceful`]).
+    #[cfg(not(unix))]
+    fn signal(&self, _stop: Stop) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
     }
 }
 
@@ -676,15 +687,13 @@ async fn graceful(
     life: &Life,
     stop: Stop,
 ) -> Result<(), Failure> {
-    #[cfg(not(unix))]
-    {
-        let _ = (program, port, life);
+    // Windows has no SIGINT or SIGTERM one program can send another.
+    if !cfg!(unix) {
         return Err(Failure::skip(format!(
             "this platform has no {} to send to another program",
             stop.name()
         )));
     }
-    #[cfg(unix)]
     {
         let sent = format!("{}, with {}", stop.name(), in_flight_words(life.in_flight));
         let expected =
@@ -697,11 +706,7 @@ async fn graceful(
                 "the server did not take the work the checker meant to have in flight",
             )
         })?;
-        let signal = match stop {
-            Stop::Interrupt => nix::sys::signal::Signal::SIGINT,
-            Stop::Terminate => nix::sys::signal::Signal::SIGTERM,
-        };
-        program.signal(signal).map_err(|error| {
+        program.signal(stop).map_err(|error| {
             Failure::new(
                 &sent,
                 expected,
