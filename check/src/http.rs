@@ -14,6 +14,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::escape::push_escaped;
@@ -38,14 +39,21 @@ pub struct Target {
     pub host: String,
     /// How long to wait for any one thing the server should do.
     pub patience: Duration,
+    /// For `https://`: the TLS settings and the name to check the
+    /// certificate against.
+    pub tls: Option<(Arc<rustls::ClientConfig>, String)>,
 }
 
 impl From<target::Target> for Target {
     fn from(target: target::Target) -> Target {
         Target {
             addr: target.addr(),
-            host: target.authority,
             patience: target.timeout,
+            tls: target
+                .tls
+                .clone()
+                .map(|config| (config, target.host().to_string())),
+            host: target.authority,
         }
     }
 }
@@ -208,9 +216,15 @@ impl Response {
     }
 }
 
+/// A byte stream to the server: plain TCP, or TLS over it.
+trait Wire: Read + Write + Send {}
+impl<T: Read + Write + Send> Wire for T {}
+
 /// One connection to the server under test.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Box<dyn Wire>,
+    /// The TCP socket under `stream`, for a half-close.
+    tcp: TcpStream,
     patience: Duration,
     /// Bytes sent since the last response was read.
     sent: Vec<u8>,
@@ -236,8 +250,16 @@ impl Conn {
         stream
             .set_read_timeout(Some(target.patience))
             .map_err(|error| Failure::new("to set a read timeout", error.to_string()))?;
+        let tcp = stream
+            .try_clone()
+            .map_err(|error| Failure::new("to keep the socket", error.to_string()))?;
+        let stream: Box<dyn Wire> = match &target.tls {
+            None => Box::new(stream),
+            Some((config, host)) => Box::new(tls_over(stream, config, host)?),
+        };
         Ok(Conn {
             stream,
+            tcp,
             patience: target.patience,
             sent: Vec::new(),
             unread: Vec::new(),
@@ -390,15 +412,44 @@ impl Conn {
 
     /// Closes our sending side (a TCP half-close).
     pub fn finish_sending(&mut self) {
-        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        let _ = self.tcp.shutdown(std::net::Shutdown::Write);
     }
 }
 
 fn is_reset(error: &io::Error) -> bool {
     matches!(
         error.kind(),
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+        // A TLS peer that closes without close_notify: closed all the same.
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::UnexpectedEof
     )
+}
+
+/// TLS over `stream`, the handshake done, the certificate checked against
+/// `host`: a failed handshake is the stage's failure, in words.
+fn tls_over(
+    mut stream: TcpStream,
+    config: &Arc<rustls::ClientConfig>,
+    host: &str,
+) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, Failure> {
+    let handshake = |error: String| Failure {
+        got_note: error,
+        ..Failure::new(
+            "a TLS handshake",
+            "the TLS handshake failed: serve a certificate for this host, signed by the CA the checker trusts (the dev CA, or --ca FILE)",
+        )
+    };
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|error| handshake(format!("{host} is not a name for TLS: {error}")))?;
+    let mut client = rustls::ClientConnection::new(Arc::clone(config), name)
+        .map_err(|error| handshake(error.to_string()))?;
+    while client.is_handshaking() {
+        client
+            .complete_io(&mut stream)
+            .map_err(|error| handshake(error.to_string()))?;
+    }
+    Ok(rustls::StreamOwned::new(client, stream))
 }
 
 fn is_timeout(error: &io::Error) -> bool {

@@ -26,6 +26,7 @@
 //! | `tcp.rs`, `http.rs`, `ws.rs` | the clients the stages use (UDP's is in `lessons/udp_echo.rs`) |
 //! | `response_reader.rs` | the one HTTP response reader, no I/O: the checker's and the tests' |
 //! | `escape.rs` | bytes shown as a Rust byte string: `"\r\n"`, `"\x00"` |
+//! | `tls.rs` | `https://`: the TLS client settings, trusting the dev CA or `--ca FILE` |
 //! | `sniff.rs` | before stage 1: is another protocol answering (HTTP, TLS, WebSocket)? |
 //! | `spawn.rs` | `--spawn 'COMMAND'`: starts the program, checks its life (PORT, log, Ctrl+C) |
 //! | `difference.rs` | how a reply differs from what was expected: bytes added, changed, missing |
@@ -45,6 +46,7 @@ pub mod sniff;
 pub mod spawn;
 pub mod target;
 pub mod tcp;
+pub mod tls;
 pub mod ws;
 
 use std::io::{self, Write};
@@ -167,6 +169,7 @@ fn write_help(out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "\nADDR is host:port, or a URL (http://127.0.0.1:3000/, ws://127.0.0.1:8080/ws).\n\
+         https:// speaks TLS, trusting the dev CA (target/dev-cert/ca.pem) or --ca FILE.\n\
          --all runs every stage, even after one fails.\n\
          --spawn 'COMMAND' starts your program itself (via the shell, PORT set to a free port,\n\
          HOST=127.0.0.1) and checks its life too: it listens on PORT, the lesson's stages, a bad\n\

@@ -254,6 +254,8 @@ pub struct Options {
     pub addr: String,
     /// `--all`: run every stage even after one fails.
     pub all: bool,
+    /// `--ca FILE`: the CA to trust for `https://`.
+    pub ca: Option<String>,
 }
 
 impl Options {
@@ -261,16 +263,19 @@ impl Options {
     pub fn parse(args: &[String]) -> Result<Options, String> {
         let mut all = false;
         let mut addr = None;
-        for arg in args {
+        let mut ca = None;
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--all" => all = true,
+                "--ca" => ca = Some(args.next().ok_or("--ca needs a FILE")?.clone()),
                 flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
                 given if addr.is_none() => addr = Some(given.to_string()),
                 _ => return Err("give one ADDR".into()),
             }
         }
         let addr = addr.ok_or("give the ADDR of the server to check")?;
-        Ok(Options { addr, all })
+        Ok(Options { addr, all, ca })
     }
 }
 
@@ -295,7 +300,7 @@ pub async fn run<C>(
             return Ok(Verdict::Unusable);
         }
     };
-    let target = match Target::resolve(&options.addr).await {
+    let mut target = match Target::resolve(&options.addr).await {
         Ok(target) => target,
         Err(problem) => {
             writeln!(err, "check: {problem}; {usage}")?;
@@ -306,6 +311,16 @@ pub async fn run<C>(
     if let Some(sentence) = crate::sniff::other_protocol(lesson, &target).await {
         writeln!(err, "check: {sentence}")?;
         return Ok(Verdict::StageFailed);
+    }
+    // `https://` really speaks TLS, trusting the dev CA or `--ca FILE`.
+    if target.wants_tls() {
+        match crate::tls::client_config(options.ca.as_deref().map(std::path::Path::new)) {
+            Ok(config) => target.tls = Some(config),
+            Err(problem) => {
+                writeln!(err, "check: {problem}")?;
+                return Ok(Verdict::Unusable);
+            }
+        }
     }
     let mut context = context(target);
     run_stages(&mut context, stages, options.all, out, err).await
@@ -629,7 +644,8 @@ mod tests {
             Options::parse(&args(&["--all", "127.0.0.1:1"])),
             Ok(Options {
                 addr: "127.0.0.1:1".into(),
-                all: true
+                all: true,
+                ca: None,
             })
         );
         assert!(Options::parse(&args(&[])).is_err());

@@ -23,6 +23,9 @@ pub struct Target {
     addrs: Vec<SocketAddr>,
     /// The deadline for each network step.
     pub timeout: Duration,
+    /// For `https://`: the TLS client settings (the CA to trust), set by
+    /// the runner from `--ca FILE` or the dev CA.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Target {
@@ -46,7 +49,23 @@ impl Target {
             authority,
             addrs,
             timeout: STEP_TIMEOUT,
+            tls: None,
         })
+    }
+
+    /// Whether ADDR asks for TLS (`https://`, `wss://`).
+    pub fn wants_tls(&self) -> bool {
+        self.given.starts_with("https://") || self.given.starts_with("wss://")
+    }
+
+    /// The host name to check the certificate against: ADDR's host,
+    /// without brackets or port.
+    pub fn host(&self) -> &str {
+        let host = match self.authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => host,
+            _ => self.authority.as_str(),
+        };
+        host.trim_start_matches('[').trim_end_matches(']')
     }
 
     /// The address a client tries first.

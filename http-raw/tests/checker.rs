@@ -101,3 +101,25 @@ async fn the_lesson_server_passes_every_stage_spawned_from_port_to_ctrl_c() {
     let report = testkit::checker::check_spawned("http-raw", env!("CARGO_BIN_EXE_http-raw")).await;
     report.assert_spawned_all_passed("http-raw --spawn");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lesson_server_over_https_passes_every_stage_checked_over_tls() {
+    let ca = testkit::tls::TestCa::new();
+    let cert = ca.cert_pem.to_str().expect("a UTF-8 path");
+    let key = ca.key_pem.to_str().expect("a UTF-8 path");
+    let mut server = process::spawn(
+        env!("CARGO_BIN_EXE_http-raw"),
+        &[("TLS_CERT", cert), ("TLS_KEY", key)],
+    );
+    let port = server.listening_port("https").await;
+    let ca_file = ca.ca_pem.to_str().expect("a UTF-8 path");
+    let https = format!("https://localhost:{port}/");
+    let report = testkit::checker::check_args(&["http-raw", "--ca", ca_file, &https]).await;
+    report.assert_all_passed("http-raw over https");
+
+    // The same server given as plain host:port is named TLS, in one sentence.
+    let plain = format!("127.0.0.1:{port}");
+    let report = testkit::checker::check_args(&["http-raw", &plain]).await;
+    assert_eq!(report.verdict.exit_code(), 1, "{}", report.out);
+    assert!(report.err.contains("speaks TLS (HTTPS)"), "{}", report.err);
+}

@@ -45,6 +45,22 @@ pub async fn check(lesson: &str, addr: impl Display, all: bool) -> Report {
     }
 }
 
+/// Runs `check ARGS` in this process (`ARGS[0]` is the lesson): for
+/// options beyond `--all`, such as `--ca FILE`.
+pub async fn check_args(args: &[&str]) -> Report {
+    let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let verdict = check::run(&args, &mut out, &mut err)
+        .await
+        .expect("writing to a Vec cannot fail");
+    Report {
+        lesson: args.first().cloned().unwrap_or_default(),
+        verdict,
+        out: String::from_utf8(out).expect("the checker prints UTF-8"),
+        err: String::from_utf8(err).expect("the checker prints UTF-8"),
+    }
+}
+
 /// Runs `check LESSON --all --spawn 'PROGRAM'` in this process: the checker
 /// starts the built binary `program` itself (PORT and HOST set) and checks
 /// its life as well as its answers.
