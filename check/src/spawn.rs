@@ -695,95 +695,92 @@ async fn graceful(
             stop.name()
         )));
     }
-    {
-        let sent = format!("{}, with {}", stop.name(), in_flight_words(life.in_flight));
-        let expected =
-            "the work in flight finished, then exit status 0 within 10 s, and the port free";
-        let pending = begin(life.in_flight, port).await.map_err(|got| {
-            Failure::new(
-                &sent,
-                expected,
-                got,
-                "the server did not take the work the checker meant to have in flight",
-            )
-        })?;
-        program.signal(stop).map_err(|error| {
-            Failure::new(
-                &sent,
-                expected,
-                format!("the signal could not be sent: {error}"),
-                "",
-            )
-        })?;
-        let signalled = Instant::now();
-        wait_signal_seen(program, port, life.udp).await;
-        let finished = finish(pending, port).await;
-        let remaining = EXIT_WAIT.saturating_sub(signalled.elapsed());
-        let status = program.wait_exit(remaining).await;
-        let handler = handler_hint(stop);
-        let Some(status) = status else {
-            return Err(Failure::new(
-                &sent,
-                expected,
-                format!(
-                    "it was still running {} s after {}; {}",
-                    EXIT_WAIT.as_secs(),
-                    stop.name(),
-                    program.tail()
-                ),
-                format!(
-                    "{handler}; then let the program end: close the server, stop timers and open connections"
-                ),
-            ));
-        };
-        let took = signalled.elapsed().as_secs_f32();
-        let exit = format!(
-            "{} {took:.1} s after {}",
-            describe_status(status),
-            stop.name()
-        );
-        if status.code().is_none() {
-            // Whether the work in flight was done before the signal killed
-            // the program is a matter of timing; that it was killed is not.
-            return Err(Failure::new(
-                &sent,
-                expected,
-                format!(
-                    "it {exit} (the default: no handler), cutting off whatever was in flight; {}",
-                    program.tail()
-                ),
-                handler,
-            ));
-        }
-        if let Err(got) = finished {
-            return Err(Failure::new(
-                &sent,
-                expected,
-                format!(
-                    "the work in flight got {got}; it {exit}; {}",
-                    program.tail()
-                ),
-                "let the work in flight finish before exiting: stop accepting, then wait for the open requests (Node's `server.close(callback)` does)",
-            ));
-        }
-        if !status.success() {
-            return Err(Failure::new(
-                &sent,
-                expected,
-                format!("it {exit}; {}", program.tail()),
-                "exit with status 0 after a clean shutdown: a process manager reads any other status as a crash",
-            ));
-        }
-        if !port_free(port, life.udp).await {
-            return Err(Failure::new(
-                &sent,
-                expected,
-                format!("it {exit}, but PORT={port} was still bound afterwards"),
-                "a process it started still holds the port: stop what you start, or `exec` the server instead of starting it as a child",
-            ));
-        }
-        Ok(())
+    let sent = format!("{}, with {}", stop.name(), in_flight_words(life.in_flight));
+    let expected = "the work in flight finished, then exit status 0 within 10 s, and the port free";
+    let pending = begin(life.in_flight, port).await.map_err(|got| {
+        Failure::new(
+            &sent,
+            expected,
+            got,
+            "the server did not take the work the checker meant to have in flight",
+        )
+    })?;
+    program.signal(stop).map_err(|error| {
+        Failure::new(
+            &sent,
+            expected,
+            format!("the signal could not be sent: {error}"),
+            "",
+        )
+    })?;
+    let signalled = Instant::now();
+    wait_signal_seen(program, port, life.udp).await;
+    let finished = finish(pending).await;
+    let remaining = EXIT_WAIT.saturating_sub(signalled.elapsed());
+    let status = program.wait_exit(remaining).await;
+    let handler = handler_hint(stop);
+    let Some(status) = status else {
+        return Err(Failure::new(
+            &sent,
+            expected,
+            format!(
+                "it was still running {} s after {}; {}",
+                EXIT_WAIT.as_secs(),
+                stop.name(),
+                program.tail()
+            ),
+            format!(
+                "{handler}; then let the program end: close the server, stop timers and open connections"
+            ),
+        ));
+    };
+    let took = signalled.elapsed().as_secs_f32();
+    let exit = format!(
+        "{} {took:.1} s after {}",
+        describe_status(status),
+        stop.name()
+    );
+    if status.code().is_none() {
+        // Whether the work in flight was done before the signal killed
+        // the program is a matter of timing; that it was killed is not.
+        return Err(Failure::new(
+            &sent,
+            expected,
+            format!(
+                "it {exit} (the default: no handler), cutting off whatever was in flight; {}",
+                program.tail()
+            ),
+            handler,
+        ));
     }
+    if let Err(got) = finished {
+        return Err(Failure::new(
+            &sent,
+            expected,
+            format!(
+                "the work in flight got {got}; it {exit}; {}",
+                program.tail()
+            ),
+            "let the work in flight finish before exiting: stop accepting, then wait for the open requests (Node's `server.close(callback)` does)",
+        ));
+    }
+    if !status.success() {
+        return Err(Failure::new(
+            &sent,
+            expected,
+            format!("it {exit}; {}", program.tail()),
+            "exit with status 0 after a clean shutdown: a process manager reads any other status as a crash",
+        ));
+    }
+    if !port_free(port, life.udp).await {
+        return Err(Failure::new(
+            &sent,
+            expected,
+            format!("it {exit}, but PORT={port} was still bound afterwards"),
+            "a process it started still holds the port: stop what you start, or `exec` the server instead of starting it as a child",
+        ));
+    }
+    Ok(())
 }
 
 /// Waits until the program shows it has seen the signal (it exited, or it
@@ -890,7 +887,7 @@ async fn write(stream: &mut TcpStream, bytes: &[u8]) -> Result<(), String> {
 
 /// Finishes the work in flight after the signal: `Err` says what came
 /// instead of its answer.
-async fn finish(pending: Pending, port: u16) -> Result<(), String> {
+async fn finish(pending: Pending) -> Result<(), String> {
     let deadline = Instant::now() + EXIT_WAIT;
     match pending {
         Pending::Http(mut stream, rest) => {
@@ -942,10 +939,7 @@ async fn finish(pending: Pending, port: u16) -> Result<(), String> {
             let _ = read_to_close(&mut stream, deadline).await;
             Ok(())
         }
-        Pending::Nothing => {
-            let _ = port;
-            Ok(())
-        }
+        Pending::Nothing => Ok(()),
     }
 }
 
