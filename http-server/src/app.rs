@@ -68,7 +68,7 @@ pub struct App<S> {
     /// The largest body of a request to a route that takes one.
     body_limit: usize,
     /// Headers set on every response (e.g. which copy of the server answered).
-    every_response: Vec<(&'static str, String)>,
+    every_response: Vec<(&'static str, &'static str)>,
 }
 
 impl<S: Send + Sync + 'static> App<S> {
@@ -170,7 +170,12 @@ impl<S: Send + Sync + 'static> App<S> {
         name: &'static str,
         value: impl Into<String>,
     ) -> App<S> {
-        self.every_response.push((name, value.into()));
+        // Leaked on purpose, once, when the app is built: as a `&'static
+        // str` the value goes on every response as it is, where a `String`
+        // would be copied into a new allocation for each one. An app is
+        // built once per process, so what is leaked is a few bytes, once.
+        let value: &'static str = Box::leak(value.into().into_boxed_str());
+        self.every_response.push((name, value));
         self
     }
 
@@ -193,7 +198,7 @@ impl<S: Send + Sync + 'static> App<S> {
         req.json_errors = for_api;
         let mut response = Next::start(Arc::clone(&self)).run(req).await;
         for (name, value) in &self.every_response {
-            response.set_header(*name, value.clone());
+            response.set_header(*name, *value);
         }
         // The API's answers are about this moment and often this client:
         // no cache on the way (a proxy, a CDN, the browser) may keep one
@@ -234,7 +239,7 @@ impl<S: Send + Sync + 'static> App<S> {
         info!(request_id = %id, status = error.status(), "app: refused: {error}");
         response.set_header("x-request-id", id);
         for (name, value) in &self.every_response {
-            response.set_header(*name, value.clone());
+            response.set_header(*name, *value);
         }
         if path.is_some_and(is_api_path) {
             let body = serde_json::json!({ "error": error.to_string() }).to_string();
