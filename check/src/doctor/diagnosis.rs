@@ -1,0 +1,349 @@
+//! From what the doctor saw to one verdict and the book page to read.
+//!
+//! What to notice: the order of the questions. An address that answered as
+//! expected wins (the others only explain why some clients fail). Then a
+//! server that spoke another protocol (the easiest fix: change the URL).
+//! Then what the connection did after connecting (reset, closed, silent).
+//! Only when nothing connected do the sockets on this machine decide: a
+//! server on another address, a listener that does not accept, leftovers in
+//! TIME_WAIT, or nothing at all.
+
+use std::net::SocketAddr;
+
+use super::addr::{Addr, Scheme};
+use super::listeners::{Seen, Socket, State, reach};
+use super::probe::{Answer, Outcome, REPLY_PATIENCE};
+
+/// A page of the book: its file under `docs/src/` and its title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// `stuck-localhost.md`.
+    pub file: &'static str,
+    /// What the page is about.
+    pub title: &'static str,
+}
+
+/// A page the verdicts point at.
+pub const LOCALHOST: Page = Page {
+    file: "stuck-localhost.md",
+    title: "localhost, 127.0.0.1, ::1 and 0.0.0.0",
+};
+/// A page the verdicts point at.
+pub const RESET: Page = Page {
+    file: "stuck-connection-reset.md",
+    title: "\"connection reset\"",
+};
+/// A page the verdicts point at.
+pub const REQUEST_END: Page = Page {
+    file: "stuck-request-end.md",
+    title: "where does a request end?",
+};
+/// A page the verdicts point at.
+pub const HTTPS: Page = Page {
+    file: "https.md",
+    title: "HTTPS: TLS in front of HTTP",
+};
+/// A page the verdicts point at.
+pub const WEBSOCKET: Page = Page {
+    file: "ws-chat.md",
+    title: "WebSocket chat: the upgrade",
+};
+/// A page the verdicts point at.
+pub const BACKLOG: Page = Page {
+    file: "tcp-echo.md",
+    title: "TCP echo: the backlog, and \"address already in use\"",
+};
+/// A page the verdicts point at.
+pub const FIRST_SERVER: Page = Page {
+    file: "first-server.md",
+    title: "your first server: listening on a port",
+};
+/// A page the verdicts point at.
+pub const CORS: Page = Page {
+    file: "http-server.md",
+    title: "CORS: when a page from elsewhere calls your API",
+};
+/// A page the verdicts point at.
+pub const NETWORK: Page = Page {
+    file: "network.md",
+    title: "the network between client and server",
+};
+
+/// The doctor's conclusion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnosis {
+    /// Whether ADDR answered as its scheme expects (exit 0).
+    pub ok: bool,
+    /// What is going on and what to do, in a sentence or three.
+    pub verdict: String,
+    /// The page to read.
+    pub page: Page,
+}
+
+/// Everything the doctor saw.
+pub struct Evidence<'a> {
+    /// ADDR.
+    pub target: &'a Addr,
+    /// Each address tried and its outcome.
+    pub attempts: &'a [(SocketAddr, Outcome)],
+    /// The sockets on the port here (`None`: ADDR is another machine).
+    pub sockets: Option<&'a Seen>,
+    /// `--origin`'s findings, `(fine, sentence)`, if asked.
+    pub cors: Option<&'a [(bool, String)]>,
+}
+
+/// The verdict on `evidence`.
+pub fn diagnose(evidence: &Evidence<'_>) -> Diagnosis {
+    let target = evidence.target;
+    let port = target.port;
+    let listeners: Vec<&Socket> = match evidence.sockets {
+        Some(Seen::Sockets(sockets)) => sockets
+            .iter()
+            .filter(|s| s.state == State::Listen)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let holder = holder_of(&listeners);
+
+    // 1. Something answered as expected.
+    if let Some((good, _)) = evidence
+        .attempts
+        .iter()
+        .find(|(_, outcome)| outcome.is_expected())
+    {
+        if let Some(problems) = evidence
+            .cors
+            .filter(|findings| findings.iter().any(|(fine, _)| !fine))
+        {
+            let missing: Vec<&str> = problems
+                .iter()
+                .filter(|(fine, _)| !fine)
+                .map(|(_, s)| s.as_str())
+                .collect();
+            return fail(
+                format!(
+                    "{good} answers, but a browser page from that origin cannot read the answer: {}.",
+                    missing.join("; ")
+                ),
+                CORS,
+            );
+        }
+        let unanswered: Vec<String> = evidence
+            .attempts
+            .iter()
+            .filter(|(_, outcome)| !outcome.is_expected())
+            .map(|(addr, _)| addr.ip().to_string())
+            .collect();
+        if !unanswered.is_empty() {
+            return Diagnosis {
+                ok: true,
+                verdict: format!(
+                    "{} answers at {}{holder} but not at {}. A client that tries {} first may give up \
+                     before it tries {} (curl tries both): connect to {} directly, or bind the server \
+                     to the address the client uses.",
+                    target.host,
+                    good.ip(),
+                    unanswered.join(" or "),
+                    unanswered.join(" or "),
+                    good.ip(),
+                    good,
+                ),
+                page: LOCALHOST,
+            };
+        }
+        let page = match target.scheme {
+            Scheme::Tcp => BACKLOG,
+            Scheme::Http => FIRST_SERVER,
+            Scheme::Https | Scheme::Wss => HTTPS,
+            Scheme::Ws => WEBSOCKET,
+        };
+        let busy = if holder.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " A second server on port {port} would fail with \"address already in use\" until that process exits."
+            )
+        };
+        return Diagnosis {
+            ok: true,
+            verdict: format!("{good}{holder} answers as {} expects.{busy}", target.scheme)
+                .replace(",.", "."),
+            page,
+        };
+    }
+
+    // 2. Something connected and answered wrongly, or not at all.
+    let answers: Vec<(&SocketAddr, &Answer)> = evidence
+        .attempts
+        .iter()
+        .filter_map(|(addr, outcome)| match outcome {
+            Outcome::Connected(answer) => Some((addr, answer)),
+            _ => None,
+        })
+        .collect();
+    if let Some((addr, answer)) = answers.first() {
+        let authority = addr.to_string();
+        return match answer {
+            Answer::TlsOnPlainPort => fail(
+                format!(
+                    "{addr} speaks TLS, so it is an HTTPS server: use https://{authority}{} \
+                         (for a WebSocket, wss://).",
+                    target.path
+                ),
+                HTTPS,
+            ),
+            Answer::PlainOnTlsPort(status) => fail(
+                format!(
+                    "{addr} speaks plain HTTP (it answered the TLS hello with {status:?}): \
+                         use http://{authority}{}, or start the server with TLS_CERT and TLS_KEY.",
+                    target.path
+                ),
+                HTTPS,
+            ),
+            Answer::NoUpgrade(status) => fail(
+                format!(
+                    "{addr} speaks HTTP but did not switch to WebSocket at {}: it answered {status:?} \
+                         instead of 101. Is the path right (the chat's is /ws), and does this server \
+                         speak WebSocket?",
+                    target.path
+                ),
+                WEBSOCKET,
+            ),
+            Answer::Reset => fail(
+                format!(
+                    "{addr} accepted the connection, then reset it (RST): the program aborted the \
+                         connection, often by closing it with unread bytes, or by crashing."
+                ),
+                RESET,
+            ),
+            Answer::Closed => fail(
+                format!(
+                    "{addr} accepted the connection, then closed it without a word: the program \
+                         closes connections before answering (a full server, or a bug)."
+                ),
+                RESET,
+            ),
+            Answer::Silent => fail(
+                format!(
+                    "{addr} accepted the connection but answered nothing within {REPLY_PATIENCE:?}: \
+                         it may still be waiting for the end of the request, or it never accepts \
+                         (the kernel completes connections for a listener on its own)."
+                ),
+                REQUEST_END,
+            ),
+            Answer::Other(bytes) => fail(
+                format!(
+                    "{addr} answered, but not in {}: its first bytes were {bytes}.",
+                    target.scheme
+                ),
+                NETWORK,
+            ),
+            Answer::AsExpected(_) => fail(format!("{addr} answered."), NETWORK),
+        };
+    }
+
+    // 3. Nothing connected: the sockets here decide.
+    let timed_out = evidence
+        .attempts
+        .iter()
+        .any(|(_, outcome)| *outcome == Outcome::TimedOut);
+    let tried: Vec<String> = evidence
+        .attempts
+        .iter()
+        .map(|(addr, _)| addr.ip().to_string())
+        .collect();
+    let tried = tried.join(" and ");
+    if timed_out {
+        if let Some(stuck) = listeners.iter().find(|s| s.waiting > 0) {
+            return fail(
+                format!(
+                    "{}{} listens on port {port}, but does not accept: {} connections wait in its \
+                         queue, which is full, so the kernel drops new ones. The program is stuck \
+                         (or busy) before its next accept().",
+                    stuck.local,
+                    holder_of(&[stuck]),
+                    stuck.waiting
+                ),
+                BACKLOG,
+            );
+        }
+        return fail(
+            format!(
+                "nothing answered at {tried} within the connection's patience: the packets were \
+                     dropped (a firewall, or a host that is down or unreachable)."
+            ),
+            NETWORK,
+        );
+    }
+    if let Some(elsewhere) = listeners.first() {
+        let ip = elsewhere.local.ip();
+        let how = if ip.is_unspecified() {
+            "but not for the address family you tried".to_string()
+        } else {
+            format!("at {ip} only ({})", reach(ip))
+        };
+        let fix = if ip.is_ipv6() && ip.is_loopback() {
+            format!(
+                "Connect to [::1]:{port} (or localhost), or start it with HOST=127.0.0.1 or HOST=::"
+            )
+        } else if ip.is_loopback() {
+            format!(
+                "Connect to {ip}:{port}, or start it with HOST=0.0.0.0 to listen on every address"
+            )
+        } else {
+            format!(
+                "Connect to {}, or change the server's HOST",
+                elsewhere.local
+            )
+        };
+        return fail(
+            format!(
+                "{tried} refused the connection: a server{} listens on port {port} {how}, not at \
+                     {tried}. {fix}.",
+                holder_of(&[elsewhere]).trim_end_matches(',')
+            ),
+            LOCALHOST,
+        );
+    }
+    let time_wait = match evidence.sockets {
+        Some(Seen::Sockets(sockets)) => sockets
+            .iter()
+            .filter(|s| s.state == State::TimeWait)
+            .count(),
+        _ => 0,
+    };
+    let leftovers = if time_wait > 0 {
+        format!(
+            " The {time_wait} socket(s) in TIME_WAIT on this port are closed connections the kernel \
+                  remembers for a minute, not a server: they do not stop a new server binding it."
+        )
+    } else {
+        String::new()
+    };
+    fail(
+        format!(
+            "{tried} refused the connection: nothing listens on port {port} there. Is the server \
+                 running, and did it print `listening on` with port {port}?{leftovers}"
+        ),
+        FIRST_SERVER,
+    )
+}
+
+/// A failing diagnosis.
+fn fail(verdict: String, page: Page) -> Diagnosis {
+    Diagnosis {
+        ok: false,
+        verdict,
+        page,
+    }
+}
+
+/// `, held by process 1234 (http-raw),` for the first listener with a
+/// known process; empty when none is known.
+fn holder_of(listeners: &[&Socket]) -> String {
+    listeners
+        .iter()
+        .find_map(|socket| socket.process.as_ref())
+        .map(|process| format!(", held by {process},"))
+        .unwrap_or_default()
+}
