@@ -143,7 +143,7 @@ fn a_port_held_by_a_child_process_names_that_process_and_the_address_in_use_it_c
     let _ = child.wait();
 
     assert_eq!(code, 0, "{report}");
-    let holder = format!("process {} (python3)", child.id());
+    let holder = format!("python3, process {}", child.id());
     assert!(
         report.contains(&format!(
             "127.0.0.1:{port}: loopback only, IPv4: this machine only; {holder}"

@@ -8,7 +8,7 @@
 //! server on another address, a listener that does not accept, leftovers in
 //! TIME_WAIT, or nothing at all.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use super::addr::{Addr, Scheme};
 use super::listeners::{Seen, Socket, State, reach};
@@ -103,7 +103,7 @@ pub fn diagnose(evidence: &Evidence<'_>) -> Diagnosis {
             .collect(),
         _ => Vec::new(),
     };
-    let holder = holder_of(&listeners);
+    let holder = listeners.iter().find_map(|socket| socket.process.as_ref());
 
     // 1. Something answered as expected.
     if let Some((good, _)) = evidence
@@ -138,7 +138,7 @@ pub fn diagnose(evidence: &Evidence<'_>) -> Diagnosis {
             return Diagnosis {
                 ok: true,
                 verdict: format!(
-                    "{} answers at {}{holder} but not at {}. A client that tries {} first may give up \
+                    "{} answers at {} but not at {}. A client that tries {} first may give up \
                      before it tries {} (curl tries both): connect to {} directly, or bind the server \
                      to the address the client uses.",
                     target.host,
@@ -157,17 +157,16 @@ pub fn diagnose(evidence: &Evidence<'_>) -> Diagnosis {
             Scheme::Https | Scheme::Wss => HTTPS,
             Scheme::Ws => WEBSOCKET,
         };
-        let busy = if holder.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " A second server on port {port} would fail with \"address already in use\" until that process exits."
-            )
+        let busy = match holder {
+            Some(process) => format!(
+                " It is {process}: a second server on port {port} would fail with \"address already \
+                 in use\" until that process exits."
+            ),
+            None => String::new(),
         };
         return Diagnosis {
             ok: true,
-            verdict: format!("{good}{holder} answers as {} expects.{busy}", target.scheme)
-                .replace(",.", "."),
+            verdict: format!("{good} answers as {} expects.{busy}", target.scheme),
             page,
         };
     }
@@ -261,7 +260,7 @@ pub fn diagnose(evidence: &Evidence<'_>) -> Diagnosis {
                          queue, which is full, so the kernel drops new ones. The program is stuck \
                          (or busy) before its next accept().",
                     stuck.local,
-                    holder_of(&[stuck]),
+                    held_by(stuck),
                     stuck.waiting
                 ),
                 BACKLOG,
@@ -277,30 +276,28 @@ pub fn diagnose(evidence: &Evidence<'_>) -> Diagnosis {
     }
     if let Some(elsewhere) = listeners.first() {
         let ip = elsewhere.local.ip();
-        let how = if ip.is_unspecified() {
-            "but not for the address family you tried".to_string()
-        } else {
-            format!("at {ip} only ({})", reach(ip))
-        };
-        let fix = if ip.is_ipv6() && ip.is_loopback() {
-            format!(
-                "Connect to [::1]:{port} (or localhost), or start it with HOST=127.0.0.1 or HOST=::"
-            )
-        } else if ip.is_loopback() {
-            format!(
+        let tried_v6 = evidence.attempts.iter().all(|(addr, _)| addr.is_ipv6());
+        let fix = match ip {
+            IpAddr::V4(_) if tried_v6 => format!(
+                "Connect to 127.0.0.1:{port}, or start it with HOST=:: (IPv6, and IPv4 too on Linux)"
+            ),
+            IpAddr::V6(v6) if v6.is_loopback() => {
+                format!("Connect to [::1]:{port}, or start it with HOST=127.0.0.1 or HOST=::")
+            }
+            IpAddr::V4(v4) if v4.is_loopback() => format!(
                 "Connect to {ip}:{port}, or start it with HOST=0.0.0.0 to listen on every address"
-            )
-        } else {
-            format!(
+            ),
+            _ => format!(
                 "Connect to {}, or change the server's HOST",
                 elsewhere.local
-            )
+            ),
         };
         return fail(
             format!(
-                "{tried} refused the connection: a server{} listens on port {port} {how}, not at \
-                     {tried}. {fix}.",
-                holder_of(&[elsewhere]).trim_end_matches(',')
+                "{tried} refused the connection: a server{} listens on port {port} at {ip} only \
+                 ({}), not at {tried}. {fix}.",
+                held_by(elsewhere),
+                reach(ip),
             ),
             LOCALHOST,
         );
@@ -338,12 +335,11 @@ fn fail(verdict: String, page: Page) -> Diagnosis {
     }
 }
 
-/// `, held by process 1234 (http-raw),` for the first listener with a
-/// known process; empty when none is known.
-fn holder_of(listeners: &[&Socket]) -> String {
-    listeners
-        .iter()
-        .find_map(|socket| socket.process.as_ref())
-        .map(|process| format!(", held by {process},"))
+/// ` (http-raw, process 1234)` when the OS named the socket's process.
+fn held_by(socket: &Socket) -> String {
+    socket
+        .process
+        .as_ref()
+        .map(|process| format!(" ({process})"))
         .unwrap_or_default()
 }

@@ -53,7 +53,7 @@ pub struct Process {
 
 impl fmt::Display for Process {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "process {} ({})", self.pid, self.name)
+        write!(f, "{}, process {}", self.name, self.pid)
     }
 }
 
@@ -126,7 +126,7 @@ pub fn reach(ip: IpAddr) -> &'static str {
         IpAddr::V6(v6) if v6.is_unspecified() => {
             "every interface, IPv6 and (on Linux, unless the program set IPV6_V6ONLY) IPv4 too"
         }
-        IpAddr::V6(v6) if v6.is_loopback() => "loopback only, IPv6 only: this machine only, at ::1",
+        IpAddr::V6(v6) if v6.is_loopback() => "loopback only, IPv6 only: this machine only",
         _ => "one interface only: clients must use exactly this address",
     }
 }

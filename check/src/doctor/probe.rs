@@ -80,8 +80,8 @@ pub fn probe(addr: SocketAddr, target: &Addr) -> Outcome {
     };
     Outcome::Connected(match target.scheme {
         Scheme::Tcp => greeting(stream),
-        Scheme::Http => plain(stream, addr, &get_request(target), "HTTP"),
-        Scheme::Ws => plain(stream, addr, &upgrade_request(target), "WebSocket"),
+        Scheme::Http => plain(stream, addr, &get_request(target), false),
+        Scheme::Ws => plain(stream, addr, &upgrade_request(target), true),
         Scheme::Https | Scheme::Wss => tls(stream, addr, target),
     })
 }
@@ -135,8 +135,8 @@ fn greeting(mut stream: TcpStream) -> Answer {
     }
 }
 
-/// HTTP or a WebSocket upgrade on a plain port.
-fn plain(mut stream: TcpStream, addr: SocketAddr, request: &[u8], what: &str) -> Answer {
+/// HTTP, or with `upgrade` a WebSocket upgrade, on a plain port.
+fn plain(mut stream: TcpStream, addr: SocketAddr, request: &[u8], upgrade: bool) -> Answer {
     let reply = match send_and_read_head(&mut stream, request) {
         Ok(reply) => reply,
         Err(answer) => return unless_tls(addr, answer),
@@ -157,11 +157,10 @@ fn plain(mut stream: TcpStream, addr: SocketAddr, request: &[u8], what: &str) ->
     {
         return Answer::TlsOnPlainPort;
     }
-    match what {
-        "WebSocket" if status_line.split(' ').nth(1) != Some("101") => {
-            Answer::NoUpgrade(status_line)
-        }
-        _ => Answer::AsExpected(status_line),
+    if upgrade && status_line.split(' ').nth(1) != Some("101") {
+        Answer::NoUpgrade(status_line)
+    } else {
+        Answer::AsExpected(status_line)
     }
 }
 
