@@ -337,3 +337,23 @@ fn serve_tls(listener: TcpListener) {
         }
     });
 }
+
+// The count comes from /proc/net/tcp.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_connections_open_on_the_port_are_counted() {
+    let (listener, port) = loopback();
+    let clients: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connecting"))
+        .collect();
+    let accepted: Vec<_> = (0..2)
+        .map(|_| listener.accept().expect("accepting"))
+        .collect();
+    let (code, report) = doctor(&[&format!("127.0.0.1:{port}")]);
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        report.contains(&format!("connections open on port {port} now: 2")),
+        "{report}"
+    );
+    drop((clients, accepted));
+}

@@ -1,6 +1,6 @@
 //! What holds a TCP port on this machine: the listening sockets (with their
-//! bind address and, where the OS tells, their process) and the sockets in
-//! TIME_WAIT.
+//! bind address and, where the OS tells, their process), the connections
+//! they accepted, and the sockets in TIME_WAIT.
 //!
 //! What to notice: on Linux all of this is plain text under `/proc`.
 //! `/proc/net/tcp` and `/proc/net/tcp6` list every TCP socket, one line
@@ -33,11 +33,13 @@ pub struct Socket {
     pub process: Option<Process>,
 }
 
-/// The two states that matter for "who has this port".
+/// The states that matter for "who has this port".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     /// A live server: bound, listening, accepting (or not).
     Listen,
+    /// A connection a server accepted on this port, still open.
+    Established,
     /// A closed connection the kernel still remembers.
     TimeWait,
 }
@@ -60,7 +62,7 @@ impl fmt::Display for Process {
 /// What the doctor could see on this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seen {
-    /// Every listener and TIME_WAIT socket on the port.
+    /// Every listener, accepted connection and TIME_WAIT socket on the port.
     // Constructed only where the OS lists sockets (Linux, from /proc).
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Sockets(Vec<Socket>),
@@ -99,7 +101,7 @@ pub fn on_port(port: u16) -> Seen {
             socket.process = proc_net::process_holding(inode);
         }
     }
-    sockets.sort_by_key(|socket| socket.state == State::TimeWait);
+    sockets.sort_by_key(|socket| socket.state != State::Listen);
     Seen::Sockets(sockets)
 }
 

@@ -244,7 +244,8 @@ fn describe(outcome: &Outcome) -> String {
     }
 }
 
-/// The listeners and TIME_WAIT sockets on `port`, one line each.
+/// The listeners, the connections open, and (when nothing listens) the
+/// TIME_WAIT sockets on `port`.
 fn report_sockets(seen: &Seen, port: u16, out: &mut dyn Write) -> io::Result<()> {
     let sockets = match seen {
         Seen::CannotTell(why) => return writeln!(out, "on this machine, port {port}: {why}"),
@@ -276,6 +277,15 @@ fn report_sockets(seen: &Seen, port: u16, out: &mut dyn Write) -> io::Result<()>
             socket.local,
             listeners::reach(socket.local.ip())
         )?;
+    }
+    // Accepted connections still open: a number that only grows while
+    // clients come and go means the server does not notice them leave.
+    if listening_count > 0 {
+        let open = sockets
+            .iter()
+            .filter(|s| s.state == State::Established)
+            .count();
+        writeln!(out, "  connections open on port {port} now: {open}")?;
     }
     // TIME_WAIT matters only when no server holds the port: then a learner
     // may take those sockets for the server that blocks theirs.

@@ -12,7 +12,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::listeners::{Process, Socket, State};
 
-/// One line of `/proc/net/tcp{,6}`, if its state is LISTEN or TIME_WAIT:
+/// One line of `/proc/net/tcp{,6}`, if its state is LISTEN, ESTABLISHED or
+/// TIME_WAIT:
 /// the socket and its inode.
 ///
 /// `   0: 0100007F:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000 0 12345 ...`
@@ -20,6 +21,7 @@ pub fn parse_line(line: &str) -> Option<(Socket, u64)> {
     let fields: Vec<&str> = line.split_whitespace().collect();
     let state = match *fields.get(3)? {
         "0A" => State::Listen,
+        "01" => State::Established,
         "06" => State::TimeWait,
         _ => return None,
     };
