@@ -139,6 +139,8 @@ fn greeting(mut stream: TcpStream) -> Answer {
 fn plain(mut stream: TcpStream, addr: SocketAddr, request: &[u8], upgrade: bool) -> Answer {
     let reply = match send_and_read_head(&mut stream, request) {
         Ok(reply) => reply,
+        // Silence is not TLS (a TLS server rejects `GET` at its first byte).
+        Err(Answer::Silent) => return Answer::Silent,
         Err(answer) => return unless_tls(addr, answer),
     };
     if tls_hello::looks_like_tls(&reply) {
