@@ -56,6 +56,8 @@ const USAGE: &str = "usage: cargo run -p check -- LESSON [--all] ADDR";
 /// one-sentence errors to `err`. The exit status is
 /// [`Verdict::exit_code`].
 pub async fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Verdict> {
+    // The doctor is blocking code (one address after another); it runs on
+    // this thread, and nothing else runs meanwhile.
     if args.first().is_some_and(|word| word == "doctor") {
         return doctor::run(&args[1..], out, err);
     }
