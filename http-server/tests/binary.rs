@@ -7,6 +7,8 @@
 
 use testkit::process;
 
+// Only the Linux-only memory test reads a body stream.
+#[cfg(target_os = "linux")]
 use futures_util::StreamExt;
 #[cfg(unix)]
 use nix::sys::signal::Signal;
