@@ -7,8 +7,6 @@
 //! each leaves (some of the clues `systemd-detect-virt` reads) and says what
 //! they mean.
 
-use std::path::Path;
-
 /// What kind of place this is, with the clue that says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Place {
@@ -20,16 +18,24 @@ pub enum Place {
     Container(String),
 }
 
+/// Every clue found on this machine (usually none). WSL and containers are
+/// Linux; a doctor built for Windows or macOS runs outside them.
+#[cfg(not(target_os = "linux"))]
+pub fn detect() -> Vec<Place> {
+    Vec::new()
+}
+
 /// Every clue found on this machine (usually none).
+#[cfg(target_os = "linux")]
 pub fn detect() -> Vec<Place> {
     let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
     let mut places = Vec::new();
     if let Some(wsl) = wsl_from_version(&read("/proc/version")) {
         places.push(wsl);
     }
-    let container = if Path::new("/.dockerenv").exists() {
+    let container = if std::path::Path::new("/.dockerenv").exists() {
         Some("/.dockerenv exists".to_string())
-    } else if Path::new("/run/.containerenv").exists() {
+    } else if std::path::Path::new("/run/.containerenv").exists() {
         Some("/run/.containerenv exists (Podman)".to_string())
     } else {
         container_from_cgroup(&read("/proc/1/cgroup"))
