@@ -357,3 +357,29 @@ fn the_connections_open_on_the_port_are_counted() {
     );
     drop((clients, accepted));
 }
+
+#[test]
+fn a_server_that_resets_after_accepting_is_named_reset() {
+    let (listener, port) = loopback();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            // Read one byte of the request and close: the unread rest makes
+            // the kernel send a reset (RST), not a FIN (RFC 2525, 2.17).
+            let mut stream = stream;
+            let _ = stream.read(&mut [0; 1]);
+            drop(stream);
+        }
+    });
+    let (code, report) = doctor(&[&format!("http://127.0.0.1:{port}/")]);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        report.contains(&format!(
+            "127.0.0.1:{port}: connected, then reset by the server"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains("read: docs/src/stuck-connection-reset.md"),
+        "{report}"
+    );
+}
