@@ -113,10 +113,14 @@ mod tests {
         assert_eq!(socket.state, State::TimeWait);
 
         let established = v4.replace(" 0A ", " 01 ");
+        let (socket, _) = parse_line(&established).expect("an ESTABLISHED line");
+        assert_eq!(socket.state, State::Established);
+
+        let syn_sent = v4.replace(" 0A ", " 02 ");
         assert_eq!(
-            parse_line(&established),
+            parse_line(&syn_sent),
             None,
-            "only LISTEN and TIME_WAIT matter"
+            "only LISTEN, ESTABLISHED and TIME_WAIT matter"
         );
     }
 }
