@@ -12,15 +12,21 @@
      <!-- transcript: untested: WHY; covered by PATH -->
                                          cannot run unattended (a browser, typing
                                          into nc, a load test); PATH must exist
+     <!-- setup -->                      a build page's set-up commands (`cargo
+                                         new`, `cargo add`): docs/tools/
+                                         check_pages.py runs them in a crate
+                                         outside the repository
 
    A marker may also name extra variable parts, e.g. `vary=content-length`
    for a body that contains the port.
 
    Lines starting with `$ ` are commands; the lines up to the next `$ ` are
-   the output expected. Servers listen on a port the OS picks (PORT=0); the
-   book's port in each command is replaced by the real one, and back in the
-   output. The only other parts allowed to differ are the variable ones
-   listed in VARIABLE_PARTS (dates, request ids, ETags, uptimes).
+   the output expected. Servers listen on a free port with as many digits as
+   the book's (so every length and byte count that includes the port is the
+   one a learner sees on the book's port); the book's port in each command is
+   replaced by the real one, and back in the output. The only other parts
+   allowed to differ are the variable ones listed in VARIABLE_PARTS (dates,
+   request ids, ETags, uptimes).
 
    Lesson 6's servers are binaries of one crate: `cargo run -p protocols
    --bin smtp` (or `ftp`, `dns`) starts target/debug/smtp as the block's
@@ -50,9 +56,11 @@ Standard library only; run from the repository root after `cargo build`.
 import difflib
 import os
 import pty
+import random
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -64,7 +72,10 @@ LESSON_PORTS = {"tcp-echo": 7007, "udp-echo": 7007, "http-raw": 3000, "http-serv
                 "smtp": 2525, "ftp": 2121, "dns": 1053}
 # Lesson 6: one crate, three servers, each run with `cargo run -p protocols --bin NAME`.
 PROTOCOL_SERVERS = {"smtp", "ftp", "dns"}
-STEP_TIMEOUT = 15
+# Longer than the longest wait of any checker stage (tcp-echo's stage 5 gives
+# a server 20 s for its 4 MiB), so a slow machine fails a transcript only
+# where the checker itself would fail.
+STEP_TIMEOUT = 30
 
 # What may differ between the book and a real run, and what it is replaced with.
 VARIABLE_PARTS = [
@@ -72,6 +83,9 @@ VARIABLE_PARTS = [
     (re.compile(r"(?i)(x-request-id: )[0-9a-f]+-\d+"), r"\1<request-id>"),
     (re.compile(r'(?i)(etag: )"[0-9a-f]+-[0-9a-f]+"'), r"\1<etag>"),
     (re.compile(r"started \d+ s ago"), "started <n> s ago"),
+    # The chat checker's nicks, rooms and lines end in a random token, so
+    # that two runs on one server never collide.
+    (re.compile(r"\b(chk-?|hello from the checker |still here |in the lobby )[0-9a-z]{8}\b"), r"\1<token>"),
     # A stored message's id: seconds, process id, count (lesson 6's smtp).
     (re.compile(r"\b\d{9,}-\d+-\d+\b"), "<message-id>"),
     # The doctor names the process holding a port by its id.
@@ -81,15 +95,16 @@ VARIABLE_PARTS = [
     (re.compile(r"^this machine: .*\n?", re.M), ""),
 ]
 
-MARKER = re.compile(r"<!--\s*transcript(?::\s*(.*?))?\s*-->", re.S)
+MARKER = re.compile(r"<!--\s*(?:transcript(?::\s*(.*?))?|(setup))\s*-->", re.S)
 
 
-# Extra parts a block may declare variable with `vary=NAME`.
+# Extra parts a block may declare variable with `vary=NAME`, for a value
+# that really differs from run to run. (A port is not one: servers run on a
+# port as long as the book's, so lengths that include it do not vary.)
 OPTIONAL_VARIABLE_PARTS = {
-    # A body that contains the server's port is longer on a 5-digit port.
+    # A Content-Length of a body that holds something variable.
     "content-length": (re.compile(r"(?i)(content-length: )\d+"), r"\1<length>"),
-    # A checker's report quotes requests with a Host header holding the
-    # port, so their byte counts grow by one on a 5-digit port.
+    # A checker's byte counts of a response that holds something variable.
     "byte-counts": (re.compile(r"\((\d+) bytes\)"), "(<n> bytes)"),
     # FTP's passive replies name a port the OS picked for the data connection.
     "data-port": [(re.compile(r"\(\|\|\|\d+\|\)"), "(|||<port>|)"),
@@ -120,16 +135,36 @@ def swap_port(text, old, new):
     return re.sub(rf"(?<![0-9]){old}(?![0-9])", str(new), text)
 
 
+def free_port_like(documented, avoid):
+    """A free port (TCP and UDP) with as many digits as `documented`, whose
+    digits appear nowhere in `avoid` (the block's text), so that putting the
+    book's port back into the output cannot touch anything else."""
+    digits = len(str(documented))
+    low, high = max(1024, 10 ** (digits - 1)), min(65535, 10 ** digits - 1)
+    for _ in range(1000):
+        port = random.randint(low, high)
+        if str(port) in avoid:
+            continue
+        try:
+            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                with socket.socket(socket.AF_INET, kind) as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError(f"no free {digits}-digit port")
+
+
 class Server:
     """A lesson binary started for one block, stopped (SIGINT) at its end."""
 
-    def __init__(self, name, env, documented_port, program=None):
+    def __init__(self, name, env, documented_port, program=None, avoid=""):
         self.name = name
         self.documented_port = documented_port
         self.stderr = open(os.devnull, "wb")
         full_env = dict(os.environ, HOST="127.0.0.1", NO_COLOR="1", RUST_LOG="warn")
         full_env.update(env)
-        full_env["PORT"] = "0"
+        full_env["PORT"] = str(free_port_like(documented_port, avoid))
         self.proc = subprocess.Popen(
             [str(program or BIN / name)], env=full_env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=self.stderr, text=True)
@@ -215,18 +250,21 @@ def prebuild(package, binary):
         PREBUILT.add((package, binary))
 
 
-def run_block(commands, marker):
-    """Runs one block; returns a list of failure messages."""
+def run_block(commands, marker, examples=None):
+    """Runs one block; returns a list of failure messages. `examples` maps
+    an example's name to another program to run in its place (check_pages.py
+    runs a learner's build of a step instead of the repository's)."""
     failures = []
     server = None
     last_status = 0
+    block_text = "\n".join(f"{command}\n{expected}" for command, expected in commands)
     spec = (marker or "").split()
     vary = [word.split("=", 1)[1] for word in spec if word.startswith("vary=")]
     spec = [word for word in spec if not word.startswith("vary=")]
     if spec and spec[0].startswith("server="):
         name = spec[0].split("=", 1)[1]
         env = dict(word.split("=", 1) for word in spec[1:])
-        server = Server(name, env, LESSON_PORTS[name])
+        server = Server(name, env, LESSON_PORTS[name], avoid=block_text)
         server.read_lines(1)
     try:
         for command, expected in commands:
@@ -250,7 +288,7 @@ def run_block(commands, marker):
                     continue
                 documented = int(port_text)
                 if server is None:
-                    server = Server(name, env, documented)
+                    server = Server(name, env, documented, avoid=block_text)
                 wanted = expected.split("\n") if expected else []
                 got = server.read_lines(max(len(wanted), 1))
                 if server.port is None:
@@ -269,14 +307,14 @@ def run_block(commands, marker):
                 continue
             if rest[:3] == ["cargo", "run", "-p"] and len(rest) >= 6 and rest[4] == "--example":
                 name, example, args = rest[3], rest[5], rest[6:]
-                program = BIN / "examples" / example
+                program = (examples or {}).get(example) or BIN / "examples" / example
                 listening = re.search(r"listening on \w+://[^ ]*:(\d+)", expected.split("\n")[0])
                 if listening and not args:
                     if server is not None:
                         failures.append(f"$ {command}\n--- one server per block: {server.name} is running")
                         continue
                     documented = int(listening.group(1))
-                    server = Server(example, env, documented, program)
+                    server = Server(example, env, documented, program, avoid=block_text)
                     wanted = expected.split("\n")
                     actual = swap_port("\n".join(server.read_lines(len(wanted))), server.port, documented)
                     if server.port is None:
@@ -335,7 +373,13 @@ def blocks_of(path):
             elif commands:
                 commands[-1][1].append(raw)
         commands = [(command, "\n".join(output)) for command, output in commands]
-        blocks.append((line, None if marker_match is None else (marker_match.group(1) or ""), commands))
+        if marker_match is None:
+            marker = None
+        elif marker_match.group(2):
+            marker = "setup"
+        else:
+            marker = marker_match.group(1) or ""
+        blocks.append((line, marker, commands))
     return blocks
 
 
@@ -373,8 +417,10 @@ DIFF_BLOCK = re.compile(r"<!--\s*diff:\s*(\S+)\s+(\S+)\s*-->\s*```diff\n(.*?)```
 
 
 def code_lines(relative):
-    """A source file's lines without its `//!` header and ANCHOR markers."""
-    lines = (ROOT / relative).read_text().split("\n")
+    """A source file's lines without its `//!` header and ANCHOR markers.
+    (splitlines: the newline that ends the last line is no line of its own,
+    so a diff of these lines is one `patch` applies to the file as it is.)"""
+    lines = (ROOT / relative).read_text().splitlines()
     while lines and (lines[0].startswith("//!") or not lines[0].strip()):
         lines.pop(0)
     return [line for line in lines if "ANCHOR" not in line]
@@ -419,6 +465,11 @@ def main():
             if marker is None:
                 failed += 1
                 report.append(f"{where}: a console block without a <!-- transcript --> marker")
+                continue
+            if marker == "setup":
+                # A build page's set-up commands (cargo new, cargo add): run
+                # in a crate outside the repository by check_pages.py.
+                untested += 1
                 continue
             if marker.startswith("untested"):
                 covered = re.search(r"covered by (\S+)", marker)

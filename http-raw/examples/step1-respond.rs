@@ -14,6 +14,7 @@
 //! `cargo run -p check -- http-raw 127.0.0.1:3000`: stage 1 passes,
 //! stage 2 (route) fails, because `/` gets `Hello, world` too.
 
+// ANCHOR: all
 use std::time::SystemTime;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -69,3 +70,4 @@ async fn handle(mut stream: TcpStream) -> std::io::Result<()> {
     stream.shutdown().await
 }
 // ANCHOR_END: handle
+// ANCHOR_END: all

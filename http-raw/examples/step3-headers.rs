@@ -12,13 +12,14 @@
 //! `curl -i http://127.0.0.1:3000/headers`, then the checker: stages 1 to 3
 //! pass, stage 4 (body) fails: there is no `POST /echo` yet.
 
+// ANCHOR: top
 use std::time::SystemTime;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// The largest request head we read. A client that sends more without the
-/// empty line gets 431 instead of our memory.
+/// The largest request head we take, checked as it arrives and once it is
+/// complete: a client that sends more gets 431 instead of our memory.
 const MAX_HEAD: usize = 8 * 1024;
 
 /// Most header lines we parse (httparse fills a fixed array).
@@ -43,6 +44,7 @@ async fn main() -> std::io::Result<()> {
         }
     }
 }
+// ANCHOR_END: top
 
 // ANCHOR: request
 /// A request as we parsed it.
@@ -94,7 +96,10 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Reque
         let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut parsed = httparse::Request::new(&mut slots);
         match parsed.parse(buf) {
-            Ok(httparse::Status::Complete(_head_len)) => {
+            Ok(httparse::Status::Complete(head_len)) => {
+                if head_len > MAX_HEAD {
+                    return Err(ReadError::Refuse(431));
+                }
                 let target = parsed.path.unwrap_or_default().to_string();
                 return Ok(Request {
                     method: parsed.method.unwrap_or_default().to_string(),
@@ -203,4 +208,6 @@ impl Response {
 }
 // ANCHOR_END: response
 
-const INDEX_PAGE: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>step 3</title></head>\n<body><h1>Hello from step 3</h1><p><a href=\"/headers\">/headers</a> shows what your browser sent.</p></body></html>\n";
+// ANCHOR: index
+const INDEX_PAGE: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>HTTP by hand</title></head>\n<body><h1>Hello from your own HTTP server</h1><p><a href=\"/headers\">/headers</a> shows what your browser sent.</p></body></html>\n";
+// ANCHOR_END: index

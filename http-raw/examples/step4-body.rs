@@ -17,8 +17,8 @@ use std::time::SystemTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// The largest request head we read. A client that sends more without the
-/// empty line gets 431 instead of our memory.
+/// The largest request head we take, checked as it arrives and once it is
+/// complete: a client that sends more gets 431 instead of our memory.
 const MAX_HEAD: usize = 8 * 1024;
 
 /// Most header lines we parse (httparse fills a fixed array).
@@ -110,6 +110,9 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Reque
         let mut parsed = httparse::Request::new(&mut slots);
         match parsed.parse(buf) {
             Ok(httparse::Status::Complete(head_len)) => {
+                if head_len > MAX_HEAD {
+                    return Err(ReadError::Refuse(431));
+                }
                 let target = parsed.path.unwrap_or_default().to_string();
                 let request = Request {
                     method: parsed.method.unwrap_or_default().to_string(),
@@ -259,4 +262,4 @@ impl Response {
 }
 // ANCHOR_END: response
 
-const INDEX_PAGE: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>step 4</title></head>\n<body><h1>Hello from step 4</h1><p><a href=\"/headers\">/headers</a> shows what your browser sent.</p></body></html>\n";
+const INDEX_PAGE: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>HTTP by hand</title></head>\n<body><h1>Hello from your own HTTP server</h1><p><a href=\"/headers\">/headers</a> shows what your browser sent.</p></body></html>\n";

@@ -52,6 +52,13 @@ pub const MAX_PEM_FILE: u64 = 1024 * 1024;
 /// here compiles from scratch. aws-lc-rs has extras we do not need in a
 /// lesson (FIPS mode, post-quantum key exchange by default), so we pay for
 /// the smaller one. Switching is one line here and one feature in Cargo.toml.
+///
+/// rustls 0.23.48 marks ring's provider deprecated, because ring has no
+/// post-quantum key exchange, and offers no other way to get it. Traffic in
+/// these lessons stays on one machine, so we keep ring, and say so here
+/// rather than leave a warning in every build of a crate that depends on
+/// this one with a newer rustls than our Cargo.lock's.
+#[allow(deprecated)]
 pub fn crypto_provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }

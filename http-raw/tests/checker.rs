@@ -70,3 +70,27 @@ async fn step5_passes_stages_1_to_6_and_fails_chunked() {
 async fn step6_passes_stages_1_to_8_and_fails_head() {
     check_step("step6-chunked", 8).await;
 }
+
+#[tokio::test]
+async fn step7_passes_stages_1_to_9_and_fails_the_error_statuses() {
+    check_step("step7-head", 9).await;
+}
+
+#[tokio::test]
+async fn step8_passes_stages_1_to_11_and_fails_connection_close() {
+    check_step("step8-refuse", 11).await;
+}
+
+#[tokio::test]
+async fn step9_passes_every_stage() {
+    let program = example("http-raw", "step9-connection");
+    let mut step = process::spawn(program.to_str().expect("a UTF-8 path"), &[]);
+    let port = step.listening_port("http").await;
+    check(
+        "http-raw",
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        false,
+    )
+    .await
+    .assert_all_passed("step9-connection");
+}

@@ -13,12 +13,14 @@
 //! `cargo run -p check -- http-server 127.0.0.1:4000`: stage 1
 //! passes, stage 2 (list plants as JSON) fails: there is no API yet.
 
+// ANCHOR: uses
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use http_raw::{HttpConfig, Method, Request, Response};
 use tcp_echo::shutdown::shutdown_signal;
 use tcp_echo::startup::{fail, listen};
+// ANCHOR_END: uses
 
 // ANCHOR: router
 /// What answers a request.

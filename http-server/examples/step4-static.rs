@@ -7,9 +7,6 @@
 //! that check, `GET /../../etc/passwd` reads any file the server can. Files
 //! are read with `tokio::fs`, which does not block the runtime's threads.
 //!
-//! This is the last step: `src/` is the real thing, which adds middleware,
-//! ETag and 304, Range requests and streaming large files.
-//!
 //! Try it: `cargo run -p http-server --example step4-static`, then open
 //! <http://127.0.0.1:4000/> and try
 //! `curl -i --path-as-is http://127.0.0.1:4000/../Cargo.toml` (404), then the
@@ -358,8 +355,10 @@ async fn main() -> ExitCode {
     // Built once, shared by every request.
     let router = Arc::new(app());
     let state = Arc::new(AppState::default());
-    let public_dir =
-        std::env::var("PUBLIC_DIR").unwrap_or_else(|_| http_server::DEFAULT_PUBLIC_DIR.to_string());
+    // The site: PUBLIC_DIR, or the `public` folder beside this crate's
+    // Cargo.toml (CARGO_MANIFEST_DIR is that folder, when it is compiled).
+    let public_dir = std::env::var("PUBLIC_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/public").to_string());
     let public_dir = Arc::new(PathBuf::from(public_dir));
     let handler = move |request: Request| {
         let (router, state) = (Arc::clone(&router), Arc::clone(&state));

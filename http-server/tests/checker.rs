@@ -56,3 +56,13 @@ async fn step3_passes_stages_1_to_5_and_fails_static_files() {
 async fn step4_passes_stages_1_to_7_and_fails_etag() {
     check_step("step4-static", 7).await;
 }
+
+#[tokio::test]
+async fn step5_passes_every_stage() {
+    let program = example("http-server", "step5-etag-range");
+    let mut step = process::spawn(program.to_str().expect("a UTF-8 path"), &[]);
+    let port = step.listening_port("http").await;
+    check("http-server", local(port), false)
+        .await
+        .assert_all_passed("step5-etag-range");
+}

@@ -12,6 +12,7 @@
 //! Try it: `cargo run -p tcp-echo --example step1-lines`, then
 //! `cargo run -p check -- tcp-echo 127.0.0.1:7007`.
 
+// ANCHOR: all
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 
@@ -48,3 +49,4 @@ fn echo(stream: TcpStream) -> std::io::Result<()> {
     Ok(())
 }
 // ANCHOR_END: echo
+// ANCHOR_END: all

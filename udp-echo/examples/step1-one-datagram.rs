@@ -11,6 +11,7 @@
 //! Try it: `cargo run -p udp-echo --example step1-one-datagram`, then
 //! `nc -u 127.0.0.1 7007` and type a line.
 
+// ANCHOR: all
 use std::net::UdpSocket;
 
 /// 1024 bytes, as in many examples; step 3 shows why that is too small.
@@ -28,3 +29,4 @@ fn main() -> std::io::Result<()> {
     Ok(())
 }
 // ANCHOR_END: main
+// ANCHOR_END: all

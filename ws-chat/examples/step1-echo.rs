@@ -16,6 +16,7 @@
 //! Then `cargo run -p check -- ws-chat 127.0.0.1:8080`.
 //! Checker: passes stage 1; fails stages 2-7.
 
+// ANCHOR: all
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Error as WsError;
@@ -48,3 +49,4 @@ async fn echo(stream: TcpStream) -> Result<(), WsError> {
     Ok(())
 }
 // ANCHOR_END: echo
+// ANCHOR_END: all

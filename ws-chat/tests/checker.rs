@@ -103,6 +103,7 @@ const STEP_CLAIMS: &[(&str, &[usize], &str)] = &[
         "Checker: passes stages 1-6; fails stage 7.",
     ),
     ("step6-limits", ALL_STAGES, "Checker: passes every stage."),
+    ("step7-page", ALL_STAGES, "Checker: passes every stage."),
 ];
 
 /// Starts an example and returns it with its address.

@@ -64,11 +64,26 @@ async fn join(port: u16) -> (Client, String) {
 /// Reads lines until one `matches`, failing after [`PATIENCE`] with what
 /// came instead.
 async fn line_where(client: &mut Client, what: &str, matches: impl Fn(&str) -> bool) -> String {
+    let mut lines = lines_until(client, what, matches).await;
+    lines.pop().unwrap_or_default()
+}
+
+/// Every line up to and including the first that `matches`, failing after
+/// [`PATIENCE`] with what came instead.
+async fn lines_until(
+    client: &mut Client,
+    what: &str,
+    matches: impl Fn(&str) -> bool,
+) -> Vec<String> {
     let mut seen = Vec::new();
     loop {
         match tokio::time::timeout(PATIENCE, client.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) if matches(&text) => return text.to_string(),
-            Ok(Some(Ok(Message::Text(text)))) => seen.push(text.to_string()),
+            Ok(Some(Ok(Message::Text(text)))) => {
+                seen.push(text.to_string());
+                if matches(&text) {
+                    return seen;
+                }
+            }
             Ok(Some(Ok(_))) => {}
             Err(_) => panic!("waited {PATIENCE:?} for {what}; got {seen:?}, then nothing more"),
             Ok(other) => panic!("waited for {what}; got {seen:?}, then {other:?}"),
@@ -79,7 +94,7 @@ async fn line_where(client: &mut Client, what: &str, matches: impl Fn(&str) -> b
 // ANCHOR: me_check
 #[tokio::test]
 #[ignore = "exercise: edit examples/exercise-me.rs, then run with -- --ignored"]
-async fn me_sends_an_action_to_the_room_and_an_error_when_empty() {
+async fn me_sends_an_action_to_the_room_an_error_to_the_sender_alone_and_is_in_help() {
     let port = start_chat().await;
     let (mut alice, alice_nick) = join(port).await;
     let (mut bob, _) = join(port).await;
@@ -102,6 +117,29 @@ async fn me_sends_an_action_to_the_room_and_an_error_when_empty() {
     assert!(
         line.starts_with("* error: "),
         "`/me` alone should get `* error: ...`, got {line:?}"
+    );
+    // The error was alice's alone: the next thing bob hears is her next line.
+    alice
+        .send(Message::text("after the error"))
+        .await
+        .expect("send");
+    let heard = lines_until(&mut bob, "alice's line after the error", |line| {
+        line.ends_with("> after the error")
+    })
+    .await;
+    assert!(
+        !heard.iter().any(|line| line.starts_with("* error: ")),
+        "the error for alice's `/me` should go to alice only; bob heard {heard:?}"
+    );
+
+    alice.send(Message::text("/help")).await.expect("send");
+    let help = line_where(&mut alice, "the answer to `/help`", |line| {
+        line.starts_with("* commands")
+    })
+    .await;
+    assert!(
+        help.contains("/me ACTION"),
+        "`/help` should list `/me ACTION`, got {help:?}"
     );
 }
 // ANCHOR_END: me_check

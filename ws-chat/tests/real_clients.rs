@@ -178,7 +178,20 @@ async fn type_line(page: &Client, line: &str) {
 #[tokio::test]
 #[ignore = "needs Debian's chromium and chromium-driver; .ci/run runs it"]
 async fn two_browsers_chat_rename_switch_rooms_and_html_stays_text() {
-    let mut server = spawn(WS_CHAT, &[]);
+    two_browsers_chat(WS_CHAT).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Debian's chromium and chromium-driver; .ci/run runs it"]
+async fn the_chat_page_works_with_the_build_alongs_last_step() {
+    let program = testkit::checker::example("ws-chat", "step7-page");
+    two_browsers_chat(program.to_str().expect("a UTF-8 path")).await;
+}
+
+/// Two browsers open `program`'s chat page and chat, rename, and switch
+/// rooms; HTML in a message stays text.
+async fn two_browsers_chat(program: &str) {
+    let mut server = spawn(program, &[]);
     let port = server.listening_port("http").await;
     let driver = start_chromedriver().await;
     let (alice, bob) = (browser(&driver).await, browser(&driver).await);

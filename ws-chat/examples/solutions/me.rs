@@ -317,13 +317,13 @@ fn handle_text(hub: &Hub, id: u64, text: &str) {
         // ANCHOR: me
         "me" if !argument.trim().is_empty() => hub.act(id, argument.trim()),
         "me" => hub.tell(id, "* error: usage: /me ACTION".to_string()),
-        // ANCHOR_END: me
         "who" => hub.tell(id, hub.who(id)),
         "rooms" => hub.tell(id, hub.rooms()),
         "help" => hub.tell(
             id,
             "* commands: /nick NAME, /me ACTION, /join ROOM, /who, /rooms, /help".to_string(),
         ),
+        // ANCHOR_END: me
         // EXERCISE END
         _ => hub.tell(id, format!("* error: unknown command /{name}; try /help")),
     }
