@@ -23,50 +23,60 @@ pub struct Page {
     pub title: &'static str,
 }
 
-/// A page the verdicts point at.
+/// A server on another address than the one tried.
 pub const LOCALHOST: Page = Page {
     file: "stuck-localhost.md",
-    title: "localhost, 127.0.0.1, ::1 and 0.0.0.0",
+    title: "Stuck: localhost, 127.0.0.1, ::1 and 0.0.0.0",
 };
-/// A page the verdicts point at.
+/// A connection reset, or closed without an answer.
 pub const RESET: Page = Page {
     file: "stuck-connection-reset.md",
-    title: "\"connection reset\"",
+    title: "Stuck: \"connection reset\" in the browser",
 };
-/// A page the verdicts point at.
+/// A server that says nothing: it waits for more of the request.
 pub const REQUEST_END: Page = Page {
     file: "stuck-request-end.md",
-    title: "where does a request end?",
+    title: "Stuck: where does a request end?",
 };
-/// A page the verdicts point at.
+/// HTTPS that works.
 pub const HTTPS: Page = Page {
     file: "https.md",
-    title: "HTTPS: TLS in front of HTTP",
+    title: "HTTPS: HTTP inside TLS",
 };
-/// A page the verdicts point at.
+/// TLS and plain HTTP on each other's port.
+pub const HTTPS_WRONG_PORT: Page = Page {
+    file: "https.md#when-it-goes-wrong",
+    title: "HTTPS: when it goes wrong",
+};
+/// A WebSocket URL, upgraded or not.
 pub const WEBSOCKET: Page = Page {
     file: "ws-chat.md",
-    title: "WebSocket chat: the upgrade",
+    title: "Lesson 5: a WebSocket chat",
 };
-/// A page the verdicts point at.
+/// A listener that does not accept: its queue is full.
 pub const BACKLOG: Page = Page {
-    file: "tcp-echo.md",
-    title: "TCP echo: the backlog, and \"address already in use\"",
+    file: "tcp-echo.md#what-a-client-sees-when-the-server-is-full",
+    title: "Lesson 1: what a client sees when the server is full",
 };
-/// A page the verdicts point at.
+/// A live server holds the port: a second one cannot bind it.
+pub const PORT_IN_USE: Page = Page {
+    file: "tcp-echo.md#pitfalls",
+    title: "Lesson 1's pitfalls: \"Address already in use\"",
+};
+/// Nothing listens, or plain HTTP that works.
 pub const FIRST_SERVER: Page = Page {
     file: "first-server.md",
-    title: "your first server: listening on a port",
+    title: "Your first server",
 };
-/// A page the verdicts point at.
+/// A missing CORS header.
 pub const CORS: Page = Page {
-    file: "http-server.md",
-    title: "CORS: when a page from elsewhere calls your API",
+    file: "http-server.md#cors-when-a-page-from-elsewhere-calls-your-api",
+    title: "Lesson 4: CORS, when a page from elsewhere calls your API",
 };
-/// A page the verdicts point at.
+/// Silence, a name that does not resolve, or another protocol.
 pub const NETWORK: Page = Page {
     file: "network.md",
-    title: "the network between client and server",
+    title: "The network beyond loopback",
 };
 
 /// The doctor's conclusion.
@@ -152,7 +162,7 @@ pub fn diagnose(evidence: &Evidence<'_>) -> Diagnosis {
             };
         }
         let page = match target.scheme {
-            Scheme::Tcp => BACKLOG,
+            Scheme::Tcp => PORT_IN_USE,
             Scheme::Http => FIRST_SERVER,
             Scheme::Https | Scheme::Wss => HTTPS,
             Scheme::Ws => WEBSOCKET,
@@ -189,7 +199,7 @@ pub fn diagnose(evidence: &Evidence<'_>) -> Diagnosis {
                          (for a WebSocket, wss://).",
                     target.path
                 ),
-                HTTPS,
+                HTTPS_WRONG_PORT,
             ),
             Answer::PlainOnTlsPort(status) => fail(
                 format!(
@@ -197,7 +207,7 @@ pub fn diagnose(evidence: &Evidence<'_>) -> Diagnosis {
                          use http://{authority}{}, or start the server with TLS_CERT and TLS_KEY.",
                     target.path
                 ),
-                HTTPS,
+                HTTPS_WRONG_PORT,
             ),
             Answer::NoUpgrade(status) => fail(
                 format!(
