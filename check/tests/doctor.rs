@@ -383,3 +383,36 @@ fn a_server_that_resets_after_accepting_is_named_reset() {
         "{report}"
     );
 }
+
+// TIME_WAIT sockets are read from /proc/net/tcp.
+#[cfg(target_os = "linux")]
+#[test]
+fn sockets_in_time_wait_are_told_apart_from_a_live_server() {
+    let (listener, port) = loopback();
+    let mut client = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connecting");
+    let (accepted, _) = listener.accept().expect("accepting");
+    // The server closes first, so its side of the connection (local port
+    // PORT) waits in TIME_WAIT; then the server stops listening.
+    drop(accepted);
+    let _ = client.read(&mut [0; 1]); // its FIN: EOF
+    drop(client);
+    drop(listener);
+
+    let (code, report) = doctor(&[&format!("127.0.0.1:{port}")]);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        report.contains(&format!("nothing listens on port {port}")),
+        "{report}"
+    );
+    assert!(
+        report.contains("1 socket(s) in TIME_WAIT: closed connections, not servers"),
+        "{report}"
+    );
+    assert!(
+        report.contains("they do not stop a new server binding it"),
+        "{report}"
+    );
+    // And the port can indeed be bound again, as the lessons bind it.
+    let again = TcpListener::bind((Ipv4Addr::LOCALHOST, port));
+    assert!(again.is_ok(), "{again:?}");
+}

@@ -353,3 +353,64 @@ fn held_by(socket: &Socket) -> String {
         .map(|process| format!(" ({process})"))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn localhost(port: u16) -> Addr {
+        Addr::parse(&port.to_string()).expect("a port is an ADDR")
+    }
+
+    #[test]
+    fn localhost_answering_at_one_address_of_two_is_ok_and_names_the_other() {
+        let target = localhost(3000);
+        let attempts = [
+            ("[::1]:3000".parse().expect("an address"), Outcome::Refused),
+            (
+                "127.0.0.1:3000".parse().expect("an address"),
+                Outcome::Connected(Answer::AsExpected("connected".into())),
+            ),
+        ];
+        let diagnosis = diagnose(&Evidence {
+            target: &target,
+            attempts: &attempts,
+            sockets: None,
+            cors: None,
+        });
+        assert!(diagnosis.ok);
+        assert_eq!(diagnosis.page, LOCALHOST);
+        assert!(
+            diagnosis
+                .verdict
+                .starts_with("localhost answers at 127.0.0.1 but not at ::1."),
+            "{}",
+            diagnosis.verdict
+        );
+    }
+
+    #[test]
+    fn a_reply_in_another_protocol_outranks_a_refusal_at_the_other_address() {
+        let target = Addr::parse("http://localhost:3000/").expect("a URL");
+        let attempts = [
+            ("[::1]:3000".parse().expect("an address"), Outcome::Refused),
+            (
+                "127.0.0.1:3000".parse().expect("an address"),
+                Outcome::Connected(Answer::TlsOnPlainPort),
+            ),
+        ];
+        let diagnosis = diagnose(&Evidence {
+            target: &target,
+            attempts: &attempts,
+            sockets: None,
+            cors: None,
+        });
+        assert!(!diagnosis.ok);
+        assert_eq!(diagnosis.page, HTTPS_WRONG_PORT);
+        assert!(
+            diagnosis.verdict.contains("use https://127.0.0.1:3000/"),
+            "{}",
+            diagnosis.verdict
+        );
+    }
+}
