@@ -145,6 +145,13 @@ fn examine(target: &Addr, origin: Option<&str>, out: &mut dyn Write) -> io::Resu
             });
         }
     };
+    if addrs.is_empty() {
+        return Ok(Diagnosis {
+            ok: false,
+            verdict: format!("the name {} resolves to no address.", target.host),
+            page: diagnosis::NETWORK,
+        });
+    }
     if target.host.parse::<std::net::IpAddr>().is_err() {
         let ips: Vec<String> = addrs.iter().map(|addr| addr.ip().to_string()).collect();
         writeln!(out, "{} is {}", target.host, ips.join(" and "))?;
