@@ -5,7 +5,8 @@
 //! runs that lesson's stages in order, one `PASS` or `FAIL` line each; after
 //! a `FAIL`, what was sent, what was expected, what came back, and a hint.
 //! LESSON is a lesson's crate name (`tcp-echo`, `udp-echo`, `http-raw`,
-//! `http-server`, `ws-chat`); `cargo run -p check -- --help` lists them, and
+//! `http-server`, `ws-chat`), or one of lesson 6's servers (`smtp`, `ftp`,
+//! `dns`); `cargo run -p check -- --help` lists them, and
 //! `cargo run -p check -- LESSON --help` lists that lesson's stages.
 //!
 //! What to notice: this crate depends on no lesson. It checks from the
@@ -30,6 +31,8 @@
 //! Tests (and the lessons' own tests) run the checker in-process with
 //! [`run`], the very function the binary runs.
 
+pub mod conversation;
+pub mod dns_message;
 pub mod doctor;
 pub mod escape;
 pub mod http;

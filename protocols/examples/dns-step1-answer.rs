@@ -8,6 +8,8 @@
 //! offset 12. Every name gets `127.0.0.1`: this server says yes to
 //! everything (step 2 gives it a zone).
 //!
+//! Checker: passes stage 1, then fails stage 2 (every name gets an A record).
+//!
 //! Try it: `cargo run -p protocols --example dns-step1-answer`, then
 //! `dig @127.0.0.1 -p 1053 www.plants.test +short`.
 

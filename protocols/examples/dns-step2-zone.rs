@@ -11,6 +11,8 @@
 //! with a pointer anywhere, so this parser follows pointers, wherever they
 //! point.
 //!
+//! Checker: passes stages 1-6, then fails stage 7 (the parser trusts pointers).
+//!
 //! Try it: `cargo run -p protocols --example dns-step2-zone`, then
 //! `dig @127.0.0.1 -p 1053 www.plants.test AAAA +short`.
 

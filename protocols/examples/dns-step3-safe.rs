@@ -10,6 +10,9 @@
 //! TCP on the same port, where each message has its length in two bytes in
 //! front.
 //!
+//! Checker: passes stages 1-8, then fails stage 9 (CNAME, NS and SOA are the
+//! lesson's server's).
+//!
 //! Try it: `cargo run -p protocols --example dns-step3-safe`, then
 //! `dig @127.0.0.1 -p 1053 big.plants.test TXT +noedns`.
 

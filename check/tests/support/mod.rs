@@ -12,7 +12,11 @@
 pub mod chat_server;
 pub mod faulty_proxy;
 pub mod flawed_app;
+pub mod flawed_dns;
+pub mod flawed_ftp;
 pub mod flawed_http;
+pub mod flawed_smtp;
+pub mod real_servers;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Stdio;
