@@ -19,6 +19,7 @@
 //! | file | what it holds |
 //! |---|---|
 //! | `lib.rs` | the command line: LESSON, `--help`, usage |
+//! | `doctor/` | `doctor ADDR`: why a connection fails, and the page to read |
 //! | `lessons/mod.rs` | the table of lessons, found by name |
 //! | `lessons/NAME.rs` | each lesson's stages, in the order you build it |
 //! | `runner.rs` | runs a lesson's stages, prints the report, picks the exit status |
@@ -37,6 +38,7 @@
 pub mod conversation;
 pub mod difference;
 pub mod dns_message;
+pub mod doctor;
 pub mod escape;
 pub mod http;
 pub mod lessons;
@@ -66,6 +68,11 @@ const USAGE: &str =
 /// one-sentence errors to `err`. The exit status is
 /// [`Verdict::exit_code`].
 pub async fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Verdict> {
+    // The doctor is blocking code (one address after another); it runs on
+    // this thread, and nothing else runs meanwhile.
+    if args.first().is_some_and(|word| word == "doctor") {
+        return doctor::run(&args[1..], out, err);
+    }
     let wants_help = args.iter().any(|arg| arg == "--help" || arg == "-h");
     // LESSON is the first word that is not an option; the lesson's checker
     // reads every other word (`--all`, ADDR) wherever it stands.
@@ -177,7 +184,8 @@ fn write_help(out: &mut dyn Write) -> io::Result<()> {
          Each stage prints PASS or FAIL; after a FAIL come what was sent, what was expected,\n\
          what came back, and a hint. Exit status: 0 when every stage passes, 1 when one fails,\n\
          2 for bad usage or when nothing answers at ADDR.\n\n\
-         `cargo run -p check -- LESSON --help` lists that lesson's stages."
+         `cargo run -p check -- LESSON --help` lists that lesson's stages.\n\
+         `cargo run -p check -- doctor ADDR` explains why a connection to ADDR fails (doctor --help)."
     )
 }
 

@@ -92,6 +92,11 @@ VARIABLE_PARTS = [
     (re.compile(r"\b(chk-?|hello from the checker |still here |in the lobby )[0-9a-z]{8}\b"), r"\1<token>"),
     # A stored message's id: seconds, process id, count (lesson 6's smtp).
     (re.compile(r"\b\d{9,}-\d+-\d+\b"), "<message-id>"),
+    # The doctor names the process holding a port by its id.
+    (re.compile(r"\bprocess \d+"), "process <pid>"),
+    # The doctor's notes on where it runs (WSL 2, a container) describe the
+    # machine, not the lesson: the book shows an ordinary machine's report.
+    (re.compile(r"^this machine: .*\n?", re.M), ""),
 ]
 
 MARKER = re.compile(r"<!--\s*(?:transcript(?::\s*(.*?))?|(setup))\s*-->", re.S)

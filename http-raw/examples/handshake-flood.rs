@@ -32,7 +32,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
@@ -202,7 +201,9 @@ async fn closed_by_server(flood: &mut [TcpStream]) -> usize {
 
 /// Lifts this process's soft limit on open files to what `count`
 /// connections need, as far as the hard limit allows.
+#[cfg(unix)]
 fn raise_file_limit(count: usize) {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let wanted = count as u64 + 64;
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
         return;
@@ -211,6 +212,10 @@ fn raise_file_limit(count: usize) {
         eprintln!("note: cannot raise the open-files limit to {wanted}; some connections may fail");
     }
 }
+
+/// Windows has no limit on open files to lift: sockets are handles.
+#[cfg(not(unix))]
+fn raise_file_limit(_count: usize) {}
 
 fn usage(why: &str) -> ExitCode {
     eprintln!("usage: handshake-flood ADDR CA_PEM [N] [--idle]: {why}");

@@ -22,12 +22,14 @@
 //! For more than about 1,000 connections, raise `ulimit -n` in the shell
 //! first and start the server with `MAX_CONNECTIONS` above N (and, for the
 //! HTTP lessons, `KEEP_ALIVE_SECS=600` so the connections stay open).
+//!
+//! Linux only: the figures come from `/proc`, which macOS and Windows lack
+//! (on Windows, WSL 2 is Linux). Elsewhere it compiles, and says so when run.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -69,6 +71,13 @@ async fn main() -> ExitCode {
     };
     if !addr.ip().is_loopback() {
         eprintln!("idle-cost only connects to this machine (127.0.0.1 or ::1), not {addr}");
+        return ExitCode::from(2);
+    }
+    if !cfg!(target_os = "linux") {
+        eprintln!(
+            "idle-cost reads the server's memory from /proc, which only Linux has \
+             (on Windows, run the lessons in WSL 2)"
+        );
         return ExitCode::from(2);
     }
     let count = match args.get(2).map(|n| n.parse::<usize>()) {
@@ -215,7 +224,9 @@ fn tcp_pages() -> Option<u64> {
 
 /// Raises this process's soft limit on open files to `needed` if the hard
 /// limit allows; each connection is one descriptor here.
+#[cfg(unix)]
 fn raise_open_files(needed: u64) -> Result<(), String> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).map_err(|e| e.to_string())?;
     if soft >= needed {
         return Ok(());
@@ -226,4 +237,11 @@ fn raise_open_files(needed: u64) -> Result<(), String> {
         ));
     }
     setrlimit(Resource::RLIMIT_NOFILE, needed, hard).map_err(|e| e.to_string())
+}
+
+/// Windows has no limit on open files to raise (and no `/proc`: `main`
+/// stops before this on any OS but Linux).
+#[cfg(not(unix))]
+fn raise_open_files(_needed: u64) -> Result<(), String> {
+    Ok(())
 }

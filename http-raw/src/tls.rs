@@ -515,6 +515,9 @@ mod tests {
         assert!(error.contains("cannot be read"), "{error}");
     }
 
+    // Unix only: it makes the key unreadable with mode 000, and Windows
+    // has no mode bits.
+    #[cfg(unix)]
     #[test]
     fn an_unreadable_key_file_is_refused() {
         use std::os::unix::fs::PermissionsExt;

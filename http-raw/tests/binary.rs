@@ -1,12 +1,19 @@
 //! The `http-raw` binary as a learner meets it.
 
+// Elsewhere than Unix the tests that send signals (or need what only Unix
+// has) are compiled out, and what only they use is unused.
+#![cfg_attr(not(unix), allow(unused_imports, dead_code))]
+
 use testkit::process;
 
+#[cfg(unix)]
 use nix::sys::signal::Signal;
 use process::{assert_rejects_config, next_line, spawn};
 
 const HTTP_RAW: &str = env!("CARGO_BIN_EXE_http-raw");
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn prints_listening_line_and_a_curl_hint_then_stops_on_sigterm() {
     let mut server = spawn(HTTP_RAW, &[]);
@@ -27,6 +34,8 @@ async fn prints_listening_line_and_a_curl_hint_then_stops_on_sigterm() {
     assert_eq!(server.exit_status().await.code(), Some(0));
 }
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn ctrl_c_with_a_request_in_flight_lets_it_finish() {
     let mut server = spawn(HTTP_RAW, &[("RUST_LOG", "debug")]);

@@ -2,12 +2,17 @@
 //! the `listening on https://` line, curl over TLS 1.2 and 1.3, and the
 //! memory 1000 idle TLS connections cost.
 
+// Elsewhere than Unix the tests that send signals (or need what only Unix
+// has) are compiled out, and what only they use is unused.
+#![cfg_attr(not(unix), allow(unused_imports, dead_code))]
+
 mod support;
 use testkit::process;
 use testkit::tls;
 
 use std::path::Path;
 
+#[cfg(unix)]
 use nix::sys::signal::Signal;
 use process::{next_line, spawn};
 use tls::{TestCa, VERSIONS};
@@ -91,6 +96,8 @@ async fn each_bad_tls_setting_exits_2_with_one_line_naming_the_variable() {
     .await;
 }
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn announces_https_and_serves_the_demo_routes_over_tls() {
     let ca = TestCa::new();
@@ -160,7 +167,8 @@ async fn curl_gets_the_same_responses_over_https_1_2_and_1_3_as_over_http() {
     }
 }
 
-/// VmRSS of `pid`, in KiB.
+/// VmRSS of `pid`, in KiB (Linux only: it reads /proc).
+#[cfg(target_os = "linux")]
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
     status
@@ -170,6 +178,8 @@ fn rss_kib(pid: u32) -> u64 {
         .expect("a VmRSS line")
 }
 
+// Linux only: the memory figure comes from /proc.
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_idle_tls_connections_cost_little_memory_each() {
     const CONNECTIONS: usize = 1000;

@@ -3,8 +3,13 @@
 //! to measure what they cost. (The memory figure itself lives in that
 //! example and in the benchmark, `../shared/bench/run idle-10k`, not here.)
 
+// Elsewhere than Unix the tests that send signals (or need what only Unix
+// has) are compiled out, and what only they use is unused.
+#![cfg_attr(not(unix), allow(unused_imports, dead_code))]
+
 use std::time::Duration;
 
+#[cfg(unix)]
 use nix::sys::signal::Signal;
 use testkit::idle_crowd::{Exchange, ask_all, open_idle_crowd, raise_file_limit};
 use testkit::process::spawn;
@@ -23,6 +28,8 @@ const HELLO: Exchange = Exchange {
     ends_with: b"Hello, world",
 };
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn ten_thousand_idle_keep_alive_connections_are_all_answered_afterwards() {
     // Each side holds one descriptor per connection, plus some to spare.
@@ -62,6 +69,8 @@ fn idle_cost_example() -> std::path::PathBuf {
     bin_dir.join("examples").join("idle-cost")
 }
 
+// Linux only: the example reads /proc (and the test sends a signal).
+#[cfg(target_os = "linux")]
 #[tokio::test]
 async fn idle_cost_example_prints_the_growth_per_connection() {
     let mut server = spawn(HTTP_RAW, &[("RUST_LOG", "warn")]);

@@ -1,5 +1,7 @@
 //! What a connection can make the `http-raw` binary hold in memory, measured
-//! from the outside: the resident set size in `/proc/PID/status`.
+//! from the outside: the resident set size in `/proc/PID/status`. Linux
+//! only: other systems have no `/proc`.
+#![cfg(target_os = "linux")]
 
 use testkit::process;
 

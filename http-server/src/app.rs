@@ -15,7 +15,7 @@
 //! refused itself (400, 408, 413, ...), so that it too carries a request id,
 //! and is JSON under `/api` like every other error of the API.
 
-use std::future::Future;
+use std::future::{Future, ready};
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::pin::Pin;
@@ -37,8 +37,9 @@ use crate::static_files::StaticFiles;
 /// one list.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// A route handler, boxed.
-pub type Handler<S> = Arc<dyn Fn(Req<S>) -> BoxFuture<Result<Response, Error>> + Send + Sync>;
+/// A route handler, boxed, and wrapped by `App::route` so that its future
+/// always ends in a response: its `Err`, or its panic, already turned into one.
+pub type Handler<S> = Arc<dyn Fn(Req<S>) -> BoxFuture<Response> + Send + Sync>;
 
 /// A middleware, boxed.
 pub type Middleware<S> = Arc<dyn Fn(Req<S>, Next<S>) -> BoxFuture<Response> + Send + Sync>;
@@ -67,7 +68,7 @@ pub struct App<S> {
     /// The largest body of a request to a route that takes one.
     body_limit: usize,
     /// Headers set on every response (e.g. which copy of the server answered).
-    every_response: Vec<(&'static str, String)>,
+    every_response: Vec<(&'static str, &'static str)>,
 }
 
 impl<S: Send + Sync + 'static> App<S> {
@@ -100,8 +101,14 @@ impl<S: Send + Sync + 'static> App<S> {
         H: Fn(Req<S>) -> F + Send + Sync + 'static,
         F: Future<Output = Result<Response, Error>> + Send + 'static,
     {
-        self.router
-            .add(method, pattern, Arc::new(move |req| Box::pin(handler(req))));
+        self.router.add(
+            method,
+            pattern,
+            Arc::new(move |req: Req<S>| {
+                let as_json = req.wants_json_errors();
+                Box::pin(run_handler(handler(req), as_json))
+            }),
+        );
         self
     }
 
@@ -163,7 +170,12 @@ impl<S: Send + Sync + 'static> App<S> {
         name: &'static str,
         value: impl Into<String>,
     ) -> App<S> {
-        self.every_response.push((name, value.into()));
+        // Leaked on purpose, once, when the app is built: as a `&'static
+        // str` the value goes on every response as it is, where a `String`
+        // would be copied into a new allocation for each one. An app is
+        // built once per process, so what is leaked is a few bytes, once.
+        let value: &'static str = Box::leak(value.into().into_boxed_str());
+        self.every_response.push((name, value));
         self
     }
 
@@ -186,7 +198,7 @@ impl<S: Send + Sync + 'static> App<S> {
         req.json_errors = for_api;
         let mut response = Next::start(Arc::clone(&self)).run(req).await;
         for (name, value) in &self.every_response {
-            response.set_header(*name, value.clone());
+            response.set_header(*name, *value);
         }
         // The API's answers are about this moment and often this client:
         // no cache on the way (a proxy, a CDN, the browser) may keep one
@@ -227,7 +239,7 @@ impl<S: Send + Sync + 'static> App<S> {
         info!(request_id = %id, status = error.status(), "app: refused: {error}");
         response.set_header("x-request-id", id);
         for (name, value) in &self.every_response {
-            response.set_header(*name, value.clone());
+            response.set_header(*name, *value);
         }
         if path.is_some_and(is_api_path) {
             let body = serde_json::json!({ "error": error.to_string() }).to_string();
@@ -238,45 +250,72 @@ impl<S: Send + Sync + 'static> App<S> {
     }
 
     // ANCHOR: dispatch
-    /// The end of the middleware chain: route, run the handler, turn errors
-    /// (and panics) into responses.
-    pub(crate) async fn dispatch(&self, mut req: Req<S>) -> Response {
+    /// The end of the middleware chain: the route's handler (whose future
+    /// answers whatever happens: see `run_handler`); or, when no route takes
+    /// the request, 405, a static file, 404 or 400.
+    pub(crate) fn dispatch(self: Arc<Self>, mut req: Req<S>) -> BoxFuture<Response> {
         let as_json = req.wants_json_errors();
-        let outcome = match self.router.find(req.method(), req.path()) {
+        let answer = match self.router.find(req.method(), req.path()) {
             Routed::Found(handler, params) => {
                 req.params = params;
-                // A panic in the handler unwinds to here instead of taking
-                // the connection (or the server) down with it.
-                match AssertUnwindSafe(handler(req)).catch_unwind().await {
-                    Ok(outcome) => outcome,
-                    Err(panic) => {
-                        // The panic itself was logged by the panic hook
-                        // (`panic_log.rs`); this request's log line will
-                        // show the 500.
-                        debug!(panic = panic_message(&*panic), "answering 500");
-                        Err(Error::internal())
-                    }
-                }
+                // The handler's future is boxed already: handed on as it
+                // is, it costs no second allocation.
+                return handler(req);
+            }
+            Routed::NotFound if is_get_or_head(&req) => {
+                return Box::pin(self.serve_file(req, as_json));
             }
             Routed::WrongMethod(allow) => {
                 let error = Error::new(405, format!("{} allows {allow}", req.path()));
-                return error.into_response(as_json).with_header("Allow", allow);
+                error.into_response(as_json).with_header("Allow", allow)
             }
-            Routed::NotFound => match &self.static_files {
-                Some(files) if matches!(req.method(), Method::Get | Method::Head) => {
-                    // Boxed: serving a file is a big future, and keeping it
-                    // out of line keeps every other request's future small.
-                    Box::pin(files.serve(req.request())).await
-                }
-                _ => Err(Error::not_found(format!("nothing at {}", req.path()))),
-            },
-            Routed::BadPath => Err(Error::bad_request(
-                "the path is not valid percent-encoded UTF-8",
-            )),
+            Routed::NotFound => {
+                Error::not_found(format!("nothing at {}", req.path())).into_response(as_json)
+            }
+            Routed::BadPath => Error::bad_request("the path is not valid percent-encoded UTF-8")
+                .into_response(as_json),
         };
-        outcome.unwrap_or_else(|error| error.into_response(as_json))
+        Box::pin(ready(answer))
     }
     // ANCHOR_END: dispatch
+
+    /// A GET or HEAD that no route takes: a static file, if the app serves
+    /// them and there is one at that path; else 404.
+    async fn serve_file(self: Arc<Self>, req: Req<S>, as_json: bool) -> Response {
+        let served = match &self.static_files {
+            Some(files) => files.serve(req.request()).await,
+            None => Err(Error::not_found(format!("nothing at {}", req.path()))),
+        };
+        served.unwrap_or_else(|error| error.into_response(as_json))
+    }
+}
+
+// ANCHOR: run_handler
+/// Runs a handler's future, and turns what it ends with into a response:
+/// its `Err` into an error response (JSON or text, as `as_json` says), and
+/// a panic into a 500. `App::route` wraps every handler in it, inside the
+/// one box the handler's future needs anyway.
+async fn run_handler<F>(handling: F, as_json: bool) -> Response
+where
+    F: Future<Output = Result<Response, Error>>,
+{
+    // A panic in the handler unwinds to here instead of taking the
+    // connection (or the server) down with it.
+    let outcome = match AssertUnwindSafe(handling).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            // The panic itself was logged by the panic hook (`panic_log.rs`);
+            // this request's log line will show the 500.
+            debug!(panic = panic_message(&*panic), "answering 500");
+            Err(Error::internal())
+        }
+    };
+    outcome.unwrap_or_else(|error| error.into_response(as_json))
+}
+// ANCHOR_END: run_handler
+
+fn is_get_or_head<S>(req: &Req<S>) -> bool {
+    matches!(req.method(), Method::Get | Method::Head)
 }
 
 /// `/api` and everything under `/api/`, but not `/apiary`.

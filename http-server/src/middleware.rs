@@ -54,7 +54,7 @@ impl<S: Send + Sync + 'static> Next<S> {
                 };
                 middleware(req, next)
             }
-            None => Box::pin(async move { self.app.dispatch(req).await }),
+            None => self.app.dispatch(req),
         }
     }
     // ANCHOR_END: run

@@ -82,14 +82,16 @@ impl Pattern {
         Pattern { segments }
     }
 
+    /// Whether a path of `count` segments could match: without a `*tail`,
+    /// the number of segments must be equal. Every route is tried for every
+    /// request, so `Router::find` asks this first: it rules most routes out
+    /// without a call to `matches`.
+    fn could_match(&self, count: usize) -> bool {
+        count == self.segments.len() || matches!(self.segments.last(), Some(Segment::Tail(_)))
+    }
+
     /// Matches decoded path segments; returns the captured parameters.
     fn matches(&self, path: &[Cow<'_, str>]) -> Option<Params> {
-        // Every route is tried for every request, so the cheapest test goes
-        // first: without a `*tail`, the number of segments must be equal.
-        let has_tail = matches!(self.segments.last(), Some(Segment::Tail(_)));
-        if !has_tail && path.len() != self.segments.len() {
-            return None;
-        }
         let mut params = Vec::new();
         for (index, segment) in self.segments.iter().enumerate() {
             match segment {
@@ -170,7 +172,9 @@ impl<H> Router<H> {
         for raw in split(path) {
             // Most segments have no `%`: they are already what they mean,
             // and decoding them would only check their UTF-8 again.
-            if !raw.contains('%') {
+            // (A plain loop rather than `contains`: segments are too short
+            // for its fast search to pay for setting it up.)
+            if !raw.bytes().any(|byte| byte == b'%') {
                 segments.push(Cow::Borrowed(raw));
                 continue;
             }
@@ -183,6 +187,9 @@ impl<H> Router<H> {
         let mut best: Option<(&Pattern, &H, Params)> = None;
         let mut allowed: Vec<Method> = Vec::new();
         for (route_method, pattern, handler) in &self.routes {
+            if !pattern.could_match(segments.len()) {
+                continue;
+            }
             let Some(params) = pattern.matches(&segments) else {
                 continue;
             };

@@ -1,14 +1,23 @@
 //! The `http-server` binary as a learner meets it: the `listening on` line,
 //! settings, shutdown, and memory that stays flat while a huge file streams.
 
+// Elsewhere than Unix the tests that send signals (or need what only Unix
+// has) are compiled out, and what only they use is unused.
+#![cfg_attr(not(unix), allow(unused_imports, dead_code))]
+
 use testkit::process;
 
+// Only the Linux-only memory test reads a body stream.
+#[cfg(target_os = "linux")]
 use futures_util::StreamExt;
+#[cfg(unix)]
 use nix::sys::signal::Signal;
 use process::{assert_rejects_config, next_line, spawn};
 
 const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn prints_listening_line_and_a_hint_then_stops_on_sigterm() {
     let mut server = spawn(HTTP_SERVER, &[]);
@@ -33,7 +42,8 @@ async fn bad_settings_exit_2_with_one_line() {
     }
 }
 
-/// The server's resident memory, from /proc.
+/// The server's resident memory, from /proc (Linux only).
+#[cfg(target_os = "linux")]
 fn resident_kib(pid: u32) -> u64 {
     let status =
         std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/PID/status");
@@ -44,6 +54,8 @@ fn resident_kib(pid: u32) -> u64 {
         .expect("VmRSS in /proc/PID/status")
 }
 
+// Linux only: the memory figure comes from /proc.
+#[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_huge_file_streams_with_flat_memory() {
     const SIZE: u64 = 1 << 30;
@@ -80,6 +92,8 @@ async fn a_huge_file_streams_with_flat_memory() {
 }
 
 /// The server's whole stderr after one `GET /panic` and a SIGTERM.
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 async fn stderr_after_a_panic(rust_backtrace: &str) -> Vec<String> {
     let mut server = spawn(HTTP_SERVER, &[("RUST_BACKTRACE", rust_backtrace)]);
     let port = server.listening_port("http").await;
@@ -93,6 +107,8 @@ async fn stderr_after_a_panic(rust_backtrace: &str) -> Vec<String> {
     stderr
 }
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn a_panic_is_one_log_line() {
     let stderr = stderr_after_a_panic("0").await;
@@ -113,6 +129,8 @@ async fn a_panic_is_one_log_line() {
     );
 }
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn rust_backtrace_brings_the_backtrace_back() {
     let stderr = stderr_after_a_panic("1").await;

@@ -1,10 +1,15 @@
 //! The `http-server` binary over HTTPS: the same site and API inside TLS.
 
+// Elsewhere than Unix the tests that send signals (or need what only Unix
+// has) are compiled out, and what only they use is unused.
+#![cfg_attr(not(unix), allow(unused_imports, dead_code))]
+
 use testkit::process;
 use testkit::tls;
 
 use std::time::Duration;
 
+#[cfg(unix)]
 use nix::sys::signal::Signal;
 use process::{assert_rejects_config, next_line, spawn};
 use tls::{TestCa, VERSIONS};
@@ -12,6 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn with_tls_settings_it_announces_https_and_serves_the_api_over_tls_1_2_and_1_3() {
     let ca = TestCa::new();

@@ -3,7 +3,9 @@
 //! connection loop, and a framework on top must not bring back per-connection
 //! buffers or break the wait. (What they cost in memory is measured by
 //! the benchmark, `../shared/bench/run idle-10k`, and by http-raw's
-//! `idle-cost` example, not here.)
+//! `idle-cost` example, not here.) Unix only: it stops the server with
+//! SIGTERM, and Windows has no signals.
+#![cfg(unix)]
 
 use nix::sys::signal::Signal;
 use testkit::idle_crowd::{Exchange, ask_all, open_idle_crowd, raise_file_limit};

@@ -7,6 +7,9 @@
 //! everything answers through nginx, the copies share their plants, a
 //! request in flight survives its copy's SIGTERM while nginx moves on to the
 //! other copy, and SIGINT leaves no process and no open port behind.
+//!
+//! Unix only: the lab is a bash script, and the tests signal its processes.
+#![cfg(unix)]
 
 use std::collections::HashMap;
 use std::net::TcpListener;

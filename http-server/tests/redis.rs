@@ -3,6 +3,10 @@
 //! is full costs an answer that says what became of the change, never the
 //! server. Needs `redis-server` on the PATH: ignored by a plain `cargo test`,
 //! run by `.ci/run` (which installs it) with `--ignored`.
+//!
+//! Unix only: redis-server has no native Windows build, and a hang is made
+//! by freezing it with SIGSTOP.
+#![cfg(unix)]
 
 mod support;
 use testkit::process;

@@ -1,5 +1,9 @@
 //! Static files on real sockets: types, caching, ranges, and every way out
 //! of the directory refused.
+//!
+//! Unix only: the test site holds symbolic links, which Windows lets only
+//! administrators (or developer mode) make.
+#![cfg(unix)]
 
 mod support;
 

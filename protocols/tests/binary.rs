@@ -2,11 +2,17 @@
 //! bad settings, a port already in use, and stopping with SIGTERM or Ctrl+C
 //! (SIGINT) while work is in flight.
 
+// Elsewhere than Unix the tests that send signals (or need what only Unix
+// has) are compiled out, and what only they use is unused.
+#![cfg_attr(not(unix), allow(unused_imports, dead_code))]
+
 mod support;
 
 use support::dns_client::{A, ask_udp, parse, query};
 use support::line_client::LineClient;
-use support::process::{STOP_SIGNALS, assert_rejects_config, next_line, spawn};
+#[cfg(unix)]
+use support::process::STOP_SIGNALS;
+use support::process::{assert_rejects_config, next_line, spawn};
 
 const SMTP: &str = env!("CARGO_BIN_EXE_smtp");
 const FTP: &str = env!("CARGO_BIN_EXE_ftp");
@@ -118,6 +124,8 @@ async fn a_port_in_use_is_explained_not_panicked() {
     }
 }
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn smtp_stops_on_sigterm_or_ctrl_c_after_the_message_in_flight() {
     for signal in STOP_SIGNALS {
@@ -143,6 +151,8 @@ async fn smtp_stops_on_sigterm_or_ctrl_c_after_the_message_in_flight() {
     }
 }
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn ftp_stops_on_sigterm_or_ctrl_c_telling_sessions_421() {
     for signal in STOP_SIGNALS {
@@ -156,6 +166,8 @@ async fn ftp_stops_on_sigterm_or_ctrl_c_telling_sessions_421() {
     }
 }
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn dns_stops_on_sigterm_or_ctrl_c() {
     for signal in STOP_SIGNALS {

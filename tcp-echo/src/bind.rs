@@ -32,8 +32,13 @@ pub fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, BindError> {
             TcpSocket::new_v6()?
         };
         // SO_REUSEADDR lets a restarted server bind at once, even while the
-        // previous run's closed connections linger in TIME_WAIT. It does not
-        // let two live servers share the port.
+        // previous run's closed connections linger in TIME_WAIT. On Linux and
+        // macOS it does not let two live servers share the port. On Windows
+        // it does (a second server silently takes over the port, and the
+        // "already in use" error below never comes), and Windows needs it
+        // not: it lets a port with only TIME_WAIT sockets be bound again
+        // anyway. So Windows keeps its default, as std and mio do.
+        #[cfg(not(windows))]
         socket.set_reuseaddr(true)?;
         socket.bind(addr)?;
         socket.listen(LISTEN_BACKLOG)

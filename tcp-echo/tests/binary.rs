@@ -1,11 +1,16 @@
 //! The `tcp-echo` binary as a learner meets it: the `listening on` line, bad
-//! settings, a port already in use, and stopping with SIGTERM or Ctrl+C.
+//! settings, a port already in use, and stopping with SIGTERM or Ctrl+C
+//! (the signal tests are Unix only: Windows has no signals to send).
 
 mod support;
 
+#[cfg(unix)]
 use nix::sys::signal::Signal;
+#[cfg(unix)]
 use support::{assert_echoes, binary_pattern};
-use testkit::process::{assert_rejects_config, line_containing, spawn, spawn_with_fd_limit};
+use testkit::process::{assert_rejects_config, spawn};
+#[cfg(unix)]
+use testkit::process::{line_containing, spawn_with_fd_limit};
 
 const TCP_ECHO: &str = env!("CARGO_BIN_EXE_tcp-echo");
 
@@ -57,6 +62,8 @@ async fn port_in_use_is_explained_not_panicked() {
     assert!(!text.contains("panicked"), "{text}");
 }
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn sigterm_and_ctrl_c_stop_the_server_with_exit_0() {
     for mode in ["async", "threads", "blocking"] {
@@ -77,6 +84,8 @@ async fn sigterm_and_ctrl_c_stop_the_server_with_exit_0() {
     }
 }
 
+// Unix only: `ulimit -n`, which Windows lacks.
+#[cfg(unix)]
 #[tokio::test]
 async fn running_out_of_file_descriptors_does_not_end_the_server() {
     // 32 descriptors: stdio, the listener and the runtime's own leave room
@@ -108,6 +117,8 @@ async fn running_out_of_file_descriptors_does_not_end_the_server() {
     assert_eq!(server.exit_status().await.code(), Some(0));
 }
 
+// Unix only: `ulimit -n`, which Windows lacks.
+#[cfg(unix)]
 #[tokio::test]
 async fn a_connection_limit_above_the_open_files_limit_is_warned_about_at_startup() {
     for mode in ["async", "threads"] {

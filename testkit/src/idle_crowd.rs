@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -68,7 +67,9 @@ impl Exchange {
 /// Raises this process's soft limit on open files to at least `needed`
 /// (a server started from here inherits it). `Err` says why it cannot,
 /// so the caller can skip with that sentence.
+#[cfg(unix)]
 pub fn raise_file_limit(needed: u64) -> Result<(), String> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).map_err(|error| error.to_string())?;
     if soft >= needed {
         return Ok(());
@@ -79,6 +80,12 @@ pub fn raise_file_limit(needed: u64) -> Result<(), String> {
         ));
     }
     setrlimit(Resource::RLIMIT_NOFILE, needed, hard).map_err(|error| error.to_string())
+}
+
+/// Windows has no limit on open files to raise: sockets are handles.
+#[cfg(not(unix))]
+pub fn raise_file_limit(_needed: u64) -> Result<(), String> {
+    Ok(())
 }
 
 /// Opens `count` connections to `127.0.0.1:port`, each with one `exchange`

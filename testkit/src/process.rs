@@ -8,8 +8,6 @@
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
@@ -61,7 +59,8 @@ pub fn spawn_nc(args: &[&str]) -> Child {
 }
 
 /// Starts `program` under `sh` with at most `max_files` open file descriptors
-/// (`ulimit -n`), to see what the server does when it runs out.
+/// (`ulimit -n`), to see what the server does when it runs out. Unix only.
+#[cfg(unix)]
 pub fn spawn_with_fd_limit(program: &str, max_files: u32, env: &[(&str, &str)]) -> Running {
     let mut command = Command::new("sh");
     command.args([
@@ -130,8 +129,13 @@ impl Running {
             .unwrap_or_else(|_| panic!("first stdout line {line:?} does not end in a port number"))
     }
 
-    /// Sends `signal` to the child, by its PID.
-    pub fn signal(&self, signal: Signal) {
+    /// Sends `signal` to the child, by its PID. Unix only: Windows has no
+    /// signals (its Ctrl+C is an event for a whole console), so the tests
+    /// that stop a binary this way are `#[cfg(unix)]`.
+    #[cfg(unix)]
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        use nix::sys::signal::kill;
+        use nix::unistd::Pid;
         let pid = self.child.id().expect("child still running");
         kill(Pid::from_raw(pid as i32), signal).expect("sending a signal to our own child");
     }

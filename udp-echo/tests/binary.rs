@@ -1,11 +1,16 @@
 //! The `udp-echo` binary as a learner meets it.
 
+// Elsewhere than Unix the tests that send signals (or need what only Unix
+// has) are compiled out, and what only they use is unused.
+#![cfg_attr(not(unix), allow(unused_imports, dead_code))]
+
 use testkit::process;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+#[cfg(unix)]
 use nix::sys::signal::Signal;
 use process::{assert_rejects_config, line_containing, spawn};
 use tokio::net::UdpSocket;
@@ -25,6 +30,8 @@ async fn echo_once(port: u16, data: &[u8]) -> Vec<u8> {
     buf
 }
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn prints_listening_line_then_echoes_then_stops_on_sigterm() {
     let mut server = spawn(UDP_ECHO, &[]);
@@ -36,6 +43,8 @@ async fn prints_listening_line_then_echoes_then_stops_on_sigterm() {
     assert_eq!(server.exit_status().await.code(), Some(0));
 }
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn ctrl_c_stops_it_with_exit_0() {
     let mut server = spawn(UDP_ECHO, &[]);
@@ -78,6 +87,8 @@ async fn port_in_use_is_explained_not_panicked() {
     assert!(text.contains("already in use"), "{text}");
 }
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn sigterm_stops_it_with_exit_0_while_datagrams_pour_in() {
     let mut server = spawn(UDP_ECHO, &[("SHUTDOWN_GRACE_SECS", "1")]);
@@ -132,6 +143,8 @@ async fn sigterm_stops_it_with_exit_0_while_datagrams_pour_in() {
 /// Sends a datagram from 127.0.0.1:`port` to itself, although the server
 /// holds that port: a raw socket writes the UDP header itself, source port
 /// included, as a forger would. Needs CAP_NET_RAW (root); `false` without.
+/// Unix only (nix's raw sockets).
+#[cfg(unix)]
 fn send_self_addressed(port: u16, payload: &[u8]) -> bool {
     use nix::sys::socket::{
         AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType, SockaddrIn, sendto, socket,
@@ -159,6 +172,8 @@ fn send_self_addressed(port: u16, payload: &[u8]) -> bool {
     true
 }
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn a_self_addressed_datagram_gets_no_echo_and_sigterm_still_stops_it() {
     let mut server = spawn(UDP_ECHO, &[("SHUTDOWN_GRACE_SECS", "1")]);

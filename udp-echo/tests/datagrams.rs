@@ -10,6 +10,12 @@ use udp_echo::{MAX_DATAGRAM, UdpEchoConfig, bind_udp};
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
+/// "Message too long": EMSGSIZE on Unix, WSAEMSGSIZE on Windows.
+#[cfg(unix)]
+const EMSGSIZE: i32 = nix::libc::EMSGSIZE;
+#[cfg(windows)]
+const EMSGSIZE: i32 = 10040;
+
 fn config() -> UdpEchoConfig {
     UdpEchoConfig {
         server: ServerConfig::localhost_any_port(),
@@ -95,7 +101,7 @@ async fn one_byte_more_fails_at_the_sender_with_emsgsize() {
         .send(&vec![0u8; MAX_DATAGRAM + 1])
         .await
         .expect_err("65508 bytes cannot fit in one IPv4 UDP datagram");
-    assert_eq!(error.raw_os_error(), Some(nix::libc::EMSGSIZE), "{error}");
+    assert_eq!(error.raw_os_error(), Some(EMSGSIZE), "{error}");
 }
 
 #[tokio::test]

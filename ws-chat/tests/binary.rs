@@ -1,8 +1,13 @@
 //! The `ws-chat` binary as a learner meets it.
 
+// Elsewhere than Unix the tests that send signals (or need what only Unix
+// has) are compiled out, and what only they use is unused.
+#![cfg_attr(not(unix), allow(unused_imports, dead_code))]
+
 use testkit::process;
 
 use futures_util::StreamExt;
+#[cfg(unix)]
 use nix::sys::signal::Signal;
 use process::{STEP_TIMEOUT, assert_rejects_config, next_line, spawn};
 use tokio_tungstenite::tungstenite::Message;
@@ -10,6 +15,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 const WS_CHAT: &str = env!("CARGO_BIN_EXE_ws-chat");
 
+// Unix only: Windows has no signals to send.
+#[cfg(unix)]
 #[tokio::test]
 async fn prints_listening_line_and_a_hint_and_sigterm_closes_clients_with_1001() {
     let mut server = spawn(WS_CHAT, &[]);

@@ -4,6 +4,10 @@
 //! says what became of the sender's line (`* error:` only when it reached no
 //! one), never a false echo. Needs `redis-server` on the PATH: ignored by a
 //! plain `cargo test`, run by `.ci/run` (which installs it) with `--ignored`.
+//!
+//! Unix only: redis-server has no native Windows build, and the tests kill
+//! and freeze processes with signals.
+#![cfg(unix)]
 
 mod support;
 

@@ -144,14 +144,20 @@ fn valid_for(days: i64) -> (OffsetDateTime, OffsetDateTime) {
     (not_before, not_before + Duration::days(days))
 }
 
-/// Writes a file; a private key is readable by its owner only.
+/// Writes a file; on Linux and macOS a private key is readable by its owner
+/// only (mode 0600). Windows has no mode bits: a file inherits the access
+/// list of its folder, and one under `C:\Users\NAME` is NAME's (and the
+/// administrators') alone.
 fn write(path: &Path, contents: &[u8], private: bool) -> Result<(), String> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
     if private {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
+    #[cfg(not(unix))]
+    let _ = private;
     options
         .open(path)
         .and_then(|mut file| file.write_all(contents))

@@ -17,7 +17,6 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -136,11 +135,30 @@ fn push_entry(
     let modified = metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH);
     let line = format!(
         "{kind}{} 1 ftp ftp {:>12} {} {name}\r\n",
-        permissions(metadata.permissions().mode()),
+        permissions(mode_of(metadata)),
         metadata.len(),
         ls_date(modified, now),
     );
     listing.bytes.extend_from_slice(line.as_bytes());
+}
+
+/// The file's Unix mode (`0o644`), for its `ls -l` permissions.
+#[cfg(unix)]
+fn mode_of(metadata: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    metadata.permissions().mode()
+}
+
+/// Windows has no mode bits, only a read-only flag; clients still parse the
+/// `ls -l` shape, so a folder shows as `rwxr-xr-x`, a read-only file as
+/// `r--r--r--` and any other file as `rw-r--r--`.
+#[cfg(not(unix))]
+fn mode_of(metadata: &fs::Metadata) -> u32 {
+    match (metadata.is_dir(), metadata.permissions().readonly()) {
+        (true, _) => 0o755,
+        (false, true) => 0o444,
+        (false, false) => 0o644,
+    }
 }
 
 /// `rwxr-xr-x` from a Unix mode.
@@ -221,6 +239,9 @@ mod tests {
         assert_eq!(permissions(0o640), "rw-r-----");
     }
 
+    // Unix only: making a symbolic link on Windows needs administrator
+    // rights or developer mode.
+    #[cfg(unix)]
     #[test]
     fn a_folder_lists_sorted_without_dot_files_or_links_out() {
         let outside = tempfile::tempdir().expect("tempdir");

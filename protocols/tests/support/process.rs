@@ -7,7 +7,9 @@
 
 use std::process::{ExitStatus, Stdio};
 
+#[cfg(unix)]
 use nix::sys::signal::{Signal, kill};
+#[cfg(unix)]
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
@@ -93,7 +95,9 @@ impl Running {
             .unwrap_or_else(|_| panic!("{line:?} does not end in a port"))
     }
 
-    /// Sends `signal` to the child, by its PID.
+    /// Sends `signal` to the child, by its PID (Unix only: Windows has no
+    /// signals).
+    #[cfg(unix)]
     pub fn signal(&self, signal: Signal) {
         let pid = self.child.id().expect("still running");
         kill(Pid::from_raw(pid as i32), signal).expect("signalling our own child");
@@ -146,4 +150,5 @@ pub async fn assert_rejects_config(program: &str, name: &str, value: &str) {
 }
 
 /// A signal that stops a server.
+#[cfg(unix)]
 pub const STOP_SIGNALS: [Signal; 2] = [Signal::SIGTERM, Signal::SIGINT];
