@@ -111,6 +111,10 @@ impl Output {
 /// One run of the learner's program.
 struct Program {
     child: Child,
+    /// Its process group's id (its pid), kept from the start: tokio forgets
+    /// the pid once the child is reaped, and the group may outlive it.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    group: Option<i32>,
     started: Instant,
     output: Arc<Mutex<Output>>,
     /// Woken at each new output line.
@@ -152,8 +156,10 @@ impl Program {
         if let Some(stderr) = child.stderr.take() {
             tokio::spawn(read_lines(stderr, output.clone(), new_line.clone()));
         }
+        let group = child.id().and_then(|pid| i32::try_from(pid).ok());
         Ok(Program {
             child,
+            group,
             started: Instant::now(),
             output,
             new_line,
@@ -210,10 +216,8 @@ impl Program {
             Stop::Terminate => Signal::SIGTERM,
         };
         let group = self
-            .child
-            .id()
-            .and_then(|pid| i32::try_from(pid).ok())
-            .ok_or_else(|| io::Error::other("the program has already been reaped"))?;
+            .group
+            .ok_or_else(|| io::Error::other("the program has no process id"))?;
         killpg(nix::unistd::Pid::from_raw(group), signal).map_err(io::Error::from)
     }
 
@@ -231,7 +235,7 @@ impl Drop for Program {
     /// started.
     fn drop(&mut self) {
         #[cfg(unix)]
-        if let Some(group) = self.child.id().and_then(|pid| i32::try_from(pid).ok()) {
+        if let Some(group) = self.group {
             let _ = nix::sys::signal::killpg(
                 nix::unistd::Pid::from_raw(group),
                 nix::sys::signal::Signal::SIGKILL,

@@ -167,6 +167,22 @@ async fn a_server_whose_child_keeps_the_port_fails_the_graceful_stage() {
             "a process it started still holds the port",
         ],
     );
+    // The child it left behind is in the program's process group, which
+    // the checker kills when done: the port comes free.
+    let port: u16 = outcome
+        .out
+        .split("with PORT=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next()?.parse().ok())
+        .expect("the started line names PORT");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child still holds {port}"
+        );
+        tokio::task::yield_now().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
