@@ -27,9 +27,27 @@ const FTP_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ftp-root");
 /// its port from its `listening on SCHEME://` line, and runs the
 /// `lesson` checker against it, stopping at the first failure.
 async fn check_program(program: &str, lesson: &str, env: &[(&str, &str)]) -> Report {
-    let mut running = spawn(program, env);
+    // A DNS step binds UDP on PORT=0 and then TCP on the same number, which
+    // another test's connection may hold: the steps keep that short, so the
+    // test hands them a number free for both (the lesson's server retries).
+    let dns_port;
+    let mut env = env.to_vec();
+    if lesson == "dns" {
+        dns_port = port_free_for_udp_and_tcp().await.to_string();
+        env.push(("PORT", &dns_port));
+    }
+    let mut running = spawn(program, &env);
     let port = running.listening_port(lesson).await;
     check(lesson, SocketAddr::from(([127, 0, 0, 1], port)), false).await
+}
+
+/// A port number both UDP and TCP could bind on 127.0.0.1 a moment ago, found
+/// with the lesson's own `bind_dns` (which tries until a pair is free).
+async fn port_free_for_udp_and_tcp() -> u16 {
+    let sockets = protocols::dns::bind_dns(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("a port free for UDP and TCP");
+    sockets.udp.local_addr().expect("a bound socket").port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
