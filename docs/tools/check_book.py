@@ -92,6 +92,9 @@ VARIABLE_PARTS = [
     (re.compile(r"\b(chk-?|hello from the checker |still here |in the lobby )[0-9a-z]{8}\b"), r"\1<token>"),
     # A stored message's id: seconds, process id, count (lesson 6's smtp).
     (re.compile(r"\b\d{9,}-\d+-\d+\b"), "<message-id>"),
+    # A spawned program's own lines, quoted in a report, may name a client
+    # by its address: the client's port is the OS's pick.
+    (re.compile(r"^(\s*\| 127\.0\.0\.1:)\d+(?=: )", re.M), r"\1<peer>"),
     # The doctor names the process holding a port by its id.
     (re.compile(r"\bprocess \d+"), "process <pid>"),
     # The doctor's notes on where it runs (WSL 2, a container) describe the
