@@ -80,12 +80,7 @@ pub fn sentence(lesson: &str, given: &str, tls: bool, spoken: Spoken) -> Option<
             "what answers at {given} is a WebSocket server (it asks for an upgrade): check it with \
              `cargo run -p check -- ws-chat ws://{addr}/ws`"
         ),
-        Spoken::Tls if tls && lesson != "ws-chat" => return None,
-        // Not yet: the chat checker's client speaks plain TCP only.
-        Spoken::Tls if tls => format!(
-            "{given} speaks TLS, and the chat checker cannot speak TLS yet: check the server's plain port \
-             (ws://HOST:PORT/ws)"
-        ),
+        Spoken::Tls if tls => return None,
         Spoken::Tls if http_lesson => format!(
             "what answers at {given} speaks TLS (HTTPS), not plain HTTP: give the address as https://{addr}"
         ),

@@ -16,8 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::{SinkExt, StreamExt};
 use sha1::{Digest, Sha1};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -66,7 +65,12 @@ impl ChatTarget {
 
     /// `ws://host:port/path`, for messages.
     pub fn url(&self) -> String {
-        format!("ws://{}{}", self.target.authority, self.path)
+        let scheme = if self.target.tls.is_some() {
+            "wss"
+        } else {
+            "ws"
+        };
+        format!("{scheme}://{}{}", self.target.authority, self.path)
     }
 }
 
@@ -80,8 +84,14 @@ pub struct Handshake {
     /// The response up to and including its blank line.
     pub response_head: Vec<u8>,
     /// The connection, with any bytes read past the head, as a WebSocket.
-    pub socket: WebSocketStream<TcpStream>,
+    pub socket: WebSocketStream<Box<dyn Wire>>,
 }
+
+/// What a chat connection runs on: plain TCP for `ws://`, TLS over TCP for
+/// `wss://`. The stages do not care which.
+pub trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Wire for T {}
 
 /// Sends the upgrade request and reads the response head; checks nothing
 /// but that a whole head arrived in time.
@@ -102,7 +112,11 @@ pub async fn upgrade(target: &ChatTarget) -> Result<Handshake, Failure> {
     };
     // A refused connection before any stage passed means nothing is
     // listening: the framework ends the run with exit status 2.
-    let mut stream = tcp::connect(&target.target).await?;
+    let stream = tcp::connect(&target.target).await?;
+    let mut stream: Box<dyn Wire> = match &target.target.tls {
+        None => Box::new(stream),
+        Some(config) => Box::new(tls_over(stream, config, target).await?),
+    };
     let written = timeout(WAIT, stream.write_all(request.as_bytes())).await;
     if !matches!(written, Ok(Ok(()))) {
         return Err(fail(
@@ -154,6 +168,33 @@ pub async fn upgrade(target: &ChatTarget) -> Result<Handshake, Failure> {
         response_head: head,
         socket,
     })
+}
+
+/// The TLS handshake of a `wss://` connection, trusting the dev CA (or
+/// `--ca FILE`) for the host the learner named.
+async fn tls_over(
+    stream: tokio::net::TcpStream,
+    config: &std::sync::Arc<rustls::ClientConfig>,
+    target: &ChatTarget,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, Failure> {
+    let host = target.target.host().to_string();
+    let fail = |got: String| {
+        Failure::new(
+            format!("a TLS ClientHello for {host}"),
+            "a TLS handshake the CA trusts, then the WebSocket upgrade",
+            got,
+            "serve wss:// with a certificate for this host, signed by the CA the checker trusts \
+             (`cargo run -p http-raw --bin dev-cert`, or --ca FILE)",
+        )
+    };
+    let name = rustls::pki_types::ServerName::try_from(host.clone())
+        .map_err(|error| fail(format!("{host:?} is not a name TLS can check: {error}")))?;
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::clone(config));
+    match timeout(WAIT, connector.connect(name, stream)).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(error)) => Err(fail(format!("the TLS handshake failed: {error}"))),
+        Err(_) => Err(fail(format!("no TLS handshake within {}", seconds(WAIT)))),
+    }
 }
 
 const HINT_101: &str = "answer the upgrade with `HTTP/1.1 101 Switching Protocols`, `Upgrade: websocket`, \
@@ -259,7 +300,7 @@ pub struct Peer {
     pub label: &'static str,
     /// The nick the welcome gave it (or the one it took since).
     pub nick: String,
-    socket: WebSocketStream<TcpStream>,
+    socket: WebSocketStream<Box<dyn Wire>>,
 }
 
 /// What a line is expected to look like, for one `Peer::expect`.
@@ -408,7 +449,7 @@ impl Peer {
     }
 
     /// Wraps a raw handshake's socket, for stage 1.
-    pub fn from_socket(socket: WebSocketStream<TcpStream>, label: &'static str) -> Peer {
+    pub fn from_socket(socket: WebSocketStream<Box<dyn Wire>>, label: &'static str) -> Peer {
         Peer {
             label,
             nick: String::new(),

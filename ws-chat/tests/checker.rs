@@ -48,6 +48,23 @@ async fn the_lesson_server_passes_every_stage() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lesson_server_over_tls_passes_every_stage_checked_over_wss() {
+    let ca = testkit::tls::TestCa::new();
+    let cert = ca.cert_pem.to_str().expect("a UTF-8 path");
+    let key = ca.key_pem.to_str().expect("a UTF-8 path");
+    let mut server = spawn(
+        WS_CHAT,
+        &[("RATE_LIMIT", "0"), ("TLS_CERT", cert), ("TLS_KEY", key)],
+    );
+    let port = server.listening_port("https").await;
+    let ca_file = ca.ca_pem.to_str().expect("a UTF-8 path");
+    let wss = format!("wss://localhost:{port}/ws");
+    let report = testkit::checker::check_args(&["ws-chat", "--ca", ca_file, &wss]).await;
+    assert_eq!(report.passed(), ALL_STAGES, "{wss}:\n{}", report.out);
+    assert_eq!(report.verdict, Verdict::AllPassed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_path_fails_the_handshake_with_the_servers_answer() {
     let (_server, addr) = start_lesson_server().await;
     let outcome = check(&format!("ws://{addr}/chat"), false).await;
