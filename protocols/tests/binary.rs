@@ -12,7 +12,7 @@ use support::dns_client::{A, ask_udp, parse, query};
 use support::line_client::LineClient;
 #[cfg(unix)]
 use support::process::STOP_SIGNALS;
-use support::process::{assert_rejects_config, next_line, spawn};
+use testkit::process::{assert_rejects_config, next_line, spawn};
 
 const SMTP: &str = env!("CARGO_BIN_EXE_smtp");
 const FTP: &str = env!("CARGO_BIN_EXE_ftp");

@@ -17,8 +17,8 @@ mod support;
 
 use std::net::SocketAddr;
 
-use support::process::spawn;
 use testkit::checker::{Report, check, example};
+use testkit::process::spawn;
 
 /// The sample folder every FTP step and the checker's stages know.
 const FTP_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ftp-root");

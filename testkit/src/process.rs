@@ -118,9 +118,11 @@ impl Running {
     /// Reads the first stdout line every lesson prints, `listening on SCHEME://IP:PORT`,
     /// checks its form and returns the port.
     pub async fn listening_port(&mut self, scheme: &str) -> u16 {
-        let line = next_line(&mut self.stdout, "`listening on`")
-            .await
-            .expect("stdout closed before the `listening on` line");
+        let Some(line) = next_line(&mut self.stdout, "`listening on`").await else {
+            // It exited before listening: say how, and what it printed.
+            let (status, stderr) = self.exit_and_stderr().await;
+            panic!("stdout closed before the `listening on` line: {status}; stderr: {stderr:#?}");
+        };
         let prefix = format!("listening on {scheme}://127.0.0.1:");
         let port = line
             .strip_prefix(&prefix)
