@@ -1,7 +1,7 @@
 //! Every setting ws-chat reads has a row on the book's reference page.
 
-use ws_chat::ChatConfig;
 use testkit::reference::assert_settings_documented;
+use ws_chat::ChatConfig;
 
 #[test]
 fn every_setting_read_has_a_row_on_the_reference_page() {
